@@ -1,0 +1,246 @@
+"""Write a Vyn image: an ELF64 x86-64 object that LLVM emits (docs/image.md).
+
+Each payload becomes a constant byte array in its own named section of an LLVM
+module, kept alive through `@llvm.used`; LLVM's object emitter writes the ELF,
+so no ELF (or, later, DWARF) writer is hand-made here. An optional LLVM IR
+module (native functions, debug info) is linked into the same object.
+
+llvmlite is imported on first use, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from compiler.image_format import (
+    HEADER_SECTION,
+    SECTION_ALIGNMENT,
+    check_section_name,
+    encode_header,
+    section_entries,
+)
+
+if TYPE_CHECKING:
+    from llvmlite.binding import ModuleRef, TargetMachine
+
+#: The only target images are built for (ARCHITECTURE.md, "The image").
+TARGET_TRIPLE = "x86_64-unknown-linux-gnu"
+
+#: Module name LLVM records in the object's FILE symbol when no IR module is linked in.
+_MODULE_NAME = "vyn-image"
+
+
+class ImageWriteError(Exception):
+    """An image could not be produced: LLVM rejected the IR, or the file could not be written.
+
+    The message is one sentence meant for the user (or, for IR failures, for
+    the bug report: the IR comes from the compiler, not from the user).
+    """
+
+
+def build_image_bytes(
+    sections: Mapping[str, bytes], *, llvm_ir_module: str | None = None
+) -> bytes:
+    """The bytes of a Vyn image holding `sections`, plus `.vyn.header`.
+
+    Args:
+        sections: payload section name (`.vyn.` + ASCII letters, digits, '.',
+            '_' or '-') to its bytes. The header lists them in this order.
+        llvm_ir_module: optional LLVM IR text linked into the object (its
+            functions land in `.text`, its symbols in `.symtab`). Its target
+            triple, if set, must be TARGET_TRIPLE.
+
+    Raises:
+        ValueError, TypeError: a section name or payload is invalid (caller bug).
+        ImageWriteError: LLVM could not parse, link or verify the IR.
+    """
+    payloads = _checked_payloads(sections)
+    header = encode_header(section_entries(payloads))
+    return emit_sections_object({HEADER_SECTION: header, **payloads}, llvm_ir_module)
+
+
+def write_image(
+    path: str | os.PathLike[str],
+    sections: Mapping[str, bytes],
+    *,
+    llvm_ir_module: str | None = None,
+) -> None:
+    """Build the image (see `build_image_bytes`) and write it to `path` atomically.
+
+    The image is fully built in memory before the file is touched, then written
+    to a temporary file in the same directory and renamed over `path`: a failed
+    build or write leaves any previous file at `path` as it was, and no
+    partial file behind.
+
+    Raises:
+        ValueError, TypeError: a section name or payload is invalid (caller bug).
+        ImageWriteError: LLVM rejected the IR, or the file could not be written.
+    """
+    data = build_image_bytes(sections, llvm_ir_module=llvm_ir_module)
+    _write_atomically(os.fspath(path), data)
+
+
+def emit_sections_object(
+    sections: Mapping[str, bytes], llvm_ir_module: str | None = None
+) -> bytes:
+    """An ELF object holding exactly `sections` (no header is added) and `llvm_ir_module`.
+
+    The building block of `build_image_bytes`; tests use it to wrap
+    hand-encoded headers. Section names are not checked against the Vyn
+    naming rules here, only quoted safely.
+    """
+    from llvmlite import binding as llvm
+
+    target_machine = _target_machine()
+    sections_ir = _sections_module_ir(sections, str(target_machine.target_data))
+    modules: list[ModuleRef] = []
+    try:
+        module = _parse(llvm, sections_ir, "section data")
+        modules.append(module)
+        if llvm_ir_module is not None:
+            # The native module is the destination so that its source_filename
+            # (the FILE symbol) and module flags (DWARF version) win.
+            native = _parse(llvm, llvm_ir_module, "native code")
+            modules.append(native)
+            if native.triple and native.triple != TARGET_TRIPLE:
+                raise ImageWriteError(
+                    f"The native code module targets {native.triple!r}, "
+                    f"but images are {TARGET_TRIPLE!r}."
+                )
+            native.triple = TARGET_TRIPLE
+            native.data_layout = str(target_machine.target_data)
+            try:
+                native.link_in(module)
+            except RuntimeError as e:
+                raise ImageWriteError(f"LLVM could not link the native code: {e}") from e
+            modules.remove(module)  # link_in consumed it
+            module = native
+        try:
+            module.verify()
+        except RuntimeError as e:
+            raise ImageWriteError(f"LLVM rejected the image module: {e}") from e
+        return target_machine.emit_object(module)
+    finally:
+        for m in modules:
+            m.close()
+
+
+def _checked_payloads(sections: Mapping[str, bytes]) -> dict[str, bytes]:
+    payloads: dict[str, bytes] = {}
+    for name, payload in sections.items():
+        check_section_name(name)
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"section {name} payload must be bytes-like, not {type(payload).__name__}"
+            )
+        payloads[name] = bytes(payload)
+    return payloads
+
+
+@functools.cache
+def _target_machine() -> TargetMachine:
+    """The x86-64 target machine, created once per process.
+
+    llvmlite >= 0.45 initializes LLVM itself (`llvm.initialize()` now raises);
+    only the target and its asm printer (the object emitter) need registering.
+    """
+    from llvmlite import binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    try:
+        target = llvm.Target.from_triple(TARGET_TRIPLE)
+    except RuntimeError:  # the host is not x86-64: register every target instead
+        llvm.initialize_all_targets()
+        llvm.initialize_all_asmprinters()
+        target = llvm.Target.from_triple(TARGET_TRIPLE)
+    # Codegen at -O0 keeps native code debuggable (Tier 1); PIC so the object
+    # can be linked into an executable or a shared library alike.
+    return target.create_target_machine(reloc="pic", codemodel="default", opt=0)
+
+
+def _sections_module_ir(sections: Mapping[str, bytes], data_layout: str) -> str:
+    """LLVM IR with one internal constant [N x i8] per section, all in @llvm.used."""
+    lines = [
+        f'source_filename = "{_MODULE_NAME}"',
+        f'target datalayout = "{data_layout}"',
+        f'target triple = "{TARGET_TRIPLE}"',
+        "",
+    ]
+    symbols = []
+    for name, payload in sections.items():
+        symbol = "@" + _ir_string("__vyn_section" + name)
+        symbols.append(symbol)
+        lines.append(
+            f"{symbol} = internal constant [{len(payload)} x i8] {_byte_array(payload)},"
+            f" section {_ir_string(name)}, align {SECTION_ALIGNMENT}"
+        )
+    used = ", ".join(f"ptr {s}" for s in symbols)
+    lines.append(
+        f'@llvm.used = appending global [{len(symbols)} x ptr] [{used}], section "llvm.metadata"'
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _byte_array(payload: bytes) -> str:
+    """An LLVM IR array initializer for `payload`: c"\\01\\02..." with every byte escaped.
+
+    Escaping every byte as \\XX keeps this a few C-level string operations,
+    whatever the payload (about 1 ms per 100 KB).
+    """
+    if not payload:
+        return "zeroinitializer"
+    return 'c"\\' + payload.hex("\\") + '"'
+
+
+def _ir_string(name: str) -> str:
+    """`name` as a quoted LLVM IR string, escaping what IR strings cannot hold."""
+    escaped = "".join(
+        c if 0x20 <= ord(c) < 0x7F and c not in '"\\' else "".join(
+            f"\\{b:02X}" for b in c.encode("utf-8")
+        )
+        for c in name
+    )
+    return f'"{escaped}"'
+
+
+def _parse(llvm, ir: str, what: str) -> ModuleRef:
+    try:
+        module = llvm.parse_assembly(ir)
+    except RuntimeError as e:
+        raise ImageWriteError(f"LLVM could not parse the {what} IR: {e}") from e
+    return module
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    directory = os.path.dirname(path) or "."
+    temp = os.path.join(
+        directory, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    )
+    try:
+        # O_EXCL: never follow or clobber someone else's file; mode 0o666 lets
+        # the umask decide permissions, as for any file a compiler writes.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            _remove_quietly(temp)
+            raise
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise ImageWriteError(f"cannot write '{path}': {reason}.") from e
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass

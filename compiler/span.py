@@ -1,0 +1,69 @@
+"""Source files and spans: where every token, node and diagnostic points."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A source text with its name and a line-start index for offset -> line:col."""
+
+    name: str
+    text: str
+    line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        starts = [0]
+        find = self.text.find
+        i = find("\n")
+        while i != -1:
+            starts.append(i + 1)
+            i = find("\n", i + 1)
+        object.__setattr__(self, "line_starts", tuple(starts))
+
+    def location(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset; column counts characters."""
+        offset = max(0, min(offset, len(self.text)))
+        idx = bisect.bisect_right(self.line_starts, offset) - 1
+        return idx + 1, offset - self.line_starts[idx] + 1
+
+    def line_text(self, line: int) -> str:
+        """The text of 1-based line `line`, without its newline."""
+        if line < 1 or line > len(self.line_starts):
+            return ""
+        start = self.line_starts[line - 1]
+        end = self.text.find("\n", start)
+        return self.text[start:] if end == -1 else self.text[start:end]
+
+    def span(self, start: int, end: int) -> Span:
+        line, col = self.location(start)
+        end_line, end_col = self.location(end)
+        return Span(self.name, start, end, line, col, end_line, end_col)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range [start, end) in a file, with 1-based line:col of both ends."""
+
+    file: str
+    start: int
+    end: int
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def to(self, other: Span) -> Span:
+        """The span covering self through other (same file)."""
+        if other.end >= self.end:
+            return Span(self.file, self.start, other.end, self.line, self.col,
+                        other.end_line, other.end_col)
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+NO_SPAN = Span("<builtin>", 0, 0, 0, 0, 0, 0)

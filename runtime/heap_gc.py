@@ -1,0 +1,191 @@
+"""The collector: a non-moving mark-sweep over the heap arena (part of `Heap`).
+
+Marking starts from the roots the VM passes and follows PTR slots as the type registry
+describes them. Sweeping visits the arena in address order and turns each run of
+adjacent unreachable objects and old free blocks into one zeroed free block (a run that
+reaches the bump pointer lowers it instead).
+
+What is never reclaimed (SEMANTICS.md, "Memory": the collector never frees a reachable
+object, and no tier reads reused memory silently):
+- an object reachable from a root, dead or alive. A freed or released object that is
+  still reachable stays as a tombstone, so using the pointer keeps raising
+  UseAfterFree / DanglingReference; its slots are not traced, as it can't be read.
+- an object of a region that is still active, reachable or not: the region's exit will
+  write its header. These are roots, so what they point to is kept too.
+
+Roots are conservative (any value that is not an object address is ignored), slots are
+precise: a PTR slot that holds something other than null or an object address means the
+heap is corrupt, and the collection stops with HeapError before reclaiming anything.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from runtime.heap_errors import HeapError
+from runtime.heap_layout import (
+    FLAG_FREE_BLOCK,
+    FLAGS_DEAD,
+    HEADER,
+    HEADER_SIZE,
+    TRACE_ALL,
+)
+
+if TYPE_CHECKING:
+    from runtime.heap import Heap
+
+# Side table states, one byte per 8-byte word of the arena.
+_START = 1  # an object (or tombstone) starts at this word
+_MARKED = 2  # ... and a root reaches it
+
+
+@dataclass(frozen=True)
+class CollectStats:
+    """What one collection did."""
+
+    marked_objects: int  # reachable from the roots (tombstones included)
+    reclaimed_objects: int
+    reclaimed_bytes: int
+    live_bytes: int  # after the collection
+    free_bytes: int
+    seconds: float
+
+
+MIN_TRIGGER = 4 << 20  # collect after at least this much allocation (or limit / 8)
+
+
+def trigger_after(in_use: int, limit: int) -> int:
+    """Bytes to allocate before the next collection is due, `in_use` bytes having
+    survived this one: as much again (so collection work stays proportional to
+    allocation), at least MIN_TRIGGER, but at most half the room left, so a collection
+    comes before the limit does."""
+    floor = min(MIN_TRIGGER, limit // 8)
+    return max(1, min(max(in_use, floor), (limit - in_use) // 2))
+
+
+def mark_sweep(heap: Heap, roots: Iterable[int]) -> CollectStats:
+    """Collect `heap`: reclaim what no root reaches. See the module docstring."""
+    started = time.perf_counter()
+    table = _object_starts(heap)
+    marked = _mark(heap, table, roots)
+    reclaimed_objects, reclaimed_bytes = _sweep(heap, table)
+    return CollectStats(
+        marked_objects=marked,
+        reclaimed_objects=reclaimed_objects,
+        reclaimed_bytes=reclaimed_bytes,
+        live_bytes=heap._top - heap._free.bytes - heap._dead_bytes,
+        free_bytes=heap._free.bytes,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _object_starts(heap: Heap) -> bytearray:
+    table = bytearray(heap._top >> 3)
+    u32 = heap._u32
+    off, top = 0, heap._top
+    while off < top:
+        h = off >> 2
+        if not u32[h + 1] & FLAG_FREE_BLOCK:
+            table[off >> 3] = _START
+        off += HEADER_SIZE + u32[h + 2]
+    return table
+
+
+def _mark(heap: Heap, table: bytearray, roots: Iterable[int]) -> int:
+    base, top = heap.base, heap._top
+    u32, u64 = heap._u32, heap._u64
+    pointer_slots = heap.types.pointer_slots
+    stack = []
+    for root in roots:
+        off = root - base
+        if 0 <= off < top and not off & 7 and table[off >> 3] == _START:
+            table[off >> 3] = _MARKED
+            stack.append(off)
+    # An active region's objects are kept whether reachable or not (its exit writes
+    # their headers), so they are traced too: whatever a kept object points to is kept.
+    for region in heap._regions.active.values():
+        for off in region.offsets:
+            if table[off >> 3] == _START:
+                table[off >> 3] = _MARKED
+                stack.append(off)
+    marked = len(stack)
+    while stack:
+        off = stack.pop()
+        h = off >> 2
+        if u32[h + 1] & FLAGS_DEAD:
+            continue  # a tombstone is kept but cannot be read, so it keeps nothing alive
+        slots = pointer_slots.get(u32[h], ())
+        if slots is TRACE_ALL:
+            slots = range(u32[h + 2] >> 3)
+        first = (off >> 3) + 2
+        for slot in slots:
+            value = u64[first + slot]
+            if not value:
+                continue
+            target = value - base
+            if not 0 <= target < top or target & 7 or not table[target >> 3]:
+                raise HeapError(
+                    "heap corrupted",
+                    value,
+                    f"slot {slot} of the object at 0x{base + off:x} holds 0x{value:x}, "
+                    "which is not an object",
+                )
+            if table[target >> 3] == _START:
+                table[target >> 3] = _MARKED
+                marked += 1
+                stack.append(target)
+    return marked
+
+
+def _sweep(heap: Heap, table: bytearray) -> tuple[int, int]:
+    top = heap._top
+    u32, mv = heap._u32, heap._mv
+    free = heap._free
+    free.clear()
+    reclaimed_objects = reclaimed_bytes = 0
+    run = -1  # start of the current run of reclaimable memory, or -1
+    off = 0
+    while off < top:
+        h = off >> 2
+        flags = u32[h + 1]
+        total = HEADER_SIZE + u32[h + 2]
+        if flags & FLAG_FREE_BLOCK:
+            mv[off : off + HEADER_SIZE] = _ZEROS[:HEADER_SIZE]  # its payload is zero already
+        elif table[off >> 3] == _MARKED:
+            if run >= 0:
+                _make_free_block(heap, run, off)
+                run = -1
+            off += total
+            continue
+        else:
+            _zero(mv, off, off + total)
+            heap._objects -= 1
+            if flags & FLAGS_DEAD:
+                heap._dead_objects -= 1
+                heap._dead_bytes -= total
+            reclaimed_objects += 1
+            reclaimed_bytes += total
+        if run < 0:
+            run = off
+        off += total
+    if run >= 0:
+        heap._top = run  # the tail is zero again, as the bump allocator expects
+    return reclaimed_objects, reclaimed_bytes
+
+
+_ZEROS = memoryview(bytes(1 << 16))
+
+
+def _zero(mv: memoryview, start: int, end: int) -> None:
+    while end - start > len(_ZEROS):
+        mv[start : start + len(_ZEROS)] = _ZEROS
+        start += len(_ZEROS)
+    mv[start:end] = _ZEROS[: end - start]
+
+
+def _make_free_block(heap: Heap, start: int, end: int) -> None:
+    HEADER.pack_into(heap._mm, start, 0, FLAG_FREE_BLOCK, end - start - HEADER_SIZE, 0)
+    heap._free.add(start, end - start)
