@@ -24,6 +24,8 @@ _NUMBER = re.compile(
     r"0[xX][0-9A-Fa-f_]*|0[bB][01_]*|0[oO][0-7_]*"
     r"|[0-9][0-9_]*(?:\.[0-9][0-9_]*)?(?:[eE][+-]?[0-9_]+)?"
 )
+# Alternatives are tried in order and OPERATORS is sorted longest first: greedy matching.
+_OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 
@@ -139,9 +141,10 @@ class _RawLexer:
             end = m.end()
             kind = T.ATTR if c == "@" else T.HASH_ATTR
             return Token(kind, text[pos + 1:end], self.span(pos, end)), end
-        for op in OPERATORS:
-            if text.startswith(op, pos):
-                return Token(T.OP, op, self.span(pos, pos + len(op))), pos + len(op)
+        m = _OPERATOR.match(text, pos)
+        if m is not None:
+            op = m.group()
+            return Token(T.OP, op, self.span(pos, pos + len(op))), pos + len(op)
         shown = c if c.isprintable() else repr(c)
         self.error("L0001", f"unexpected character `{shown}`", pos, pos + 1)
         return None, pos + 1

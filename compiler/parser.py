@@ -145,7 +145,9 @@ class Parser:
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            self.depth = 0
+            # Undo this level only: the callers' `finally: leave()` unwind the rest, and
+            # recovery points restore the depth they saved.
+            self.depth -= 1
             raise self.error("L0010", "nesting too deep", self.tok.span,
                              f"more than {MAX_DEPTH} nested expressions or blocks")
 
@@ -194,13 +196,14 @@ class Parser:
                 self.error("P1000", "unexpected `}`", t.span, "no block to close here")
                 self.advance()
                 continue
+            depth = self.depth
             try:
                 item = self.parse_item()
                 if item is not None:
                     items.append(item)
                 self.end_statement()
             except ParseError:
-                self.depth = 0
+                self.depth = depth
                 self.sync_statement()
 
     def parse_item(self) -> ast.Stmt | None:
@@ -361,6 +364,7 @@ class Parser:
             self.skip_newlines()
             if self.at_op("}") or self.tok.kind is T.EOF:
                 break
+            depth = self.depth
             try:
                 attrs = self.parse_attrs()
                 self.eat_kw("pub")
@@ -375,14 +379,16 @@ class Parser:
                                                 span=self.span_from(t)))
                 elif t.is_kw("fn") or t.is_kw("async") or t.is_kw("unsafe"):
                     decl = self.parse_decl(attrs)
-                    assert isinstance(decl, ast.FnDecl)
+                    if not isinstance(decl, ast.FnDecl):
+                        raise self.error("P1005", f"expected a method name after `fn`, found "
+                                         f"{self.describe(self.peek())}", self.peek().span)
                     methods.append(decl)
                 else:
                     raise self.error("P1005", f"expected a field or a method, found "
                                      f"{self.describe(t)}", t.span, "expected `var`, `let` or `fn`")
                 self.end_statement()
             except ParseError:
-                self.depth = 0
+                self.depth = depth
                 self.sync_statement()
         self.expect_close("}", opener)
         return fields, methods
@@ -482,6 +488,7 @@ class Parser:
             self.skip_newlines()
             if self.at_op("}") or self.tok.kind is T.EOF:
                 break
+            depth = self.depth
             try:
                 fattrs = self.parse_attrs()
                 if not self.at_kw("fn"):
@@ -490,6 +497,7 @@ class Parser:
                 fns.append(self.parse_fn(fattrs))
                 self.end_statement()
             except ParseError:
+                self.depth = depth
                 self.sync_statement()
         self.expect_close("}", opener)
         return ast.ExternBlock(abi, fns, attrs, span=self.span_from(start))
@@ -525,11 +533,12 @@ class Parser:
             t = self.tok
             if t.is_op("}") or t.kind is T.EOF:
                 break
+            depth = self.depth
             try:
                 stmts.append(self.parse_stmt())
                 self.end_statement()
             except ParseError:
-                self.depth = min(self.depth, 1)
+                self.depth = depth
                 self.sync_statement()
         self.leave()
         self.expect_close("}", opener)
@@ -776,6 +785,7 @@ class Parser:
         `Channel<Int>::bounded(4)`; otherwise `<` is a comparison.
         """
         save_i, save_tok, save_n = self.i, list(self.toks[self.i:self.i + 64]), len(self.sink.items)
+        save_depth = self.depth
         try:
             args = self.parse_type_args()
             if self.at_op("(") or self.at_op("::"):
@@ -785,6 +795,7 @@ class Parser:
         # Roll back: tokens may have been split, diagnostics may have been added.
         self.toks[save_i:save_i + len(save_tok)] = save_tok
         self.i = save_i
+        self.depth = save_depth
         del self.sink.items[save_n:]
         self.sink._seen = {(d.code, d.primary.span.file, d.primary.span.start, d.message)
                            for d in self.sink.items}
@@ -852,7 +863,11 @@ class Parser:
             return node
         if t.is_kw("await"):
             self.advance()
-            operand = self.parse_unary(no_block)
+            self.enter()
+            try:
+                operand = self.parse_unary(no_block)
+            finally:
+                self.leave()
             return ast.Await(operand, span=self.span_from(t))
         return self.parse_postfix(self.parse_primary(no_block), t)
 
@@ -1061,7 +1076,11 @@ class Parser:
             self.i = j
             self.advance()
             if self.at_kw("if"):
-                else_ = self.parse_if()
+                self.enter()   # else-if chains nest in the tree
+                try:
+                    else_ = self.parse_if()
+                finally:
+                    self.leave()
             else:
                 else_ = self.parse_block()
         return ast.If(cond, then, else_, span=self.span_from(t))
@@ -1075,6 +1094,7 @@ class Parser:
             self.skip_newlines()
             if self.at_op("}") or self.tok.kind is T.EOF:
                 break
+            depth = self.depth
             try:
                 start = self.tok
                 pat = self.parse_pattern()
@@ -1088,6 +1108,7 @@ class Parser:
                         raise self.error("P1000", f"expected `,` or a new line after a match "
                                          f"arm, found {self.describe(self.tok)}")
             except ParseError:
+                self.depth = depth
                 self.sync_statement()
         self.expect_close("}", opener)
         return ast.Match(subject, arms, span=self.span_from(t))

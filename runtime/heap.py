@@ -94,13 +94,18 @@ class Heap:
 
     Accessors (`get_i64`, `set_ptr`, ...) are checked: they refuse null, addresses
     outside the heap, dead objects (one AND on the flags word) and slots past the
-    object's end. They are the only way the VM should touch objects.
+    object's end. The VM uses them by default. Within one instruction, after
+    `check_slots(addr, n)` has accepted an object, the VM may read and write its slots
+    0..n-1 through the unchecked word views: nothing can free the object in between.
 
     Attributes:
         base: address of the arena's first byte (read-only).
         limit: bytes the heap may use; an allocation past it raises HeapExhausted.
         mapped_size: bytes mapped at `base` (the limit rounded up to whole pages).
         types: the type registry.
+        i64, u64, f64: the arena as 8-byte words (int64, uint64 for pointers, float64);
+            slot `s` of the object at `addr` is word `((addr - base) >> 3) + 2 + s`.
+            Unchecked: see above.
     """
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
@@ -123,6 +128,8 @@ class Heap:
         self._i64 = self._mv.cast("q")
         self._u64 = self._mv.cast("Q")
         self._f64 = self._mv.cast("d")
+        self._readonly = self._mv.toreadonly()
+        self.i64, self.u64, self.f64 = self._i64, self._u64, self._f64
         self.types = TypeRegistry()
         self._shapes = self.types.shapes
         self._top = 0  # arena offset of the bump pointer
@@ -247,8 +254,10 @@ class Heap:
         return off
 
     def _check_array_shape(self, type_id: int, shape: int, nslots: int) -> None:
-        if shape == SHAPE_ARRAY and 0 <= nslots <= MAX_SLOTS:
-            return
+        if shape == SHAPE_ARRAY and 0 <= nslots:
+            if nslots <= MAX_SLOTS:
+                return
+            raise HeapExhausted(nslots * WORD + HEADER_SIZE, self.in_use, self.limit)
         if type_id not in self._shapes:
             raise BadAccess(f"unknown heap type id {type_id}")
         info = self.types.info(type_id)
@@ -369,6 +378,17 @@ class Heap:
         off = addr - self.base
         if off & 7 or not 0 <= off < self._top or self._u32[(off >> 2) + 1] & FLAGS_DEAD:
             raise self._access_error(addr)
+
+    def check_slots(self, addr: int, n: int) -> int:
+        """Raise as an accessor would unless `addr` is a live object with at least `n`
+        slots; return the word index of its slot 0 in `i64`/`u64`/`f64`."""
+        off = addr - self.base
+        if off & 7 or not 0 <= off < self._top:
+            raise self._access_error(addr, n - 1)
+        h = off >> 2
+        if self._u32[h + 1] & FLAGS_DEAD or n > self._u32[h + 2] >> 3:
+            raise self._access_error(addr, n - 1)
+        return (off >> 3) + 2
 
     def is_live(self, addr: int) -> bool:
         """Whether `addr` is a live object (never raises)."""
@@ -525,8 +545,9 @@ class Heap:
 
     @property
     def memory(self) -> memoryview:
-        """The whole mapped arena (`mapped_size` bytes from `base`), for debugger reads."""
-        return self._mv
+        """A read-only view of the whole mapped arena (`mapped_size` bytes from `base`);
+        index 0 is the byte at `base`."""
+        return self._readonly
 
     def read_memory(self, addr: int, n: int) -> bytes:
         """`n` bytes from `addr`; every byte must lie in [base, base + used)."""
@@ -574,7 +595,7 @@ class Heap:
         """Unmap the arena. Every address becomes invalid, for native code too."""
         if self._mm.closed:
             return
-        for view in (self._u32, self._i64, self._u64, self._f64, self._mv):
+        for view in (self._u32, self._i64, self._u64, self._f64, self._readonly, self._mv):
             view.release()
         self._mm.close()
 

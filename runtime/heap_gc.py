@@ -46,7 +46,7 @@ _MARKED = 2  # ... and a root reaches it
 class CollectStats:
     """What one collection did."""
 
-    marked_objects: int  # reachable from the roots (tombstones included)
+    marked_objects: int  # reached from the roots or active regions (tombstones included)
     reclaimed_objects: int
     reclaimed_bytes: int
     live_bytes: int  # after the collection

@@ -170,6 +170,20 @@ def test_strings_hold_their_bytes(heap, t):
         heap.read_bytes(heap.alloc(t.point, 2))
 
 
+def test_one_check_then_unchecked_words_within_an_instruction(heap, t):
+    v = heap.alloc(t.ints, 4)
+    first = heap.check_slots(v, 4)
+    heap.i64[first + 3] = -5  # e.g. a vector copy loop, checked once up front
+    heap.f64[first + 2] = 0.5
+    assert (heap.get_i64(v, 3), heap.get_f64(v, 2)) == (-5, 0.5)
+    assert heap.u64[first + 3] == 2**64 - 5
+    with pytest.raises(BadAccess, match="slot 4 is out of range"):
+        heap.check_slots(v, 5)
+    heap.free(v)
+    with pytest.raises(UseAfterFree):
+        heap.check_slots(v, 1)
+
+
 def test_registering_a_type_twice_gives_the_same_id(heap, t):
     assert heap.register_type("Point", TypeKind.RECORD, [INT, INT]) == t.point
     with pytest.raises(HeapError, match="already registered"):
@@ -273,6 +287,8 @@ def test_a_huge_string_is_out_of_memory_not_a_crash(heap, t):
         heap.alloc_bytes(t.string, bytes(2 << 20))
     with pytest.raises(HeapExhausted):
         heap.alloc(t.ints, 1 << 20)
+    with pytest.raises(HeapExhausted):
+        heap.alloc(t.ints, 1 << 40)  # more slots than a header can describe
 
 
 @pytest.mark.parametrize("limit", [0, 100, 1 << 50])
@@ -441,6 +457,8 @@ def test_read_memory_stays_inside_the_heap(heap, t):
     with pytest.raises(HeapError, match="outside the heap"):
         heap.read_memory(0, 8)
     assert heap.memory[16:24].tobytes() == heap.read_memory(p + 16, 8)
+    with pytest.raises(TypeError):
+        heap.memory[16] = 1  # the debugger's view is read-only
 
 
 # -- walking and statistics ----------------------------------------------------------------
@@ -634,7 +652,7 @@ class HeapModel(RuleBasedStateMachine):
 
     @initialize()
     def start(self):
-        self.heap = Heap(limit=8192)
+        self.heap = Heap(limit=4096)
         self.t = Types(self.heap)
         self.objects: dict[int, dict] = {}  # addr -> {"ints", "next", "state"}
         self.names: set[int] = set()  # addresses the program holds (the roots)
@@ -646,14 +664,21 @@ class HeapModel(RuleBasedStateMachine):
 
     @rule(target=held, value=st.integers(-(2**63), 2**63 - 1))
     def alloc(self, value):
+        return self._new(self.t.node, 3, value)
+
+    @rule(target=held, value=st.integers(-(2**63), 2**63 - 1), n=st.integers(1, 120))
+    def alloc_array(self, value, n):
+        return self._new(self.t.ints, n, value)
+
+    def _new(self, type_id, nslots, value):
         try:
-            addr = self.heap.alloc(self.t.node, 3)
+            addr = self.heap.alloc(type_id, nslots)
         except HeapExhausted:
             return multiple()
         assert addr not in self.objects
-        assert self.heap.get_i64(addr, 0) == 0 and self.heap.get_ptr(addr, 2) == 0
+        assert all(self.heap.get_i64(addr, i) == 0 for i in range(nslots))
         self.heap.set_i64(addr, 0, value)
-        self.objects[addr] = {"value": value, "next": 0, "state": "live"}
+        self.objects[addr] = {"value": value, "next": 0, "state": "live", "slots": nslots}
         if self.regions:
             self.regions[-1][1].append(addr)
         self.names.add(addr)
@@ -661,7 +686,7 @@ class HeapModel(RuleBasedStateMachine):
 
     @rule(a=held, b=held)
     def link(self, a, b):
-        if self.objects[a]["state"] == "live":
+        if self.objects[a]["state"] == "live" and self.heap.type_of(a) == self.t.node:
             self.heap.set_ptr(a, 2, b)
             self.objects[a]["next"] = b
 
@@ -715,8 +740,10 @@ class HeapModel(RuleBasedStateMachine):
         for addr in self.reachable():
             obj = self.objects[addr]
             if obj["state"] == "live":
+                assert self.heap.slots(addr) == obj["slots"]
                 assert self.heap.get_i64(addr, 0) == obj["value"]
-                assert self.heap.get_ptr(addr, 2) == obj["next"]
+                if obj["slots"] == 3:
+                    assert self.heap.get_ptr(addr, 2) == obj["next"]
             else:
                 error = UseAfterFree if obj["state"] == "freed" else DanglingReference
                 with pytest.raises(error):

@@ -1,0 +1,216 @@
+"""The bytecode: register-based, typed instructions plus the tables a debugger needs.
+
+A function's code is a list of instructions; an instruction is a tuple `(opcode, *operands)`
+whose operands are register numbers, immediates, pc targets or constant-pool indices as
+each opcode's row in OPCODES says. `docs/bytecode.md` documents every opcode. In memory the
+loader "links" a function (constant indices become the constants themselves); on disk
+(`serialize.py`) operands are indices.
+
+Value kinds (how a register or heap slot holds a value): K_INT (Int, narrow ints, Char,
+Rune), K_FLOAT, K_BOOL, K_PTR (address of a heap object: String, Vec, class, enum, tuple,
+array, closure, cell; 0 is null), K_UNIT.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+K_INT, K_FLOAT, K_PTR, K_BOOL, K_UNIT = 0, 1, 2, 3, 4
+KIND_NAMES = {K_INT: "int", K_FLOAT: "float", K_PTR: "ptr", K_BOOL: "bool", K_UNIT: "unit"}
+
+# Operand kinds: r = register, i = immediate int, k = constant index, t = pc target,
+# y = type id, f = function index, n = count, g = global index.
+OPCODES: list[tuple[str, str, str]] = [
+    # name, operands, summary
+    ("NOP", "", "do nothing"),
+    ("MOV", "rr", "r[a] = r[b]"),
+    ("LOADK", "rk", "r[a] = const[k]"),
+    ("ADD", "rrr", "r[a] = r[b] + r[c] (Int, wrapping)"),
+    ("SUB", "rrr", "r[a] = r[b] - r[c] (Int, wrapping)"),
+    ("MUL", "rrr", "r[a] = r[b] * r[c] (Int, wrapping)"),
+    ("DIV", "rrr", "r[a] = r[b] / r[c] (Int, truncating; panics on zero)"),
+    ("MOD", "rrr", "r[a] = r[b] % r[c] (Int, sign of dividend; panics on zero)"),
+    ("ADDK", "rri", "r[a] = r[b] + imm (Int, wrapping)"),
+    ("SUBK", "rri", "r[a] = r[b] - imm (Int, wrapping)"),
+    ("NEG", "rr", "r[a] = -r[b] (Int, wrapping)"),
+    ("FADD", "rrr", "r[a] = r[b] + r[c] (Float)"),
+    ("FSUB", "rrr", "r[a] = r[b] - r[c] (Float)"),
+    ("FMUL", "rrr", "r[a] = r[b] * r[c] (Float)"),
+    ("FDIV", "rrr", "r[a] = r[b] / r[c] (Float, IEEE)"),
+    ("FMOD", "rrr", "r[a] = r[b] % r[c] (Float, sign of dividend)"),
+    ("FNEG", "rr", "r[a] = -r[b] (Float)"),
+    ("BAND", "rrr", "r[a] = r[b] & r[c]"),
+    ("BOR", "rrr", "r[a] = r[b] | r[c]"),
+    ("BXOR", "rrr", "r[a] = r[b] ^ r[c]"),
+    ("SHL", "rrr", "r[a] = r[b] << r[c] (wrapping)"),
+    ("SHR", "rrr", "r[a] = r[b] >> r[c] (arithmetic)"),
+    ("BNOT", "rr", "r[a] = ~r[b]"),
+    ("NOT", "rr", "r[a] = not r[b] (Bool)"),
+    ("WRAP", "rri", "r[a] = r[b] wrapped to a narrow int type (imm: bits, negative = signed)"),
+    ("EQ", "rrr", "r[a] = r[b] == r[c] (unboxed values)"),
+    ("NE", "rrr", "r[a] = r[b] != r[c]"),
+    ("LT", "rrr", "r[a] = r[b] < r[c]"),
+    ("LE", "rrr", "r[a] = r[b] <= r[c]"),
+    ("GT", "rrr", "r[a] = r[b] > r[c]"),
+    ("GE", "rrr", "r[a] = r[b] >= r[c]"),
+    ("VEQ", "rrry", "r[a] = r[b] == r[c] structurally for heap values of type y"),
+    ("VCMP", "rrriy", "r[a] = compare(r[b], r[c]) op imm (0 <, 1 <=, 2 >, 3 >=) for type y"),
+    ("SCAT", "rrr", "r[a] = String r[b] + r[c] (new string)"),
+    ("JMP", "t", "pc = t"),
+    ("JT", "rt", "if r[a]: pc = t"),
+    ("JF", "rt", "if not r[a]: pc = t"),
+    ("JLT", "rrt", "if r[a] < r[b]: pc = t"),
+    ("JLE", "rrt", "if r[a] <= r[b]: pc = t"),
+    ("JGT", "rrt", "if r[a] > r[b]: pc = t"),
+    ("JGE", "rrt", "if r[a] >= r[b]: pc = t"),
+    ("JEQ", "rrt", "if r[a] == r[b]: pc = t"),
+    ("JNE", "rrt", "if r[a] != r[b]: pc = t"),
+    ("JLTK", "rit", "if r[a] < imm: pc = t"),
+    ("JGEK", "rit", "if r[a] >= imm: pc = t"),
+    ("CALL", "rfrn", "r[a] = functions[f](r[b], ..., r[b+n-1])"),
+    ("CALLV", "rrrn", "r[a] = closure r[b] called with r[c .. c+n-1]"),
+    ("CALLM", "rkrn", "r[a] = method const[k] of the class of r[c], called with r[c .. c+n-1]"),
+    ("CALLB", "rkrny", "r[a] = builtin const[k] (r[c .. c+n-1]); y: the receiver's type"),
+    ("RET", "r", "return r[a]"),
+    ("CLOSURE", "rfrn", "r[a] = new closure of function f capturing r[b .. b+n-1]"),
+    ("LOADCAP", "ri", "r[a] = capture imm of the running closure"),
+    ("LOADENV", "r", "r[a] = the running closure itself"),
+    ("CELLNEW", "rry", "r[a] = new cell (type y) holding r[b]"),
+    ("CELLGET", "rr", "r[a] = contents of cell r[b]"),
+    ("CELLSET", "rr", "cell r[a] = r[b]"),
+    ("NEW", "ryrn", "r[a] = new record of type y with slots r[b .. b+n-1]"),
+    ("GETF", "rrii", "r[a] = slot imm1 of object r[b] read as kind imm2"),
+    ("SETF", "riri", "slot imm of object r[a] = r[c] stored as kind imm2"),
+    ("TAG", "rr", "r[a] = variant tag of enum object r[b]"),
+    ("VECNEW", "ryrn", "r[a] = new Vec (type y) of r[b .. b+n-1]"),
+    ("INDEX", "rrry", "r[a] = r[b][r[c]] (Vec, array, String or Bytes of type y; bounds-checked)"),
+    ("SETINDEX", "rrry", "r[a][r[b]] = r[c] (Vec or array of type y; bounds-checked)"),
+    ("ARRNEW", "ryrn", "r[a] = new fixed array (type y) of r[b .. b+n-1]"),
+    ("ITER", "rry", "r[a] = iteration state over r[b] (range, Vec, array, String of type y)"),
+    ("NEXT", "rrt", "r[a] = next item of iterator r[b], or pc = t when done"),
+    ("RANGE", "rrri", "r[a] = range r[b]..r[c] (imm 1: inclusive)"),
+    ("CAST", "rrii", "r[a] = r[b] converted from kind-code imm1 to kind-code imm2"),
+    ("GGET", "rg", "r[a] = global g"),
+    ("GSET", "gr", "global g = r[b]"),
+    ("PRINT", "krnki", "print(format const[k], r[b .. b+n-1] of types const[k2]); imm: flags"),
+    ("DBG", "rky", "write `[file:line:col] text = value` of r[a] (type y) to stderr"),
+    ("TOSTR", "rry", "r[a] = the text of r[b] (type y) as println prints it"),
+    ("PANIC", "r", "panic with message r[a] (a String)"),
+    ("PANICK", "k", "panic with message const[k]"),
+    ("FREE", "r", "release the heap object r[a] at once"),
+    ("REGION", "r", "r[a] = enter a new scoped region"),
+    ("ENDREGION", "r", "exit scoped region r[a], releasing its objects"),
+    ("SAFEPOINT", "", "the collector may run here"),
+    ("UNSUPPORTED", "k", "stop: the feature const[k] is not supported yet"),
+    ("BREAKPOINT", "i", "debugger trap; imm is the breakpoint's slot (never in an image)"),
+]
+
+OPNAMES = [row[0] for row in OPCODES]
+OPERANDS = {row[0]: row[1] for row in OPCODES}
+for _i, _name in enumerate(OPNAMES):
+    globals()[_name] = _i
+del _i, _name
+
+
+@dataclass(frozen=True)
+class LineEntry:
+    """pc -> source position; `is_stmt` marks the first instruction of a statement (as
+    DWARF's is_stmt): where a line breakpoint or a `next` stops."""
+
+    pc: int
+    line: int
+    col: int
+    is_stmt: bool
+
+
+@dataclass(frozen=True)
+class VarEntry:
+    """A named register over the pc range [start, end)."""
+
+    reg: int
+    name: str
+    type_id: int
+    start: int
+    end: int
+    kind: str = "local"      # "param" | "local" | "capture" (reg = capture index)
+    cell: bool = False       # the register holds a cell; the value is inside it
+
+
+@dataclass
+class Function:
+    """One compiled function instance."""
+
+    index: int
+    name: str
+    file: str
+    line: int
+    col: int
+    end_line: int
+    nparams: int
+    nregs: int
+    code: list[tuple] = field(default_factory=list)
+    consts: list[object] = field(default_factory=list)
+    lines: list[LineEntry] = field(default_factory=list)
+    vars: list[VarEntry] = field(default_factory=list)
+    reg_types: list[int] = field(default_factory=list)   # type id per register (0: unknown)
+    ret_type: int = 0
+    ncaptures: int = 0
+    flags: int = 0           # FN_* bits
+
+    def line_at(self, pc: int) -> LineEntry | None:
+        """The line-table row covering `pc` (the last row with row.pc <= pc)."""
+        best = None
+        for row in self.lines:
+            if row.pc > pc:
+                break
+            best = row
+        return best
+
+
+FN_ASYNC = 1
+FN_LAMBDA = 2
+FN_METHOD = 4
+FN_EXTERN = 8
+FN_TEST = 16
+
+
+@dataclass
+class TypeDesc:
+    """A runtime type: how to print, compare and walk values of it.
+
+    kind: int, float, bool, char, rune, string, bytes, unit, never, range, vec, vecdata,
+    array, tuple, struct, enum, variant, closure, cell, fn, opaque.
+    """
+
+    id: int
+    name: str
+    kind: str
+    elem: int = 0                                   # vec, vecdata, array, cell, ref
+    size: int = 0                                   # array length; int bits
+    fields: list[tuple[str, int]] = field(default_factory=list)   # struct/tuple/variant
+    variants: list[int] = field(default_factory=list)  # enum: type ids of its variants
+    tag: int = 0                                    # variant: its tag
+    parent: int = 0                                 # variant: its enum
+    methods: dict[str, int] = field(default_factory=dict)   # struct: vtable name -> fn
+    heap: tuple[int, tuple[int, ...]] | None = None  # (heap TypeKind, slot kinds) if allocated
+    signed: bool = True
+
+
+@dataclass
+class Program:
+    """A whole compiled program: what an image holds and the VM runs."""
+
+    functions: list[Function]
+    types: list[TypeDesc]                # index = type id; 0 is a placeholder
+    sources: dict[str, str]              # file name -> text
+    entry: int                           # index of main, -1 if none
+    init: int = -1                       # index of the globals initializer, -1 if none
+    globals: list[tuple[str, int]] = field(default_factory=list)   # (name, type id)
+    builtins: list[str] = field(default_factory=list)
+    version: int = 1
+
+    def function(self, name: str) -> Function | None:
+        for f in self.functions:
+            if f.name == name:
+                return f
+        return None

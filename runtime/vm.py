@@ -1,0 +1,743 @@
+"""The bytecode interpreter: one loop over frames linked for backtraces (guide 8.2.1).
+
+Hot state (code, registers, pc) lives in locals of `_run`; a call pushes a Frame and
+continues in the same loop (no Python recursion per Vyn call). Builtins that call back
+into Vyn code (`map`, `filter`, ...) run a nested loop for that call. A debugger attaches
+through `VMHooks` and BREAKPOINT patching (`patch`/`unpatch`): with no hooks and no
+patches the loop does nothing for the debugger but one opcode comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TextIO
+
+from compiler import bytecode as bc
+from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, Program
+from runtime import builtins as rb
+from runtime.errors import Interrupted, Unsupported, VynPanic
+from runtime.heap import Heap
+from runtime.heap_errors import DanglingReference, HeapError, HeapExhausted, UseAfterFree
+from runtime.values import ValueReader, format_float
+
+INT_MIN = -(1 << 63)
+INT_MAX = (1 << 63) - 1
+MASK64 = (1 << 64) - 1
+DEFAULT_MAX_DEPTH = 20000
+DEFAULT_HEAP_LIMIT = 1 << 30
+
+
+class Frame:
+    """A Vyn call frame. `pc` is the next instruction while running, the current one
+    when the frame is stopped or is a caller."""
+
+    __slots__ = ("fn", "code", "regs", "pc", "parent", "ret", "env", "depth", "iters")
+
+    def __init__(self, fn, code, regs, parent, ret, env, depth):
+        self.fn = fn
+        self.code = code
+        self.regs = regs
+        self.pc = 0
+        self.parent = parent
+        self.ret = ret
+        self.env = env
+        self.depth = depth
+
+
+class VMHooks:
+    """What a debugger receives. Every method may block (the program is stopped while it
+    runs) and may change the VM's patches, hooks and registers."""
+
+    def trap(self, vm: VM, frame: Frame, slot: int) -> None:
+        """A BREAKPOINT at frame.pc was hit."""
+
+    def call(self, vm: VM, frame: Frame) -> None:
+        """A new frame started (frame.pc == 0)."""
+
+    def ret(self, vm: VM, frame: Frame, value) -> None:
+        """`frame` returns `value` (its caller is frame.parent)."""
+
+    def panic(self, vm: VM, frame: Frame, error: VynPanic) -> None:
+        """The program panicked in `frame` (not yet unwound)."""
+
+
+class VM:
+    def __init__(self, program: Program, *, stdout: TextIO, stderr: TextIO,
+                 heap_limit: int | None = None, max_depth: int | None = None,
+                 argv: list[str] | None = None):
+        self.program = program
+        self.out = stdout
+        self.err = stderr
+        self.argv = list(argv or [])
+        self.types = program.types
+        self.heap = Heap(limit=heap_limit or DEFAULT_HEAP_LIMIT)
+        self.max_depth = max_depth or DEFAULT_MAX_DEPTH
+        self.heap_tid = [0] * len(self.types)
+        self.desc_of_heap: dict[int, int] = {}
+        self._register_types()
+        self.reader = ValueReader(self)
+        self.kinds = self.reader.kinds
+        self.string_tid = next((d.id for d in self.types if d.kind == "string"), 0)
+        if not self.string_tid:
+            from compiler.bytecode import TypeDesc
+            d = TypeDesc(len(self.types), "String", "string", heap=(2, ()))
+            self.types.append(d)
+            self.heap_tid.append(self.heap.register_type(f"String#{d.id}", 2, ()))
+            self.desc_of_heap[self.heap_tid[-1]] = d.id
+            self.kinds.append(K_PTR)
+            self.string_tid = d.id
+        self._strings: dict[str, int] = {}
+        self.functions = program.functions
+        self.codes = [self._link(f) for f in program.functions]
+        self.pads = [[None] * max(0, f.nregs - f.nparams) for f in program.functions]
+        self.globals: list = [None] * len(program.globals)
+        self.originals: dict[tuple[int, int], tuple] = {}
+        self.hooks: VMHooks | None = None
+        self.interrupt = [False]
+        self.frame: Frame | None = None      # innermost frame while stopped or panicking
+        self.builtins = rb.BUILTINS
+        self.exited = False
+        self._capkinds: dict[int, list[int]] = {}
+
+    # ------------------------------------------------------------ loading
+
+    def _register_types(self) -> None:
+        for d in self.types:
+            if d.heap is None:
+                continue
+            kind, slots = d.heap
+            htid = self.heap.register_type(f"{d.name}#{d.id}", kind, slots)
+            self.heap_tid[d.id] = htid
+            self.desc_of_heap[htid] = d.id
+
+    def new_string(self, s: str) -> int:
+        return self.heap.alloc_bytes(self.heap_tid[self.string_tid], s.encode("utf-8"))
+
+    def const_string(self, s: str) -> int:
+        addr = self._strings.get(s)
+        if addr is None:
+            addr = self.new_string(s)
+            self._strings[s] = addr
+        return addr
+
+    def _link(self, f: bc.Function) -> list[tuple]:
+        """Instructions with constant operands resolved (strings become heap objects)."""
+        out = []
+        consts = f.consts
+        for ins in f.code:
+            op = ins[0]
+            kinds = bc.OPERANDS[bc.OPNAMES[op]]
+            if "k" in kinds:
+                ins = list(ins)
+                for i, k in enumerate(kinds, 1):
+                    if k == "k":
+                        v = consts[ins[i]]
+                        if isinstance(v, str) and op == bc.LOADK:
+                            v = self.const_string(v)
+                        ins[i] = v
+                ins = tuple(ins)
+            out.append(ins)
+        return out
+
+    # ------------------------------------------------------------ breakpoints
+
+    def patch(self, fidx: int, pc: int, slot: int) -> None:
+        """Put a BREAKPOINT at (function, pc), keeping the original instruction."""
+        key = (fidx, pc)
+        code = self.codes[fidx]
+        if key not in self.originals:
+            self.originals[key] = code[pc]
+        code[pc] = (bc.BREAKPOINT, slot)
+
+    def unpatch(self, fidx: int, pc: int) -> None:
+        orig = self.originals.pop((fidx, pc), None)
+        if orig is not None:
+            self.codes[fidx][pc] = orig
+
+    def original(self, fidx: int, pc: int) -> tuple:
+        return self.originals.get((fidx, pc)) or self.codes[fidx][pc]
+
+    # ------------------------------------------------------------ running
+
+    def run_main(self) -> None:
+        """Run the globals initializer and `main`. Raises VynPanic, Unsupported."""
+        p = self.program
+        if p.init >= 0:
+            self.call_function(p.init, [])
+        if p.entry < 0:
+            raise Unsupported("a program without a `main` function")
+        self.call_function(p.entry, [])
+
+    def call_function(self, fidx: int, args: list, env: int = 0, parent: Frame | None = None):
+        """Call function `fidx` with `args` and run it to completion; returns its value."""
+        fn = self.functions[fidx]
+        regs = list(args) + self.pads[fidx]
+        if len(regs) < fn.nregs:
+            regs.extend([None] * (fn.nregs - len(regs)))
+        if parent is None:
+            parent = self.frame
+        depth = parent.depth + 1 if parent is not None else 1
+        if depth > self.max_depth:
+            raise VynPanic("stack overflow")
+        frame = Frame(fn, self.codes[fidx], regs, parent, 0, env, depth)
+        return self._run(frame)
+
+    def call_closure(self, addr: int, args: list):
+        """Call a closure object (from builtins such as `map`)."""
+        fidx = self.heap.get_i64(addr, 0)
+        return self.call_function(fidx, args, addr, self.frame)
+
+    def _run(self, frame: Frame):
+        """Run until `frame` returns; returns its value."""
+        stop = frame
+        heap = self.heap
+        funcs = self.functions
+        codes = self.codes
+        pads = self.pads
+        types = self.types
+        heap_tid = self.heap_tid
+        reader = self.reader
+        interrupt = self.interrupt
+        max_depth = self.max_depth
+        get_i64, set_i64 = heap.get_i64, heap.set_i64
+        get_f64, set_f64 = heap.get_f64, heap.set_f64
+        get_ptr, set_ptr = heap.get_ptr, heap.set_ptr
+        BREAKPOINT = bc.BREAKPOINT
+        MOV, LOADK, ADD, SUB, ADDK, SUBK = bc.MOV, bc.LOADK, bc.ADD, bc.SUB, bc.ADDK, bc.SUBK
+        JGEK, JLTK, JGE, JGT, JLT, JLE = bc.JGEK, bc.JLTK, bc.JGE, bc.JGT, bc.JLT, bc.JLE
+        JMP, JF, JT, JNE, JEQ = bc.JMP, bc.JF, bc.JT, bc.JNE, bc.JEQ
+        CALL, RET, GETF, SETF, MUL = bc.CALL, bc.RET, bc.GETF, bc.SETF, bc.MUL
+        LT, LE, GT, GE, EQ, NE = bc.LT, bc.LE, bc.GT, bc.GE, bc.EQ, bc.NE
+        FADD, FSUB, FMUL, FDIV = bc.FADD, bc.FSUB, bc.FMUL, bc.FDIV
+        NEXT, INDEX, CALLB, CALLV = bc.NEXT, bc.INDEX, bc.CALLB, bc.CALLV
+        code = frame.code
+        regs = frame.regs
+        pc = frame.pc
+        depth = frame.depth
+        self.frame = frame
+        try:
+            while True:
+                ins = code[pc]
+                op = ins[0]
+                pc += 1
+                if op == BREAKPOINT:
+                    frame.pc = pc - 1
+                    self.frame = frame
+                    ins = self._trap(frame, ins[1])
+                    op = ins[0]
+                    regs = frame.regs
+                if op == MOV:
+                    regs[ins[1]] = regs[ins[2]]
+                elif op == LOADK:
+                    regs[ins[1]] = ins[2]
+                elif op == JGEK:
+                    if regs[ins[1]] >= ins[2]:
+                        pc = ins[3]
+                elif op == ADD:
+                    v = regs[ins[2]] + regs[ins[3]]
+                    if not INT_MIN <= v <= INT_MAX:
+                        v = ((v - INT_MIN) & MASK64) + INT_MIN
+                    regs[ins[1]] = v
+                elif op == SUBK:
+                    v = regs[ins[2]] - ins[3]
+                    if v < INT_MIN:
+                        v = ((v - INT_MIN) & MASK64) + INT_MIN
+                    regs[ins[1]] = v
+                elif op == ADDK:
+                    v = regs[ins[2]] + ins[3]
+                    if v > INT_MAX:
+                        v = ((v - INT_MIN) & MASK64) + INT_MIN
+                    regs[ins[1]] = v
+                elif op == CALL:
+                    fi = ins[2]
+                    base = ins[3]
+                    new = regs[base:base + ins[4]] + pads[fi]
+                    if depth >= max_depth:
+                        raise VynPanic("stack overflow")
+                    frame.pc = pc
+                    depth += 1
+                    frame = Frame(funcs[fi], codes[fi], new, frame, ins[1], 0, depth)
+                    code = frame.code
+                    regs = new
+                    pc = 0
+                    if self.hooks is not None:
+                        self.frame = frame
+                        self.hooks.call(self, frame)
+                        if interrupt[0]:
+                            self._interrupted(frame, pc)
+                elif op == RET:
+                    val = regs[ins[1]]
+                    if self.hooks is not None:
+                        frame.pc = pc - 1
+                        self.frame = frame
+                        self.hooks.ret(self, frame, val)
+                    if frame is stop:
+                        self.frame = frame.parent
+                        return val
+                    dst = frame.ret
+                    frame = frame.parent
+                    depth -= 1
+                    code = frame.code
+                    regs = frame.regs
+                    pc = frame.pc
+                    regs[dst] = val
+                elif op == JMP:
+                    t = ins[1]
+                    if t < pc and interrupt[0]:
+                        self._interrupted(frame, pc - 1)
+                    pc = t
+                elif op == JF:
+                    if not regs[ins[1]]:
+                        pc = ins[2]
+                elif op == JT:
+                    if regs[ins[1]]:
+                        pc = ins[2]
+                elif op == JGE:
+                    if regs[ins[1]] >= regs[ins[2]]:
+                        pc = ins[3]
+                elif op == JGT:
+                    if regs[ins[1]] > regs[ins[2]]:
+                        pc = ins[3]
+                elif op == JLT:
+                    if regs[ins[1]] < regs[ins[2]]:
+                        pc = ins[3]
+                elif op == JLE:
+                    if regs[ins[1]] <= regs[ins[2]]:
+                        pc = ins[3]
+                elif op == JNE:
+                    if regs[ins[1]] != regs[ins[2]]:
+                        pc = ins[3]
+                elif op == JEQ:
+                    if regs[ins[1]] == regs[ins[2]]:
+                        pc = ins[3]
+                elif op == JLTK:
+                    if regs[ins[1]] < ins[2]:
+                        pc = ins[3]
+                elif op == SUB:
+                    v = regs[ins[2]] - regs[ins[3]]
+                    if not INT_MIN <= v <= INT_MAX:
+                        v = ((v - INT_MIN) & MASK64) + INT_MIN
+                    regs[ins[1]] = v
+                elif op == MUL:
+                    v = regs[ins[2]] * regs[ins[3]]
+                    if not INT_MIN <= v <= INT_MAX:
+                        v = ((v - INT_MIN) & MASK64) + INT_MIN
+                    regs[ins[1]] = v
+                elif op == LT:
+                    regs[ins[1]] = regs[ins[2]] < regs[ins[3]]
+                elif op == LE:
+                    regs[ins[1]] = regs[ins[2]] <= regs[ins[3]]
+                elif op == GT:
+                    regs[ins[1]] = regs[ins[2]] > regs[ins[3]]
+                elif op == GE:
+                    regs[ins[1]] = regs[ins[2]] >= regs[ins[3]]
+                elif op == EQ:
+                    regs[ins[1]] = regs[ins[2]] == regs[ins[3]]
+                elif op == NE:
+                    regs[ins[1]] = regs[ins[2]] != regs[ins[3]]
+                elif op == GETF:
+                    k = ins[4]
+                    if k == K_INT:
+                        regs[ins[1]] = get_i64(regs[ins[2]], ins[3])
+                    elif k == K_PTR:
+                        regs[ins[1]] = get_ptr(regs[ins[2]], ins[3])
+                    elif k == K_FLOAT:
+                        regs[ins[1]] = get_f64(regs[ins[2]], ins[3])
+                    elif k == K_BOOL:
+                        regs[ins[1]] = bool(get_i64(regs[ins[2]], ins[3]))
+                    else:
+                        regs[ins[1]] = None
+                elif op == SETF:
+                    k = ins[4]
+                    v = regs[ins[3]]
+                    if k == K_INT or k == K_BOOL:
+                        set_i64(regs[ins[1]], ins[2], int(v))
+                    elif k == K_PTR:
+                        set_ptr(regs[ins[1]], ins[2], v or 0)
+                    elif k == K_FLOAT:
+                        set_f64(regs[ins[1]], ins[2], v)
+                    else:
+                        set_i64(regs[ins[1]], ins[2], 0)
+                elif op == FADD:
+                    regs[ins[1]] = regs[ins[2]] + regs[ins[3]]
+                elif op == FSUB:
+                    regs[ins[1]] = regs[ins[2]] - regs[ins[3]]
+                elif op == FMUL:
+                    regs[ins[1]] = regs[ins[2]] * regs[ins[3]]
+                elif op == FDIV:
+                    a, b = regs[ins[2]], regs[ins[3]]
+                    if b == 0.0:
+                        regs[ins[1]] = (math.copysign(math.inf, a) * math.copysign(1.0, b)
+                                        if a != 0.0 and not math.isnan(a) else math.nan)
+                    else:
+                        regs[ins[1]] = a / b
+                elif op == NEXT:
+                    try:
+                        regs[ins[1]] = next(regs[ins[2]])
+                    except StopIteration:
+                        pc = ins[3]
+                    if interrupt[0]:
+                        self._interrupted(frame, pc - 1)
+                elif op == INDEX:
+                    frame.pc = pc - 1
+                    regs[ins[1]] = rb.index(self, regs[ins[2]], regs[ins[3]], types[ins[4]])
+                elif op == CALLB:
+                    frame.pc = pc - 1
+                    self.frame = frame
+                    base = ins[3]
+                    regs[ins[1]] = self.builtins[ins[2]](self, regs[base:base + ins[4]],
+                                                         types[ins[5]])
+                    self.frame = frame
+                elif op == CALLV:
+                    clo = regs[ins[2]]
+                    fi = get_i64(clo, 0)
+                    base = ins[3]
+                    new = regs[base:base + ins[4]] + pads[fi]
+                    if depth >= max_depth:
+                        raise VynPanic("stack overflow")
+                    frame.pc = pc
+                    depth += 1
+                    frame = Frame(funcs[fi], codes[fi], new, frame, ins[1], clo, depth)
+                    code = frame.code
+                    regs = new
+                    pc = 0
+                    if self.hooks is not None:
+                        self.frame = frame
+                        self.hooks.call(self, frame)
+                elif op == bc.LOADCAP:
+                    regs[ins[1]] = reader.read_slot(frame.env, 1 + ins[2],
+                                                    self._cap_kinds(frame.fn)[ins[2]])
+                elif op == bc.CELLGET:
+                    cell = regs[ins[2]]
+                    k = types[self.desc_of_heap[heap.type_of(cell)]].size
+                    regs[ins[1]] = reader.read_slot(cell, 0, k)
+                elif op == bc.CELLSET:
+                    cell = regs[ins[1]]
+                    k = types[self.desc_of_heap[heap.type_of(cell)]].size
+                    self._store(cell, 0, k, regs[ins[2]])
+                else:
+                    frame.pc = pc - 1
+                    self.frame = frame
+                    pc = self._slow(op, ins, frame, regs, pc)
+                    if self.frame is not frame:
+                        # a nested call finished; restore (frames never change here)
+                        self.frame = frame
+        except BaseException as exc:
+            # Where it happened: the instruction just dispatched in the innermost frame.
+            if self.frame is None or self.frame.depth <= frame.depth:
+                frame.pc = pc - 1
+                self.frame = frame
+            p = self._as_panic(exc)
+            if p is None:
+                raise
+            self._unwind_info(p)
+            if p is exc:
+                raise
+            raise p from None
+
+    @staticmethod
+    def _as_panic(exc: BaseException) -> VynPanic | None:
+        if isinstance(exc, VynPanic):
+            return exc
+        if isinstance(exc, HeapExhausted):
+            return VynPanic("out of memory")
+        if isinstance(exc, UseAfterFree):
+            return VynPanic("use after free")
+        if isinstance(exc, DanglingReference):
+            return VynPanic("dangling reference: the object's scoped block has exited")
+        if isinstance(exc, HeapError):
+            return VynPanic(str(exc))
+        if isinstance(exc, RecursionError):
+            return VynPanic("stack overflow")
+        return None
+
+    def _unwind_info(self, p: VynPanic) -> None:
+        if not p.frames:
+            f = self.frame
+            inner = True
+            while f is not None:
+                # Callers' pc is their return address: the call is the instruction before.
+                p.frames.append((f.fn, f.pc if inner else max(0, f.pc - 1)))
+                inner = False
+                f = f.parent
+            if self.hooks is not None and self.frame is not None and not getattr(
+                    p, "reported", False):
+                p.reported = True
+                self.hooks.panic(self, self.frame, p)
+
+    def _trap(self, frame: Frame, slot: int) -> tuple:
+        if self.hooks is not None:
+            self.hooks.trap(self, frame, slot)
+        return self.original(frame.fn.index, frame.pc)
+
+    def _interrupted(self, frame: Frame, pc: int) -> None:
+        frame.pc = pc
+        self.frame = frame
+        self.interrupt[0] = False
+        raise Interrupted()
+
+    def _cap_kinds(self, fn: bc.Function) -> list[int]:
+        """Value kinds of a function's captures (from its variable table)."""
+        kinds = self._capkinds.get(fn.index)
+        if kinds is None:
+            kinds = [K_INT] * fn.ncaptures
+            for v in fn.vars:
+                if v.kind == "capture" and v.reg < len(kinds):
+                    kinds[v.reg] = K_PTR if v.cell else self.kinds[v.type_id]
+            self._capkinds[fn.index] = kinds
+        return kinds
+
+    def _store(self, addr: int, slot: int, kind: int, v) -> None:
+        h = self.heap
+        if kind == K_INT or kind == K_BOOL:
+            h.set_i64(addr, slot, int(v) if v is not None else 0)
+        elif kind == K_FLOAT:
+            h.set_f64(addr, slot, v)
+        elif kind == K_PTR:
+            h.set_ptr(addr, slot, v or 0)
+        else:
+            h.set_i64(addr, slot, 0)
+
+    def _slow(self, op: int, ins: tuple, frame: Frame, regs: list, pc: int) -> int:
+        """Less frequent instructions; returns the next pc."""
+        heap = self.heap
+        if op == bc.DIV or op == bc.MOD:
+            a, b = regs[ins[2]], regs[ins[3]]
+            if b == 0:
+                raise VynPanic("division by zero")
+            q = abs(a) // abs(b)
+            if op == bc.DIV:
+                v = -q if (a < 0) != (b < 0) else q
+            else:
+                r = abs(a) - q * abs(b)
+                v = -r if a < 0 else r
+            if not INT_MIN <= v <= INT_MAX:
+                v = ((v - INT_MIN) & MASK64) + INT_MIN
+            regs[ins[1]] = v
+        elif op == bc.NEG:
+            v = -regs[ins[2]]
+            regs[ins[1]] = INT_MIN if v > INT_MAX else v
+        elif op == bc.FMOD:
+            a, b = regs[ins[2]], regs[ins[3]]
+            regs[ins[1]] = math.fmod(a, b) if b != 0.0 else math.nan
+        elif op == bc.FNEG:
+            regs[ins[1]] = -regs[ins[2]]
+        elif op in (bc.BAND, bc.BOR, bc.BXOR):
+            a, b = regs[ins[2]], regs[ins[3]]
+            v = a & b if op == bc.BAND else a | b if op == bc.BOR else a ^ b
+            regs[ins[1]] = bool(v) if isinstance(a, bool) else v
+        elif op == bc.SHL:
+            v = (regs[ins[2]] << (regs[ins[3]] & 63)) & MASK64
+            regs[ins[1]] = v - (1 << 64) if v > INT_MAX else v
+        elif op == bc.SHR:
+            regs[ins[1]] = regs[ins[2]] >> (regs[ins[3]] & 63)
+        elif op == bc.BNOT:
+            regs[ins[1]] = ~regs[ins[2]]
+        elif op == bc.NOT:
+            regs[ins[1]] = not regs[ins[2]]
+        elif op == bc.WRAP:
+            bits = ins[3]
+            v = regs[ins[2]]
+            if bits < 0:
+                n = -bits
+                v &= (1 << n) - 1
+                if v >= 1 << (n - 1):
+                    v -= 1 << n
+            else:
+                v &= (1 << bits) - 1
+            regs[ins[1]] = v
+        elif op == bc.VEQ:
+            regs[ins[1]] = self.reader.equal(regs[ins[2]], regs[ins[3]], ins[4])
+        elif op == bc.VCMP:
+            c = self.reader.compare(regs[ins[2]], regs[ins[3]], ins[5])
+            regs[ins[1]] = (c < 0, c <= 0, c > 0, c >= 0)[ins[4]]
+        elif op == bc.SCAT:
+            a = heap.read_bytes(regs[ins[2]]) if regs[ins[2]] else b""
+            b = heap.read_bytes(regs[ins[3]]) if regs[ins[3]] else b""
+            regs[ins[1]] = heap.alloc_bytes(self.heap_tid[self.string_tid], a + b)
+        elif op == bc.NEW:
+            d = self.types[ins[2]]
+            base, n = ins[3], ins[4]
+            addr = heap.alloc(self.heap_tid[d.id], n)
+            kinds = d.heap[1]
+            for i in range(n):
+                v = regs[base + i]
+                k = kinds[i]
+                if k == 0:
+                    heap.set_i64(addr, i, int(v) if v is not None else 0)
+                elif k == 1:
+                    heap.set_f64(addr, i, v)
+                else:
+                    heap.set_ptr(addr, i, v or 0)
+            regs[ins[1]] = addr
+        elif op == bc.TAG:
+            regs[ins[1]] = heap.get_i64(regs[ins[2]], 0)
+        elif op == bc.CLOSURE:
+            fi, base, n, tid = ins[2], ins[3], ins[4], ins[5]
+            d = self.types[tid]
+            addr = heap.alloc(self.heap_tid[tid], 1 + n)
+            heap.set_i64(addr, 0, fi)
+            kinds = d.heap[1]
+            for i in range(n):
+                v = regs[base + i]
+                k = kinds[1 + i]
+                if k == 0:
+                    heap.set_i64(addr, 1 + i, int(v) if v is not None else 0)
+                elif k == 1:
+                    heap.set_f64(addr, 1 + i, v)
+                else:
+                    heap.set_ptr(addr, 1 + i, v or 0)
+            regs[ins[1]] = addr
+        elif op == bc.LOADENV:
+            regs[ins[1]] = frame.env
+        elif op == bc.CELLNEW:
+            d = self.types[ins[3]]
+            addr = heap.alloc(self.heap_tid[ins[3]], 1)
+            self._store(addr, 0, d.size, regs[ins[2]])
+            regs[ins[1]] = addr
+        elif op == bc.VECNEW:
+            regs[ins[1]] = rb.new_vec(self, [regs[ins[3] + i] for i in range(ins[4])],
+                                      self.types[ins[2]])
+        elif op == bc.ARRNEW:
+            d = self.types[ins[2]]
+            n = ins[4]
+            addr = heap.alloc(self.heap_tid[d.id], n)
+            k = self.kinds[d.elem]
+            for i in range(n):
+                self._store(addr, i, k, regs[ins[3] + i])
+            regs[ins[1]] = addr
+        elif op == bc.SETINDEX:
+            rb.set_index(self, regs[ins[1]], regs[ins[2]], regs[ins[3]], self.types[ins[4]])
+        elif op == bc.ITER:
+            regs[ins[1]] = rb.iterate(self, regs[ins[2]], self.types[ins[3]])
+        elif op == bc.RANGE:
+            addr = heap.alloc(self.heap_tid[self._range_tid()], 3)
+            heap.set_i64(addr, 0, regs[ins[2]])
+            heap.set_i64(addr, 1, regs[ins[3]])
+            heap.set_i64(addr, 2, ins[4])
+            regs[ins[1]] = addr
+        elif op == bc.CAST:
+            regs[ins[1]] = cast(regs[ins[2]], ins[3], ins[4])
+        elif op == bc.GGET:
+            regs[ins[1]] = self.globals[ins[2]]
+        elif op == bc.GSET:
+            self.globals[ins[1]] = regs[ins[2]]
+        elif op == bc.PRINT:
+            self._print(ins, regs)
+        elif op == bc.DBG:
+            where, text = ins[2]
+            value = self.reader.format(regs[ins[1]], ins[3], nested=True)
+            self.out.flush()
+            self.err.write(f"[{where}] {text} = {value}\n")
+        elif op == bc.TOSTR:
+            regs[ins[1]] = self.new_string(self.reader.format(regs[ins[2]], ins[3]))
+        elif op == bc.PANIC:
+            raise VynPanic(self.reader.string(regs[ins[1]]))
+        elif op == bc.PANICK:
+            raise VynPanic(ins[1])
+        elif op == bc.FREE:
+            addr = regs[ins[1]]
+            if addr:
+                heap.free(addr)
+        elif op == bc.REGION:
+            regs[ins[1]] = heap.enter_region()
+        elif op == bc.ENDREGION:
+            heap.exit_region(regs[ins[1]])
+        elif op == bc.CALLM:
+            recv = regs[ins[3]]
+            d = self.types[self.desc_of_heap[heap.type_of(recv)]]
+            fi = d.methods.get(ins[2])
+            if fi is None:
+                raise VynPanic(f"`{d.name}` has no method `{ins[2]}`")
+            base = ins[3]
+            regs[ins[1]] = self.call_function(fi, regs[base:base + ins[4]], 0, frame)
+        elif op == bc.UNSUPPORTED:
+            raise Unsupported(ins[1])
+        elif op in (bc.NOP, bc.SAFEPOINT):
+            pass
+        elif op == bc.LOADENV:
+            regs[ins[1]] = frame.env
+        else:
+            raise Unsupported(f"the instruction {bc.OPNAMES[op]}")
+        return pc
+
+    def _range_tid(self) -> int:
+        t = getattr(self, "_rtid", None)
+        if t is None:
+            t = next((d.id for d in self.types if d.kind == "range"), 0)
+            if not t:
+                from compiler.bytecode import TypeDesc
+                d = TypeDesc(len(self.types), "Range", "range", heap=(0, (0, 0, 0)))
+                self.types.append(d)
+                self.heap_tid.append(self.heap.register_type(f"Range#{d.id}", 0, (0, 0, 0)))
+                self.desc_of_heap[self.heap_tid[-1]] = d.id
+                self.kinds.append(K_PTR)
+                t = d.id
+            self._rtid = t
+        return t
+
+    def _print(self, ins: tuple, regs: list) -> None:
+        fmt, base, n, tids, flags = ins[1], ins[2], ins[3], ins[4], ins[5]
+        fmtv = self.reader.format
+        vals = [regs[base + i] for i in range(n)]
+        if fmt is None:
+            fmt = self.reader.string(vals[0])
+            vals, tids = vals[1:], tids[1:]
+        out = []
+        i = 0
+        j = 0
+        L = len(fmt)
+        while i < L:
+            c = fmt[i]
+            if c == "{":
+                if fmt.startswith("{{", i):
+                    out.append("{")
+                    i += 2
+                    continue
+                if fmt.startswith("{}", i):
+                    out.append(fmtv(vals[j], tids[j]) if j < len(vals) else "{}")
+                    j += 1
+                    i += 2
+                    continue
+            elif c == "}" and fmt.startswith("}}", i):
+                out.append("}")
+                i += 2
+                continue
+            out.append(c)
+            i += 1
+        if flags & 1:
+            out.append("\n")
+        text = "".join(out)
+        if flags & 2:
+            self.out.flush()
+            self.err.write(text)
+        else:
+            self.out.write(text)
+
+
+def cast(v, src: int, dst: int):
+    """`as` conversions between Int (0), Float (1), Bool (2) and Char/Rune (3) codes."""
+    if dst == 1:
+        return float(v)
+    if dst == 0 or dst == 3:
+        if src == 1:
+            if math.isnan(v):
+                return 0
+            if math.isinf(v):
+                return INT_MAX if v > 0 else INT_MIN
+            r = int(v)
+            return max(INT_MIN, min(INT_MAX, r))
+        r = int(v)
+        if dst == 3:
+            return r & 0x1FFFFF if r >= 0 else 0xFFFD
+        return r
+    if dst == 2:
+        return bool(v)
+    return v
+
+
+def format_value(vm: VM, value, tid: int) -> str:
+    return vm.reader.format(value, tid)
+
+
+__all__ = ["VM", "Frame", "VMHooks", "cast", "format_float", "K_BOOL"]
