@@ -9,8 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.types import (
-    BOOL, BYTES, CHAR, FLOAT, INT, RUNE, STRING, UNIT, ArrayT, EnumT, FnT, Generic, PtrT,
-    Type, TypeVar, is_float, is_int, prune, vec_of)
+    BOOL,
+    BYTES,
+    CHAR,
+    FLOAT,
+    INT,
+    RUNE,
+    STRING,
+    UNIT,
+    ArrayT,
+    EnumT,
+    FnT,
+    Generic,
+    PtrT,
+    Type,
+    TypeVar,
+    is_float,
+    is_int,
+    prune,
+    vec_of,
+)
 
 
 @dataclass(frozen=True)

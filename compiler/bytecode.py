@@ -72,7 +72,7 @@ OPCODES: list[tuple[str, str, str]] = [
     ("CALLM", "rkrn", "r[a] = method const[k] of the class of r[c], called with r[c .. c+n-1]"),
     ("CALLB", "rkrny", "r[a] = builtin const[k] (r[c .. c+n-1]); y: the receiver's type"),
     ("RET", "r", "return r[a]"),
-    ("CLOSURE", "rfrn", "r[a] = new closure of function f capturing r[b .. b+n-1]"),
+    ("CLOSURE", "rfrny", "r[a] = new closure (type y) of function f capturing r[b .. b+n-1]"),
     ("LOADCAP", "ri", "r[a] = capture imm of the running closure"),
     ("LOADENV", "r", "r[a] = the running closure itself"),
     ("CELLNEW", "rry", "r[a] = new cell (type y) holding r[b]"),

@@ -68,7 +68,7 @@ CONST_FLOAT = 1      # f64 (CONST_FLOAT_FORMAT), bit for bit
 CONST_STR = 2        # string
 CONST_BOOL = 3       # bool
 CONST_NONE = 4       # nothing follows
-CONST_INT_TUPLE = 5  # count, then count * i64 (e.g. a list of type ids)
+CONST_TUPLE = 5      # count, then count tagged constants (type id lists, DBG's (where, text))
 CONST_INT_FORMAT = "<q"
 CONST_FLOAT_FORMAT = "<d"
 CONST_TAG_NAMES = {
@@ -77,8 +77,10 @@ CONST_TAG_NAMES = {
     CONST_STR: "str",
     CONST_BOOL: "bool",
     CONST_NONE: "none",
-    CONST_INT_TUPLE: "int tuple",
+    CONST_TUPLE: "tuple",
 }
+#: How deep tuples may nest inside one constant (a plain tuple is depth 1).
+MAX_CONST_DEPTH = 8
 
 # -- .vyn.lines --------------------------------------------------------------------------------
 # version, function count (equal to .vyn.bytecode's), then per function: count + rows.
@@ -103,8 +105,8 @@ VAR_KINDS: tuple[str, ...] = ("param", "local", "capture")
 TYPE_FORMAT = "<IIIIB"       # elem, size, tag, parent (u32), signed (bool)
 TYPE_ID_FORMAT = "<I"
 FUNCTION_ID_FORMAT = "<I"
-HEAP_KIND_FORMAT = "<I"      # the heap TypeKind
-SLOT_KIND_FORMAT = "<B"      # a value kind, K_* in compiler/bytecode.py
+HEAP_KIND_FORMAT = "<I"      # a TypeKind (runtime/heap_layout.py): record, array, bytes
+SLOT_KIND_FORMAT = "<B"      # a SlotKind (runtime/heap_layout.py): int, float, ptr, bytes
 
 # -- .vyn.sources ------------------------------------------------------------------------------
 # version, file count, then per file: string name, string text.

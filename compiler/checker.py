@@ -18,13 +18,32 @@ from compiler import ast
 from compiler.checker_exprs import ExprChecker
 from compiler.diagnostics import DiagnosticSink, Label
 from compiler.parser import parse
-from compiler.scope import (FnEntry, ModuleEntry, Scope, TypeEntry, TypeParamEntry,
-                            VariantEntry)
+from compiler.scope import FnEntry, ModuleEntry, Scope, TypeEntry, TypeParamEntry, VariantEntry
 from compiler.span import SourceFile, Span
 from compiler.symbols import Builtin, CheckedProgram, FnInstance, Local, VariantRef
 from compiler.types import (
-    BOOL, NEVER, PRIMS, UNIT, ArrayT, EnumT, FieldInfo, FnT, Generic, PtrT, RefT, StructT,
-    TraitT, TupleT, Type, TypeVar, VariantInfo, has_vars, mangle, prune, resolve, unify)
+    BOOL,
+    NEVER,
+    PRIMS,
+    UNIT,
+    ArrayT,
+    EnumT,
+    FieldInfo,
+    FnT,
+    Generic,
+    PtrT,
+    RefT,
+    StructT,
+    TraitT,
+    TupleT,
+    Type,
+    TypeVar,
+    VariantInfo,
+    has_vars,
+    mangle,
+    prune,
+    resolve,
+)
 
 PRELUDE = """\
 enum Option<T> { Some(T), None }

@@ -9,17 +9,58 @@ import difflib
 from compiler import ast
 from compiler.builtins import method_names, method_signature
 from compiler.diagnostics import Label
-from compiler.scope import (FnEntry, ModuleEntry, Scope, TypeEntry, TypeParamEntry,
-                            VariantEntry)
-from compiler.symbols import (Builtin, BuiltinMethod, Construct, FieldAccess, FieldCall,
-                              FnInstance, Local, TraitMethod, VariantRef)
+from compiler.scope import FnEntry, ModuleEntry, Scope, TypeEntry, TypeParamEntry, VariantEntry
+from compiler.symbols import (
+    Builtin,
+    BuiltinMethod,
+    Construct,
+    FieldAccess,
+    FieldCall,
+    FnInstance,
+    Local,
+    TraitMethod,
+    VariantRef,
+)
 from compiler.types import (
-    BOOL, BYTES, CHAR, FLOAT, INT, INT_BITS, NEVER, NIL, RANGE, RUNE, STRING, UNIT, ArrayT,
-    EnumT, FnT, Generic, Prim, PtrT, RefT, StructT, TraitT, TupleT, Type, TypeVar,
-    has_vars, is_float, is_heap, is_int, is_numeric, prune, resolve, strip_ref, unify, vec_of)
+    BOOL,
+    BYTES,
+    CHAR,
+    FLOAT,
+    INT,
+    INT_BITS,
+    NEVER,
+    NIL,
+    RANGE,
+    RUNE,
+    STRING,
+    UNIT,
+    ArrayT,
+    EnumT,
+    FnT,
+    Generic,
+    Prim,
+    PtrT,
+    RefT,
+    StructT,
+    TraitT,
+    TupleT,
+    Type,
+    TypeVar,
+    has_vars,
+    is_float,
+    is_heap,
+    is_int,
+    is_numeric,
+    prune,
+    resolve,
+    strip_ref,
+    unify,
+    vec_of,
+)
 
 # Expected type for expressions whose value is thrown away (statement position).
 DISCARD = Prim("Discard")
+NEEDS = {"-": "a number", "!": "a Bool"}
 ARITH = frozenset({"+", "-", "*", "/", "%"})
 BITS = frozenset({"&", "|", "^", "<<", ">>"})
 COMPARE = frozenset({"<", ">", "<=", ">="})
@@ -340,7 +381,7 @@ class ExprChecker:
         if op == "~" and is_int(t):
             return t
         self.err("T2010", f"cannot apply unary `{op}` to `{t}`", e.span,
-                 f"`{op}` needs {'a number' if op == '-' else 'a Bool' if op == '!' else 'an integer'}")
+                 f"`{op}` needs {NEEDS.get(op, 'an integer')}")
         return t
 
     def x_AddrOf(self, e, scope, expected):
@@ -546,8 +587,9 @@ class ExprChecker:
     def construct(self, e: ast.Call, entry: TypeEntry, targs, scope: Scope, expected) -> Type:
         decl = entry.decl
         if entry.kind in ("trait", "enum"):
-            self.err("T2006", f"`{decl.name}` is {'a trait' if entry.kind == 'trait' else 'an enum'}"
-                     " and cannot be constructed directly", e.callee.span,
+            what = "a trait" if entry.kind == "trait" else "an enum"
+            self.err("T2006", f"`{decl.name}` is {what} and cannot be constructed directly",
+                     e.callee.span,
                      "use a class" if entry.kind == "trait" else "use one of its variants")
             self.check_args_loose(e, scope)
             return TypeVar()

@@ -144,13 +144,9 @@ CODES: dict[str, str] = {
     "T2022": "unsafe operation outside unsafe",
     # Ownership and scoping
     "B3000": "reference escapes its scoped block",
-    "B3001": "use of a freed binding",
     "B3002": "free of a non-heap value",
     # Warnings
     "W4000": "non-exhaustive match",
-    "W4001": "unused variable",
-    "W4002": "unreachable code",
-    "W4003": "unreachable match arm",
 }
 
 

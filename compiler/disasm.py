@@ -119,7 +119,10 @@ def _operand(program: Program, fn: Function, pc: int, opname: str, kind: str, x:
         return f"-> {x}"
     if kind == "y":
         if 0 <= x < len(program.types):
-            return f"type {program.types[x].name or '#' + str(x)}"
+            type_name = program.types[x].name or f"#{x}"
+            # Quoted when it could be misread as several operands or a jump (fn(A, B) -> C).
+            return f"type '{type_name}'" if any(c in type_name for c in " ,") \
+                else f"type {type_name}"
         return f"type #{x}?"
     if kind == "f":
         if 0 <= x < len(program.functions):
@@ -159,7 +162,7 @@ def _live_name(fn: Function, pc: int, reg: int, *, capture: bool) -> str | None:
 
 def render_constant(value: object) -> str:
     """A constant as the listing shows it: strings double-quoted and escaped, booleans
-    `true`/`false`, None as `none`, tuples as `(a, b)`."""
+    `true`/`false`, None as `none`, tuples as `(a, b)` (one item: `(a,)`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -169,5 +172,6 @@ def render_constant(value: object) -> str:
     if value is None:
         return "none"
     if isinstance(value, tuple):
-        return f"({', '.join(render_constant(v) for v in value)})"
+        items = [render_constant(v) for v in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
     return repr(value)

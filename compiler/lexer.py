@@ -177,6 +177,8 @@ class _RawLexer:
             elif any(ch in digits for ch in ".eE"):
                 value = float(digits)
                 return Token(T.FLOAT, lit, span, value), end
+            elif len(digits.lstrip("0")) > 19:
+                value = INT_MAX + 1   # too large (and int() refuses > 4300 digits)
             else:
                 value = int(digits)
         except ValueError:

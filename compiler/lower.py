@@ -14,16 +14,43 @@ from dataclasses import dataclass
 
 from compiler import ast
 from compiler import bytecode as bc
-from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT
+from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR
 from compiler.diagnostics import Diagnostic, DiagnosticSink
 from compiler.driver import check_sources
 from compiler.span import NO_SPAN, SourceFile, Span
-from compiler.symbols import (Builtin, BuiltinMethod, CheckedProgram, Construct, FieldAccess,
-                              FieldCall, FnInstance, Local, TraitMethod, VariantRef)
-from compiler.typetable import TypeTable, kind_of, unref
+from compiler.symbols import (
+    Builtin,
+    BuiltinMethod,
+    CheckedProgram,
+    Construct,
+    FieldAccess,
+    FieldCall,
+    FnInstance,
+    Local,
+    TraitMethod,
+    VariantRef,
+)
 from compiler.types import (
-    BOOL, CHAR, INT, INT_BITS, RUNE, STRING, UNIT, ArrayT, EnumT, FnT, Generic, Prim, StructT,
-    TupleT, Type, is_float, is_int, prune)
+    BOOL,
+    CHAR,
+    INT,
+    INT_BITS,
+    RUNE,
+    STRING,
+    UNIT,
+    ArrayT,
+    EnumT,
+    FnT,
+    Generic,
+    Prim,
+    StructT,
+    TupleT,
+    Type,
+    is_float,
+    is_int,
+    prune,
+)
+from compiler.typetable import TypeTable, kind_of, unref
 from compiler.vir import Const, Instr, Label, VirFunction, emit
 
 CAST_INT, CAST_FLOAT, CAST_BOOL, CAST_CHAR = 0, 1, 2, 3

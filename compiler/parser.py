@@ -34,7 +34,8 @@ ASSIGN_OPS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<
 # Keywords that may name a path member: `vyn::spawn`, `Thread::spawn`.
 PATH_KEYWORDS = frozenset({"spawn", "await", "actor", "self", "async"})
 MAX_DEPTH = 256          # nested expressions/blocks the parser accepts
-MAX_CHAIN = 2000         # binary operators in one flat chain (keeps later passes' recursion bounded)
+# Binary operators in one flat chain (keeps later passes' recursion bounded).
+MAX_CHAIN = 2000
 
 
 class ParseError(Exception):
@@ -47,6 +48,21 @@ def parse(source: SourceFile, sink: DiagnosticSink) -> ast.Module:
     if sys.getrecursionlimit() < 20000:
         sys.setrecursionlimit(20000)
     return Parser(tokens, source, sink).parse_module()
+
+
+def parse_expression(text: str, sink: DiagnosticSink, name: str = "<expr>") -> ast.Expr | None:
+    """Parse one expression (the debugger's `print`, conditions, watch expressions)."""
+    source = SourceFile(name, text)
+    tokens = lex(source, sink)
+    p = Parser(tokens, source, sink)
+    try:
+        e = p.parse_expr()
+        p.skip_newlines()
+        if p.tok.kind is not T.EOF:
+            raise p.error("P1000", f"unexpected {p.describe(p.tok)} after the expression")
+        return e
+    except ParseError:
+        return None
 
 
 class Parser:

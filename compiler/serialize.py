@@ -23,10 +23,10 @@ from compiler.bytecode_format import (
     CONST_FLOAT_FORMAT,
     CONST_INT,
     CONST_INT_FORMAT,
-    CONST_INT_TUPLE,
     CONST_NONE,
     CONST_STR,
     CONST_TAG_FORMAT,
+    CONST_TUPLE,
     COUNT_FORMAT,
     FUNCTION_FORMAT,
     FUNCTION_ID_FORMAT,
@@ -34,6 +34,7 @@ from compiler.bytecode_format import (
     INSTRUCTION_FORMAT,
     LINE_ROW_FORMAT,
     LINES_SECTION,
+    MAX_CONST_DEPTH,
     META_FORMAT,
     META_SECTION,
     OPERAND_FORMAT,
@@ -143,7 +144,7 @@ def _encode_bytecode(functions: list[Function]) -> bytes:
     return w.bytes()
 
 
-def _encode_const(w: _Writer, value: object) -> None:
+def _encode_const(w: _Writer, value: object, depth: int = 0) -> None:
     # bool before int: True is an int too.
     if isinstance(value, bool):
         w.pack(CONST_TAG_FORMAT, CONST_BOOL)
@@ -159,15 +160,15 @@ def _encode_const(w: _Writer, value: object) -> None:
         w.string(value)
     elif value is None:
         w.pack(CONST_TAG_FORMAT, CONST_NONE)
-    elif isinstance(value, tuple) and all(
-            isinstance(x, int) and not isinstance(x, bool) for x in value):
-        w.pack(CONST_TAG_FORMAT, CONST_INT_TUPLE)
+    elif isinstance(value, tuple) and depth < MAX_CONST_DEPTH:
+        w.pack(CONST_TAG_FORMAT, CONST_TUPLE)
         w.count(len(value))
         for x in value:
-            w.pack(CONST_INT_FORMAT, x)
+            _encode_const(w, x, depth + 1)
     else:
         raise ValueError(f"{w.context}: {value!r} ({type(value).__name__}) cannot be stored; "
-                         f"constants are int, float, str, bool, None or tuples of ints")
+                         f"constants are int, float, str, bool, None or tuples of those "
+                         f"(nested at most {MAX_CONST_DEPTH} deep)")
 
 
 def _encode_instruction(w: _Writer, instr: tuple) -> None:

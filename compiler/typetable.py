@@ -5,8 +5,32 @@ from __future__ import annotations
 
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT, TypeDesc
 from compiler.types import (
-    BOOL, BYTES, CHAR, FLOAT_TYPES, INT_BITS, NEVER, NIL, RANGE, RUNE, STRING, UNIT, ArrayT,
-    EnumT, FnT, Generic, Prim, PtrT, RefT, StructT, TraitT, TupleT, Type, TypeVar, prune)
+    BOOL,
+    BYTES,
+    CHAR,
+    FLOAT_TYPES,
+    INT_BITS,
+    INT_TYPES,
+    NEVER,
+    NIL,
+    RANGE,
+    RUNE,
+    STRING,
+    UNIT,
+    ArrayT,
+    EnumT,
+    FnT,
+    Generic,
+    Prim,
+    PtrT,
+    RefT,
+    StructT,
+    TraitT,
+    TupleT,
+    Type,
+    TypeVar,
+    prune,
+)
 
 # Heap layouts (runtime.heap_layout.TypeKind / SlotKind values).
 RECORD, ARRAY, BYTES_KIND = 0, 1, 2
@@ -52,6 +76,9 @@ class TypeTable:
         self.descs: list[TypeDesc] = [TypeDesc(0, "?", "unit")]
         self._ids: dict[object, int] = {}
         self.closure_types: dict[int, int] = {}   # function index -> closure TypeDesc id
+        # Always present, so the debugger can evaluate `n == 3` or `"a" + s` in any program.
+        for t in (INT_TYPES["Int"], FLOAT_TYPES["Float"], BOOL, CHAR, RUNE, STRING, UNIT):
+            self.tid(t)
 
     def _key(self, t: Type) -> object:
         if isinstance(t, (StructT, EnumT, TraitT)):

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import NoReturn
 
 from compiler.bytecode import (
-    KIND_NAMES,
     OPCODES,
     OPNAMES,
     Function,
@@ -37,10 +36,10 @@ from compiler.bytecode_format import (
     CONST_FLOAT_FORMAT,
     CONST_INT,
     CONST_INT_FORMAT,
-    CONST_INT_TUPLE,
     CONST_NONE,
     CONST_STR,
     CONST_TAG_FORMAT,
+    CONST_TUPLE,
     COUNT_FORMAT,
     FUNCTION_FORMAT,
     FUNCTION_ID_FORMAT,
@@ -49,6 +48,7 @@ from compiler.bytecode_format import (
     KNOWN_FUNCTION_FLAGS,
     LINE_ROW_FORMAT,
     LINES_SECTION,
+    MAX_CONST_DEPTH,
     META_FORMAT,
     META_SECTION,
     OPERAND_FORMAT,
@@ -66,9 +66,12 @@ from compiler.bytecode_format import (
     VARS_SECTION,
     VERSION_FORMAT,
 )
+from runtime.heap_layout import SlotKind, TypeKind
 from runtime.image import ImageError, ImageErrorKind, load_image
 
 _BREAKPOINT = OPNAMES.index("BREAKPOINT")
+_TYPE_KINDS = frozenset(TypeKind)
+_SLOT_KINDS = frozenset(SlotKind)
 
 # Precompiled structs: the decoder runs once per instruction and table row.
 _S = {fmt: struct.Struct(fmt) for fmt in (
@@ -232,7 +235,7 @@ def _decode_bytecode(r: _Reader) -> list[Function]:
     return functions
 
 
-def _decode_const(r: _Reader) -> object:
+def _decode_const(r: _Reader, depth: int = 0) -> object:
     tag = r.unpack(CONST_TAG_FORMAT)[0]
     if tag == CONST_INT:
         return r.unpack(CONST_INT_FORMAT)[0]
@@ -244,9 +247,11 @@ def _decode_const(r: _Reader) -> object:
         return r.bool()
     if tag == CONST_NONE:
         return None
-    if tag == CONST_INT_TUPLE:
-        return tuple(r.unpack(CONST_INT_FORMAT)[0]
-                     for _ in range(r.count(struct.calcsize(CONST_INT_FORMAT))))
+    if tag == CONST_TUPLE:
+        if depth >= MAX_CONST_DEPTH:
+            r.fail(f"has tuple constants nested more than {MAX_CONST_DEPTH} deep")
+        return tuple(_decode_const(r, depth + 1)
+                     for _ in range(r.count(struct.calcsize(CONST_TAG_FORMAT))))
     r.fail(f"has a constant with unknown tag {tag}")
 
 
@@ -368,8 +373,8 @@ def verify_program(program: Program, name: str) -> None:
     pc targets inside the code, constants, types, functions and globals in range, no
     BREAKPOINT); the line table's pcs are in order and inside the code; every variable's
     register (or capture), type and live range. Per type: element, parent, field, variant
-    and method references, and heap slot kinds. The entry and init functions and global
-    types.
+    and method references, and the heap layout's TypeKind and SlotKinds. The entry and
+    init functions and global types.
 
     Raises:
         ImageError: the first reference that points nowhere.
@@ -404,8 +409,9 @@ def verify_program(program: Program, name: str) -> None:
         refs = [ty.elem, ty.parent, *ty.variants, *(t for _, t in ty.fields)]
         if any(t >= ntypes for t in refs) or any(f >= nfuncs for f in ty.methods.values()):
             fail(f"type {ty.id} refers to a type or function that does not exist")
-        if ty.heap is not None and any(k not in KIND_NAMES for k in ty.heap[1]):
-            fail(f"type {ty.id} has a heap slot of unknown kind")
+        if ty.heap is not None and (ty.heap[0] not in _TYPE_KINDS
+                                    or any(k not in _SLOT_KINDS for k in ty.heap[1])):
+            fail(f"type {ty.id} has a heap layout of unknown kind")
     for index in (program.entry, program.init):
         if not -1 <= index < nfuncs:
             fail(f"the program's entry or init function {index} does not exist")

@@ -125,7 +125,8 @@ class ValueReader:
         if k == "struct":
             if not d.fields:
                 return f"{d.name} {{}}"
-            parts = [f"{name}: {self.format(self.read_slot(value, i, self.kinds[t]), t, True, depth + 1)}"
+            fmt = self.format
+            parts = [f"{name}: {fmt(self.read_slot(value, i, self.kinds[t]), t, True, depth + 1)}"
                      for i, (name, t) in enumerate(d.fields)]
             return f"{d.name} {{ {', '.join(parts)} }}"
         if k == "enum":

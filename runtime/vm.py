@@ -60,6 +60,9 @@ class VMHooks:
     def panic(self, vm: VM, frame: Frame, error: VynPanic) -> None:
         """The program panicked in `frame` (not yet unwound)."""
 
+    def interrupted(self, vm: VM, frame: Frame) -> None:
+        """Someone set vm.interrupt: the program is stopped at frame.pc."""
+
 
 class VM:
     def __init__(self, program: Program, *, stdout: TextIO, stderr: TextIO,
@@ -92,7 +95,8 @@ class VM:
         self.pads = [[None] * max(0, f.nregs - f.nparams) for f in program.functions]
         self.globals: list = [None] * len(program.globals)
         self.originals: dict[tuple[int, int], tuple] = {}
-        self.hooks: VMHooks | None = None
+        self.hooks: VMHooks | None = None        # traps, panics, interrupts
+        self.call_hooks: VMHooks | None = None   # call/return events (stepping)
         self.interrupt = [False]
         self.frame: Frame | None = None      # innermost frame while stopped or panicking
         self.builtins = rb.BUILTINS
@@ -195,7 +199,6 @@ class VM:
         codes = self.codes
         pads = self.pads
         types = self.types
-        heap_tid = self.heap_tid
         reader = self.reader
         interrupt = self.interrupt
         max_depth = self.max_depth
@@ -215,6 +218,9 @@ class VM:
         pc = frame.pc
         depth = frame.depth
         self.frame = frame
+        chk = self.call_hooks
+        if chk is not None:
+            chk.call(self, frame)
         try:
             while True:
                 ins = code[pc]
@@ -226,6 +232,7 @@ class VM:
                     ins = self._trap(frame, ins[1])
                     op = ins[0]
                     regs = frame.regs
+                    chk = self.call_hooks
                 if op == MOV:
                     regs[ins[1]] = regs[ins[2]]
                 elif op == LOADK:
@@ -260,17 +267,17 @@ class VM:
                     code = frame.code
                     regs = new
                     pc = 0
-                    if self.hooks is not None:
+                    if chk is not None:
                         self.frame = frame
-                        self.hooks.call(self, frame)
-                        if interrupt[0]:
-                            self._interrupted(frame, pc)
+                        chk.call(self, frame)
+                        chk = self.call_hooks
                 elif op == RET:
                     val = regs[ins[1]]
-                    if self.hooks is not None:
+                    if chk is not None:
                         frame.pc = pc - 1
                         self.frame = frame
-                        self.hooks.ret(self, frame, val)
+                        chk.ret(self, frame, val)
+                        chk = self.call_hooks
                     if frame is stop:
                         self.frame = frame.parent
                         return val
@@ -388,6 +395,7 @@ class VM:
                     regs[ins[1]] = self.builtins[ins[2]](self, regs[base:base + ins[4]],
                                                          types[ins[5]])
                     self.frame = frame
+                    chk = self.call_hooks
                 elif op == CALLV:
                     clo = regs[ins[2]]
                     fi = get_i64(clo, 0)
@@ -401,9 +409,10 @@ class VM:
                     code = frame.code
                     regs = new
                     pc = 0
-                    if self.hooks is not None:
+                    if chk is not None:
                         self.frame = frame
-                        self.hooks.call(self, frame)
+                        chk.call(self, frame)
+                        chk = self.call_hooks
                 elif op == bc.LOADCAP:
                     regs[ins[1]] = reader.read_slot(frame.env, 1 + ins[2],
                                                     self._cap_kinds(frame.fn)[ins[2]])
@@ -419,9 +428,8 @@ class VM:
                     frame.pc = pc - 1
                     self.frame = frame
                     pc = self._slow(op, ins, frame, regs, pc)
-                    if self.frame is not frame:
-                        # a nested call finished; restore (frames never change here)
-                        self.frame = frame
+                    self.frame = frame
+                    chk = self.call_hooks
         except BaseException as exc:
             # Where it happened: the instruction just dispatched in the innermost frame.
             if self.frame is None or self.frame.depth <= frame.depth:
@@ -474,6 +482,9 @@ class VM:
         frame.pc = pc
         self.frame = frame
         self.interrupt[0] = False
+        if self.hooks is not None:
+            self.hooks.interrupted(self, frame)
+            return
         raise Interrupted()
 
     def _cap_kinds(self, fn: bc.Function) -> list[int]:

@@ -11,14 +11,13 @@ from compiler.bytecode import (
     FN_LAMBDA,
     FN_METHOD,
     K_FLOAT,
-    K_INT,
-    K_PTR,
     Function,
     LineEntry,
     Program,
     TypeDesc,
     VarEntry,
 )
+from runtime.heap_layout import SlotKind, TypeKind
 
 FIB_SOURCE = """\
 fn fib(n: Int) -> Int {
@@ -47,15 +46,17 @@ def sample_types() -> list[TypeDesc]:
         TypeDesc(T_INT, "Int", "int", size=64),
         TypeDesc(T_FLOAT, "Float", "float"),
         TypeDesc(T_BOOL, "Bool", "bool"),
-        TypeDesc(T_STRING, "String", "string", heap=(3, ())),
+        TypeDesc(T_STRING, "String", "string", heap=(TypeKind.BYTES, ())),
         TypeDesc(T_UNIT, "()", "unit"),
-        TypeDesc(T_VEC_INT, "Vec<Int>", "vec", elem=T_INT, heap=(4, (K_INT, K_PTR))),
+        TypeDesc(T_VEC_INT, "Vec<Int>", "vec", elem=T_INT,
+                 heap=(TypeKind.RECORD, (SlotKind.INT, SlotKind.PTR))),
         TypeDesc(T_POINT, "Point", "struct", fields=[("x", T_FLOAT), ("y", T_FLOAT)],
-                 methods={"norm": 3}, heap=(1, (K_FLOAT, K_FLOAT))),
+                 methods={"norm": 3}, heap=(TypeKind.RECORD, (SlotKind.FLOAT, SlotKind.FLOAT))),
         TypeDesc(T_OPTION, "Option<Int>", "enum", variants=[T_SOME, T_NONE_VARIANT]),
         TypeDesc(T_SOME, "Some", "variant", fields=[("0", T_INT)], tag=0, parent=T_OPTION,
-                 heap=(2, (K_INT,))),
-        TypeDesc(T_NONE_VARIANT, "None", "variant", tag=1, parent=T_OPTION, heap=(2, ())),
+                 heap=(TypeKind.RECORD, (SlotKind.INT,))),
+        TypeDesc(T_NONE_VARIANT, "None", "variant", tag=1, parent=T_OPTION,
+                 heap=(TypeKind.RECORD, ())),
         TypeDesc(T_CLOSURE, "fn(Float) -> Float", "closure", signed=False),
     ]
 
@@ -69,7 +70,7 @@ def sample_program() -> Program:
             (op("LOADK"), 0, 0),                 # 0  let n = 27
             (op("CALL"), 1, 1, 0, 1),            # 1  fib(n)
             (op("PRINT"), 1, 1, 1, 2, 1),        # 2  println("{}", ...)
-            (op("CLOSURE"), 2, 2, 0, 0),         # 3  let scale = fn ...
+            (op("CLOSURE"), 2, 2, 0, 0, T_CLOSURE),  # 3  let scale = fn ...
             (op("LOADK"), 3, 3),                 # 4  1.0
             (op("CALLV"), 4, 2, 3, 1),           # 5  scale(1.0)
             (op("PRINT"), 1, 4, 1, 4, 1),        # 6  println("{}", ...)

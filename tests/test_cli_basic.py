@@ -1,12 +1,11 @@
 """The `vyn` command line: versions, help, usage errors, unreadable files and exit codes.
 
-`vyn check` runs against a stand-in for `compiler.driver.check_sources` here, so these tests
-pin the CLI's own behaviour; the real driver is exercised only when it exists.
+Most `vyn check` tests run against a stand-in for `compiler.driver.check_sources`, so they
+pin the CLI's own behaviour whatever the checker reports; the examples use the real one.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -262,13 +261,8 @@ def test_closed_stdout_exits_141_quietly(capsys, driver, program):
     assert capsys.readouterr() == ("", "")
 
 
-# -- the real front end, once it exists -------------------------------------------------------
+# -- the real front end ------------------------------------------------------------------------
 
-needs_driver = pytest.mark.skipif(importlib.util.find_spec("compiler.driver") is None,
-                                  reason="compiler.driver is not written yet")
-
-
-@needs_driver
 @pytest.mark.parametrize("example", ["hello.vyn", "fib.vyn"])
 def test_examples_check_clean(example):
     done = run_vyn("check", f"examples/{example}")

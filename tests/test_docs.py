@@ -3,13 +3,13 @@ docs/errors.md, and each section's example program produces the diagnostic shown
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
 from compiler.diagnostics import CODES
+from compiler.driver import check_sources
 from compiler.render import render_diagnostic
 from compiler.span import SourceFile
 
@@ -19,6 +19,10 @@ UNREPRODUCED = {
     "L0009": "vyn reports a non-UTF-8 file before compiling (exit 2); no example program",
     "L0010": "the example is shortened; the real limit needs a line hundreds of `(` long",
 }
+
+# Documented from the language's rules before the checker reported them; each example must
+# match exactly once the checker does.
+NOT_YET_REPORTED: set[str] = set()
 
 
 def sections() -> dict[str, str]:
@@ -39,16 +43,14 @@ def test_errors_md_has_one_section_per_code_in_order():
     assert headings == list(CODES.items())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("compiler.driver") is None,
-                    reason="compiler.driver is not written yet")
 @pytest.mark.parametrize("code", [c for c in CODES if c not in UNREPRODUCED])
 def test_example_program_produces_the_documented_diagnostic(code):
-    from compiler.driver import check_sources
-
     section = sections()[code]
     program, shown = fenced(section, "vyn"), fenced(section, "text")
     assert program is not None and shown is not None
     source = SourceFile("main.vyn", program)
     reported = [d for d in check_sources([source]).diagnostics if d.code == code]
+    if not reported and code in NOT_YET_REPORTED:
+        pytest.xfail(f"the checker does not report {code} yet")
     assert reported, f"the example of {code} does not produce {code}"
     assert render_diagnostic(reported[0], {"main.vyn": source}) == shown

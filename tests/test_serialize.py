@@ -9,6 +9,7 @@ that were cut or flipped are reported in one sentence, never as a traceback.
 from __future__ import annotations
 
 import math
+import os
 import struct
 import subprocess
 import sys
@@ -78,15 +79,27 @@ def test_decoded_instructions_are_tuples_of_ints():
     assert all(type(x) is int for instr in fib.code for x in instr)
 
 
-constants = st.one_of(
+scalars = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(),
     st.booleans(),
     st.none(),
-    st.tuples(st.integers(min_value=-(2**63), max_value=2**63 - 1)),
-    st.lists(st.integers(min_value=0, max_value=1000), max_size=5).map(tuple),
 )
+# Tuples: lists of type ids (PRINT), DBG's (where, text), and anything nested up to the limit.
+constants = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4).map(tuple),
+                         max_leaves=12)
+
+
+def same_constant(before: object, after: object) -> bool:
+    """Equal and of the same type, all the way down; NaN is the same as NaN."""
+    if type(before) is not type(after):
+        return False
+    if isinstance(before, tuple):
+        return len(before) == len(after) and all(map(same_constant, before, after))
+    if isinstance(before, float) and math.isnan(before):
+        return math.isnan(after)
+    return before == after
 
 
 @settings(max_examples=150, deadline=None)
@@ -95,12 +108,18 @@ def test_any_constant_pool_comes_back_bit_for_bit(consts):
     sections = program_to_sections(tiny_program([(OP("RET"), 0)], consts=consts))
     back = decode(sections).functions[0].consts
     assert program_to_sections(tiny_program([(OP("RET"), 0)], consts=back)) == sections
-    for before, after in zip(consts, back, strict=True):
-        assert type(before) is type(after)
-        if isinstance(before, float) and math.isnan(before):
-            assert math.isnan(after)
-        else:
-            assert before == after
+    assert len(back) == len(consts)
+    assert all(map(same_constant, consts, back))
+
+
+def test_tuples_nest_at_most_eight_deep():
+    deep = ()
+    for _ in range(7):  # () inside 7 more: 8 levels
+        deep = (deep,)
+    program = tiny_program([(OP("RET"), 0)], consts=[deep])
+    assert decode(program_to_sections(program)) == program
+    with pytest.raises(ValueError, match="nested at most 8 deep"):
+        program_to_sections(tiny_program([(OP("RET"), 0)], consts=[(deep,)]))
 
 
 @settings(max_examples=80, deadline=None)
@@ -273,6 +292,7 @@ def test_an_entry_point_that_does_not_exist_is_refused():
 
 @pytest.mark.parametrize("change, message", [
     (lambda p: p.functions[0].consts.append([1]), "cannot be stored"),
+    (lambda p: p.functions[0].consts.append((1, b"x")), "cannot be stored"),
     (lambda p: p.functions[0].consts.append(2**63), "does not fit"),
     (lambda p: p.functions[0].code.append((OP("MOV"), 0)), "MOV takes 2 operands"),
     (lambda p: p.functions[0].code.append((OP("BREAKPOINT"), 0)), "BREAKPOINT"),
@@ -311,5 +331,5 @@ def test_the_loader_imports_no_heavy_modules():
             "heavy = [m for m in ('llvmlite', 'textual', 'unicorn') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60, env={"PYTHONPATH": str(ROOT)})
+                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr

@@ -5,6 +5,7 @@ Exit codes (SEMANTICS.md, "Failure and exit codes"):
     0    success (warnings allowed)
     1    compile errors
     2    bad usage, an unreadable or invalid input file, or an internal error
+    101  `vyn run`: the program panicked
     130  interrupted (Ctrl-C)
     141  standard output closed early (broken pipe), as for a process killed by SIGPIPE
 
@@ -16,15 +17,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from compiler.span import SourceFile
 from vyndbg import __version__
+
+if TYPE_CHECKING:
+    from compiler.bytecode import Program
 
 PROG = "vyn"
 
@@ -137,9 +142,220 @@ def _run_check(args: argparse.Namespace) -> int:
     return EXIT_COMPILE_ERRORS if any(d.is_error for d in diagnostics) else EXIT_OK
 
 
+# -- vyn build / run / disasm ----------------------------------------------------------------
+
+def gather_sources(path: str) -> list[SourceFile]:
+    """The file at `path` and, transitively, every file its `import`s name beside it.
+
+    Guide 3.4: `import utils::helper` in `src/main.vyn` reads `src/utils.vyn`. A module
+    that has no file (the prelude's `vyn`, a `module` declared inline) is left for the
+    checker to resolve or report.
+
+    Raises:
+        CliError: a file cannot be read.
+    """
+    from compiler.ast import Import, ModuleDecl
+    from compiler.diagnostics import DiagnosticSink
+    from compiler.parser import parse
+
+    sources = [read_source(path)]
+    seen = {os.path.normpath(path)}
+    for source in sources:  # grows while it is walked
+        # A throwaway sink: the compile proper reports this file's errors.
+        items = list(parse(source, DiagnosticSink()).items)
+        for item in items:
+            if isinstance(item, ModuleDecl) and item.items:
+                items.extend(item.items)
+            if not isinstance(item, Import) or not item.path:
+                continue
+            imported = os.path.join(os.path.dirname(source.name), f"{item.path[0]}.vyn")
+            if os.path.normpath(imported) not in seen and os.path.isfile(imported):
+                seen.add(os.path.normpath(imported))
+                sources.append(read_source(imported))
+    return sources
+
+
+def _print_diagnostics(diagnostics: Sequence, sources: list[SourceFile], color: str) -> None:
+    """Diagnostics on standard error, rendered as `vyn check` renders them."""
+    from compiler.render import render_human
+
+    if diagnostics:
+        by_name = {source.name: source for source in sources}
+        sys.stderr.write(render_human(diagnostics, by_name,
+                                      color=use_color(color, sys.stderr)))
+
+
+def _compile(path: str, color: str) -> Program | None:
+    """The Program compiled from the source file at `path` (and the files it imports), or
+    None after printing its compile errors. Warnings are printed too."""
+    sources = gather_sources(path)
+    from compiler.lower import compile_sources
+
+    output = compile_sources(sources)
+    _print_diagnostics(output.diagnostics, sources, color)
+    if any(d.is_error for d in output.diagnostics):
+        return None
+    if output.program is None:
+        raise RuntimeError(f"the compiler reported no error for '{path}' but built nothing")
+    return output.program
+
+
+def _load_program(path: str, color: str) -> Program | None:
+    """The Program in `path`: loaded if it is an image, else compiled from source.
+
+    Returns None after printing compile errors.
+
+    Raises:
+        CliError: the file cannot be read, or is a damaged image.
+    """
+    from runtime.image import ImageError, is_image
+
+    if not is_image(path):
+        return _compile(path, color)
+    from runtime.loader import load_program
+
+    try:
+        return load_program(path)
+    except ImageError as e:
+        raise CliError(e.message.removesuffix(".")) from None
+
+
+_SIZE_SUFFIXES = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+
+def parse_size(text: str) -> int:
+    """A byte count such as `65536`, `512k`, `64m` or `1g` (binary multiples; a trailing
+    `b` and upper case are accepted: `64MB`).
+
+    Raises:
+        argparse.ArgumentTypeError: not a positive size.
+    """
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)b?\s*", text, re.IGNORECASE)
+    value = int(match[1]) * _SIZE_SUFFIXES[match[2].lower()] if match else 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a size; write bytes or a number with k, m or g, such as 64m")
+    return value
+
+
+def parse_positive_int(text: str) -> int:
+    """A whole number >= 1.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    if not re.fullmatch(r"\s*\d+\s*", text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
+def _configure_build(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the Vyn source file (.vyn) with `main`")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="the image to write (default: FILE's name without .vyn, in the "
+                             "current directory)")
+    _add_color_option(parser)
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    """Compile FILE (and the files it imports) into an image. Prints nothing on success but
+    warnings; compile errors exit 1."""
+    from runtime.image import is_image
+
+    if is_image(args.file):
+        raise CliError(f"'{args.file}' is a built image, not a source file")
+    output = args.output or Path(args.file).stem
+    if _same_file(output, args.file):
+        raise CliError(f"the output '{output}' would overwrite the source file "
+                       f"(choose another with -o)")
+    program = _compile(args.file, args.color)
+    if program is None:
+        return EXIT_COMPILE_ERRORS
+    # Only `build` imports the image writer (and through it llvmlite).
+    from compiler.image_writer import ImageWriteError, write_image
+    from compiler.serialize import program_to_sections
+
+    try:
+        write_image(output, program_to_sections(program))
+    except ImageWriteError as e:
+        raise CliError(str(e).removesuffix(".")) from None
+    return EXIT_OK
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE",
+                        help="a Vyn source file (compiled first) or an image from `vyn build`")
+    parser.add_argument("args", nargs="*", metavar="ARGS",
+                        help="arguments for the program (put them after `--`)")
+    parser.add_argument("--heap-limit", type=parse_size, metavar="SIZE",
+                        help="the most heap the program may use: bytes, or k, m, g (64m)")
+    parser.add_argument("--max-depth", type=parse_positive_int, metavar="N",
+                        help="the deepest the call stack may grow before `stack overflow`")
+    _add_color_option(parser)
+
+
+def _run_program_function():
+    """`run_program` from the runtime (imported on demand: `vyn build` needs no VM)."""
+    try:
+        from runtime.run import run_program
+    except ModuleNotFoundError as e:
+        if e.name != "runtime.run":
+            raise
+        from runtime.vm import run_program
+    return run_program
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    """Run FILE's `main`: the program's exit code (0, or 101 after a panic); 1 if a source
+    file has compile errors."""
+    program = _load_program(args.file, args.color)
+    if program is None:
+        return EXIT_COMPILE_ERRORS
+    if program.entry < 0:
+        raise CliError(f"'{args.file}' has no `main` function to run")
+    run_program = _run_program_function()
+    return run_program(program, [args.file, *args.args], stdout=sys.stdout, stderr=sys.stderr,
+                       heap_limit=args.heap_limit, max_depth=args.max_depth)
+
+
+def _configure_disasm(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE",
+                        help="a Vyn source file (compiled first) or an image from `vyn build`")
+    parser.add_argument("function", metavar="FUNC", nargs="?",
+                        help="list only the function(s) of this name")
+    _add_color_option(parser)
+
+
+def _run_disasm(args: argparse.Namespace) -> int:
+    """Print the bytecode of FILE (or of its function FUNC) with the source interleaved."""
+    program = _load_program(args.file, args.color)
+    if program is None:
+        return EXIT_COMPILE_ERRORS
+    from compiler.disasm import NoSuchFunction, disassemble
+
+    try:
+        sys.stdout.write(disassemble(program, args.function))
+    except NoSuchFunction as e:
+        raise CliError(f"no function named '{e.name}'") from None
+    return EXIT_OK
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("check", "type-check Vyn source files and report diagnostics",
                _configure_check, _run_check),
+    Subcommand("build", "compile a Vyn program into an image", _configure_build,
+               _run_build),
+    Subcommand("run", "run a Vyn program (a source file or an image)", _configure_run,
+               _run_run),
+    Subcommand("disasm", "list a program's bytecode beside its source", _configure_disasm,
+               _run_disasm),
 )
 
 
@@ -150,6 +366,7 @@ exit status:
   0    success (warnings allowed)
   1    the program has compile errors
   2    bad usage, an unreadable or invalid input file, or an internal error
+  101  the program run by `vyn run` panicked
   130  interrupted
 
 Run '{PROG} COMMAND --help' for a command's options."""

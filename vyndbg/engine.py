@@ -1,0 +1,1039 @@
+"""The debugger engine: a Session drives one program in a VM thread and returns data.
+
+The program runs in its own thread; the engine's calls (run, cont, step, ...) resume it
+and block until it stops again, returning a StopEvent. Breakpoints patch BREAKPOINT
+opcodes into the VM's code, so the program runs at full interpreter speed until one is
+hit. Every stepping mode is one StepCondition read by one predicate, `_should_stop`
+(as bdb's stop_here). State is per Session: several sessions can coexist.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from compiler import bytecode as bc
+from compiler.bytecode import Program
+from runtime.errors import Killed, RuntimeFailure, Unsupported, VynPanic
+from runtime.heap_errors import HeapError
+from runtime.run import backtrace_lines
+from runtime.vm import VM, Frame, VMHooks
+from vyndbg import locations
+from vyndbg.evaluate import Scope, TypedValue, compile_expression
+from vyndbg.model import (
+    Breakpoint,
+    DebugError,
+    FrameDetail,
+    FrameInfo,
+    FunctionInfo,
+    Instruction,
+    Location,
+    Output,
+    RunState,
+    SourceLine,
+    StopEvent,
+    StopReason,
+    Tier,
+    ValueInfo,
+    Variable,
+)
+
+EXPANDABLE = ("struct", "tuple", "vec", "array", "enum")
+
+
+@dataclass
+class _Bp:
+    number: int
+    kind: str
+    sites: tuple[tuple[int, int], ...]
+    location: Location | None
+    function: str = ""
+    enabled: bool = True
+    condition: str | None = None
+    compiled: object = None
+    hits: int = 0
+    ignore: int = 0
+    temporary: bool = False
+    expression: str = ""
+    dprintf_args: list = field(default_factory=list)
+    # watchpoints
+    scope_frame: object = None
+    old: TypedValue | None = None
+    old_text: str = ""
+
+    def public(self) -> Breakpoint:
+        return Breakpoint(self.number, self.kind, self.enabled, self.location, self.function,
+                          self.condition, self.hits, self.ignore, self.temporary,
+                          self.expression, self.sites)
+
+
+@dataclass
+class StepCondition:
+    """What a resume waits for. mode: continue | step | next | until | finish | stepi |
+    nexti | advance."""
+
+    mode: str = "continue"
+    frame: object = None         # the frame stepping started in
+    depth: int = 0
+    line: int = 0
+    fn: int = -1
+    pc: int = 0
+    sites: set = field(default_factory=set)     # (fn, pc) patched for this step
+    return_site: tuple | None = None            # caller's resume site after the frame returns
+    returned: object = None                     # finish: (value, tid)
+    finished: FrameInfo | None = None
+
+
+class _Stream:
+    """A file-like object the VM writes program output to."""
+
+    def __init__(self, session: Session, name: str):
+        self.session = session
+        self.name = name
+
+    def write(self, text: str) -> int:
+        self.session._output(Output(self.name, text))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+class _Killed(Exception):
+    pass
+
+
+class Session:
+    """One debugging session over a compiled program."""
+
+    def __init__(self, program: Program, *, argv: list[str] | None = None,
+                 on_output: Callable[[Output], None] | None = None,
+                 heap_limit: int | None = None, max_depth: int | None = None):
+        self.program = program
+        self.argv = list(argv or [])
+        self.on_output = on_output
+        self.heap_limit = heap_limit
+        self.max_depth = max_depth
+        self.outputs: list[Output] = []
+        self._bps: dict[int, _Bp] = {}
+        self._next_bp = 1
+        self.vm: VM | None = None
+        self._thread: threading.Thread | None = None
+        self._stopq: queue.Queue = queue.Queue()
+        self._resumeq: queue.Queue = queue.Queue()
+        self.state = RunState()
+        self.selected = 0
+        self._step = StepCondition()
+        self._patched: set[tuple[int, int]] = set()
+        self._evaluating = False
+        self._last_fn = -1
+        self.pid = os.getpid()
+        self.runs = 0
+
+    # ------------------------------------------------------------ output
+
+    def _output(self, out: Output) -> None:
+        if self.on_output is not None:
+            self.on_output(out)
+        else:
+            self.outputs.append(out)
+
+    def take_output(self) -> list[Output]:
+        out, self.outputs = self.outputs, []
+        return out
+
+    # ------------------------------------------------------------ state
+
+    @property
+    def running(self) -> bool:
+        """The program exists (started and not exited), stopped or not."""
+        return self.state.state in ("running", "stopped")
+
+    def _need_process(self) -> None:
+        if self.state.state != "stopped":
+            raise DebugError("The program is not being run.")
+
+    # ------------------------------------------------------------ breakpoints
+
+    def break_at(self, spec: str, condition: str | None = None, temporary: bool = False
+                 ) -> Breakpoint:
+        """`break LOC [if COND]` / `tbreak LOC`."""
+        r = locations.resolve(self.program, spec, self.current_location())
+        compiled = compile_expression(condition) if condition else None
+        bp = _Bp(self._next_bp, "breakpoint", r.sites, r.location, r.function,
+                 condition=condition, compiled=compiled, temporary=temporary)
+        self._next_bp += 1
+        self._bps[bp.number] = bp
+        self._sync()
+        return bp.public()
+
+    def dprintf(self, spec: str, fmt: str, args: list[str]) -> Breakpoint:
+        r = locations.resolve(self.program, spec, self.current_location())
+        compiled = [compile_expression(a) for a in args]
+        bp = _Bp(self._next_bp, "dprintf", r.sites, r.location, r.function, expression=fmt,
+                 dprintf_args=compiled)
+        bp.condition = None
+        self._next_bp += 1
+        self._bps[bp.number] = bp
+        self._sync()
+        return bp.public()
+
+    def watch(self, expr: str) -> Breakpoint:
+        """`watch EXPR`: stop when its value changes (software watchpoint)."""
+        compiled = compile_expression(expr)
+        bp = _Bp(self._next_bp, "watchpoint", (), None, expression=expr, compiled=compiled)
+        if self.state.state == "stopped":
+            frame = self._frame(self.selected)
+            value = compiled(Scope(self, frame))
+            bp.old = value
+            bp.old_text = self._text(value)
+            local = self._is_local_expr(expr, frame)
+            bp.scope_frame = frame if local else None
+            fns = [frame.fn.index] if local else range(len(self.program.functions))
+            bp.sites = tuple((fi, row.pc) for fi in fns
+                             for row in self.program.functions[fi].lines if row.is_stmt)
+        else:
+            raise DebugError("Cannot watch an expression before the program runs; use "
+                             "`start` first.")
+        self._next_bp += 1
+        self._bps[bp.number] = bp
+        self._sync()
+        return bp.public()
+
+    def _is_local_expr(self, expr: str, frame: Frame) -> bool:
+        names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)
+        return any(self.frame_variable(frame, n) is not None for n in names)
+
+    def breakpoints(self) -> list[Breakpoint]:
+        return [b.public() for b in sorted(self._bps.values(), key=lambda b: b.number)]
+
+    def _get(self, number: int) -> _Bp:
+        bp = self._bps.get(number)
+        if bp is None:
+            raise DebugError(f"No breakpoint number {number}.")
+        return bp
+
+    def delete(self, numbers: list[int] | None = None) -> None:
+        for n in list(self._bps) if numbers is None else numbers:
+            self._get(n)
+            del self._bps[n]
+        self._sync()
+
+    def enable(self, numbers: list[int] | None = None, enabled: bool = True) -> None:
+        for n in list(self._bps) if numbers is None else numbers:
+            self._get(n).enabled = enabled
+        self._sync()
+
+    def disable(self, numbers: list[int] | None = None) -> None:
+        self.enable(numbers, False)
+
+    def condition(self, number: int, expr: str | None) -> Breakpoint:
+        bp = self._get(number)
+        bp.compiled = compile_expression(expr) if expr else None
+        bp.condition = expr or None
+        return bp.public()
+
+    def ignore(self, number: int, count: int) -> Breakpoint:
+        bp = self._get(number)
+        bp.ignore = max(0, count)
+        return bp.public()
+
+    def _sync(self) -> None:
+        """Make the VM's patches match enabled breakpoints and step sites."""
+        want: set[tuple[int, int]] = set(self._step.sites)
+        for bp in self._bps.values():
+            if bp.enabled:
+                want.update(bp.sites)
+        vm = self.vm
+        if vm is None:
+            self._patched = set()
+            return
+        for site in self._patched - want:
+            vm.unpatch(*site)
+        for site in want - self._patched:
+            vm.patch(site[0], site[1], 0)
+        self._patched = want
+        needs_calls = self._step.mode in ("step", "stepi", "nexti", "next", "until", "finish",
+                                          "advance") or any(
+            b.kind == "watchpoint" and b.scope_frame is not None for b in self._bps.values())
+        vm.call_hooks = self._hooks if needs_calls else None
+
+    # ------------------------------------------------------------ running
+
+    def run(self, argv: list[str] | None = None) -> StopEvent:
+        """Start the program from the beginning (killing a running one)."""
+        if self.running:
+            self.kill()
+        if argv is not None:
+            self.argv = list(argv)
+        self.vm = VM(self.program, stdout=_Stream(self, "stdout"),
+                     stderr=_Stream(self, "stderr"), heap_limit=self.heap_limit,
+                     max_depth=self.max_depth, argv=self.argv)
+        self._hooks = _Hooks(self)
+        self.vm.hooks = self._hooks
+        self._patched = set()
+        self._step = StepCondition()
+        for bp in self._bps.values():
+            if bp.kind == "watchpoint" and bp.scope_frame is not None:
+                bp.enabled = False
+        self._sync()
+        self.runs += 1
+        self.state = RunState("running")
+        self._last_fn = -1
+        self._thread = threading.Thread(target=self._thread_main, name="vyn-program",
+                                        daemon=True)
+        self._thread.start()
+        return self._wait()
+
+    def start(self, argv: list[str] | None = None) -> StopEvent:
+        """`start`: a temporary breakpoint on main, then run."""
+        if self.program.entry < 0:
+            raise DebugError('No symbol table is loaded.  Use the "file" command.')
+        main = self.program.functions[self.program.entry]
+        self.break_at(main.name, temporary=True)
+        return self.run(argv)
+
+    def _thread_main(self) -> None:
+        vm = self.vm
+        code: int | None = 0
+        reason = StopReason.EXITED
+        try:
+            vm.run_main()
+        except VynPanic as p:
+            self._output(Output("stderr", f"panic: {p.message}\n" + "".join(
+                line + "\n" for line in backtrace_lines(p.frames))))
+            code = 101
+        except (_Killed, Killed):
+            code = None
+            reason = StopReason.KILLED
+        except Unsupported as u:
+            self._output(Output("stderr", f"vyn: this program uses {u.what}, which the "
+                                          "debugger does not support yet.\n"))
+            code = 2
+        except BaseException as e:  # noqa: BLE001 - the program thread must always report
+            self._output(Output("stderr", f"vyn: internal error in the program thread: "
+                                          f"{type(e).__name__}: {e}\n"))
+            code = 2
+        vm.frame = None
+        self._stopq.put(StopEvent(reason, exit_code=code))
+
+    def _wait(self) -> StopEvent:
+        ev = self._stopq.get()
+        if ev.reason in (StopReason.EXITED, StopReason.KILLED):
+            self.state = RunState("exited" if ev.reason is StopReason.EXITED else "idle",
+                                  ev, ev.exit_code)
+            self._step = StepCondition()
+            for bp in list(self._bps.values()):
+                if bp.kind == "watchpoint" and bp.scope_frame is not None:
+                    bp.enabled = False
+            self.vm_frames_clear()
+        else:
+            self.state = RunState("stopped", ev)
+            self.selected = 0
+        return ev
+
+    def vm_frames_clear(self) -> None:
+        self._patched = set()
+
+    def _resume(self, step: StepCondition) -> StopEvent:
+        self._need_process()
+        self._step = step
+        self._sync()
+        self.state.state = "running"
+        self._resumeq.put("go")
+        return self._wait()
+
+    def cont(self, count: int = 1) -> StopEvent:
+        """`continue [N]`: N means ignore the current breakpoint N-1 more times."""
+        self._need_process()
+        ev = self.state.last_stop
+        if count > 1 and ev is not None and ev.breakpoint is not None:
+            self.ignore(ev.breakpoint.number, count - 1)
+        return self._resume(StepCondition())
+
+    def _here(self) -> Frame:
+        self._need_process()
+        return self.vm.frame
+
+    def _line_of(self, frame: Frame) -> int:
+        row = frame.fn.line_at(frame.pc)
+        return row.line if row is not None else 0
+
+    def _stmt_sites(self, fi: int) -> set:
+        return {(fi, row.pc) for row in self.program.functions[fi].lines if row.is_stmt}
+
+    def step(self, count: int = 1) -> StopEvent:
+        return self._repeat(count, "step")
+
+    def next(self, count: int = 1) -> StopEvent:
+        return self._repeat(count, "next")
+
+    def stepi(self, count: int = 1) -> StopEvent:
+        return self._repeat(count, "stepi")
+
+    def nexti(self, count: int = 1) -> StopEvent:
+        return self._repeat(count, "nexti")
+
+    def _repeat(self, count: int, mode: str) -> StopEvent:
+        ev = None
+        for _ in range(max(1, count)):
+            ev = self._step_once(mode)
+            if ev.reason is not StopReason.STEP:
+                break
+        return ev
+
+    def _step_once(self, mode: str, target: tuple | None = None) -> StopEvent:
+        frame = self._here()
+        fi = frame.fn.index
+        cond = StepCondition(mode, frame, frame.depth, self._line_of(frame), fi, frame.pc)
+        if mode in ("stepi", "nexti"):
+            cond.sites = {(fi, pc) for pc in range(len(frame.fn.code)) if pc != frame.pc}
+        else:
+            cond.sites = self._stmt_sites(fi)
+        self._arm_return(cond, frame)
+        return self._resume(cond)
+
+    def _arm_return(self, cond: StepCondition, frame: Frame) -> None:
+        parent = frame.parent
+        if parent is not None:
+            site = (parent.fn.index, parent.pc)
+            cond.return_site = site
+            cond.sites.add(site)
+
+    def finish(self) -> StopEvent:
+        """`finish`: run until the selected frame returns."""
+        frame = self._frame(self.selected)
+        if frame.parent is None:
+            raise DebugError('"finish" not meaningful in the outermost frame.')
+        cond = StepCondition("finish", frame, frame.depth, 0, frame.fn.index, frame.pc)
+        cond.finished = self._frame_info(frame, self.selected)
+        self._arm_return(cond, frame)
+        return self._resume(cond)
+
+    def until(self, spec: str | None = None) -> StopEvent:
+        if spec:
+            return self.advance(spec)
+        return self._step_once("until")
+
+    def advance(self, spec: str) -> StopEvent:
+        """`advance LOC` / `until LOC`: run to LOC or until the current frame returns."""
+        frame = self._here()
+        r = locations.resolve(self.program, spec, self.current_location())
+        cond = StepCondition("advance", frame, frame.depth, 0, frame.fn.index, frame.pc)
+        cond.sites = set(r.sites)
+        self._arm_return(cond, frame)
+        return self._resume(cond)
+
+    def interrupt(self) -> None:
+        """Stop a running program where it is (thread-safe; Ctrl-C)."""
+        if self.vm is not None and self.state.state == "running":
+            self.vm.interrupt[0] = True
+
+    def kill(self) -> None:
+        if self.state.state == "stopped":
+            self._resumeq.put("kill")
+            self._wait()
+        elif self.state.state == "running":
+            self.interrupt()
+            ev = self._stopq.get()
+            if ev.reason not in (StopReason.EXITED, StopReason.KILLED):
+                self._resumeq.put("kill")
+                self._wait()
+        self.state = RunState("idle")
+        self.vm = None
+
+    # ------------------------------------------------------------ VM-thread side
+
+    def _block(self, ev: StopEvent) -> None:
+        """In the program thread: report a stop and wait for the next command."""
+        self._stopq.put(ev)
+        cmd = self._resumeq.get()
+        if cmd == "kill":
+            raise _Killed()
+
+    def _stop_event(self, reason: StopReason, frame: Frame, **kw) -> StopEvent:
+        info = self._frame_info(frame, 0)
+        changed = frame.fn.index != self._last_fn
+        self._last_fn = frame.fn.index
+        return StopEvent(reason, info, function_changed=changed, **kw)
+
+    def _should_stop(self, frame: Frame, site: tuple[int, int]) -> bool:
+        """The one predicate: does the current step condition stop at this trap?"""
+        c = self._step
+        mode = c.mode
+        if mode == "continue":
+            return False
+        depth = frame.depth
+        if site == c.return_site and depth < c.depth:
+            return True
+        if site not in c.sites:
+            return False
+        if mode in ("stepi",):
+            return True
+        if mode == "nexti":
+            return depth <= c.depth
+        if mode == "step":
+            return depth != c.depth or frame is not c.frame or self._line_of(frame) != c.line
+        if mode == "next":
+            return depth < c.depth or (depth == c.depth and self._line_of(frame) != c.line)
+        if mode == "until":
+            return depth < c.depth or (depth == c.depth and self._line_of(frame) > c.line)
+        if mode == "advance":
+            return depth <= c.depth or True
+        return False
+
+    def _on_trap(self, frame: Frame) -> None:
+        if self._evaluating:
+            return
+        site = (frame.fn.index, frame.pc)
+        stop_bp: _Bp | None = None
+        for bp in sorted(self._bps.values(), key=lambda b: b.number):
+            if not bp.enabled or site not in bp.sites:
+                continue
+            if bp.kind == "watchpoint":
+                ev = self._check_watch(bp, frame)
+                if ev is not None:
+                    self._block(ev)
+                    return
+                continue
+            if bp.compiled is not None and bp.kind == "breakpoint":
+                try:
+                    ok = bool(self._eval_in(bp.compiled, frame).value)
+                except DebugError as e:
+                    self._output(Output("dprintf", f"Error in testing condition for "
+                                                   f"breakpoint {bp.number}:\n{e}\n"))
+                    ok = True
+                if not ok:
+                    continue
+            bp.hits += 1
+            if bp.ignore > 0:
+                bp.ignore -= 1
+                continue
+            if bp.kind == "dprintf":
+                self._output(Output("dprintf", self._dprintf_text(bp, frame)))
+                continue
+            if stop_bp is None:
+                stop_bp = bp
+        if stop_bp is not None:
+            public = stop_bp.public()
+            if stop_bp.temporary:
+                del self._bps[stop_bp.number]
+            self._step = StepCondition()
+            self._sync()
+            self._block(self._stop_event(StopReason.BREAKPOINT, frame, breakpoint=public))
+            return
+        if self._should_stop(frame, site):
+            c = self._step
+            self._step = StepCondition()
+            self._sync()
+            if c.mode == "finish":
+                self._block(self._stop_event(StopReason.FINISH, frame, returned=c.returned,
+                                             finished=c.finished))
+            else:
+                self._block(self._stop_event(StopReason.STEP, frame))
+
+    def _check_watch(self, bp: _Bp, frame: Frame) -> StopEvent | None:
+        if bp.scope_frame is not None and frame is not bp.scope_frame:
+            return None
+        try:
+            value = self._eval_in(bp.compiled, frame)
+        except DebugError:
+            return None
+        text = self._text(value)
+        if text == bp.old_text:
+            return None
+        old = ValueInfo(self._type_name(bp.old.tid), bp.old_text) if bp.old else None
+        bp.old, bp.old_text = value, text
+        bp.hits += 1
+        self._step = StepCondition()
+        self._sync()
+        return self._stop_event(StopReason.WATCHPOINT, frame, breakpoint=bp.public(),
+                                old_value=old, new_value=self.value_info(value))
+
+    def _on_call(self, frame: Frame) -> None:
+        c = self._step
+        if c.mode == "step" and frame.fn.lines:
+            new = self._stmt_sites(frame.fn.index) - c.sites
+            if new:
+                c.sites |= new
+                self._sync()
+        elif c.mode == "stepi":
+            self._step = StepCondition()
+            self._sync()
+            self._block(self._stop_event(StopReason.STEP, frame))
+
+    def _on_ret(self, frame: Frame, value) -> None:
+        c = self._step
+        if c.mode == "finish" and frame is c.frame:
+            c.returned = self.value_info(TypedValue(value, frame.fn.ret_type))
+        for bp in list(self._bps.values()):
+            if bp.kind == "watchpoint" and bp.scope_frame is frame:
+                del self._bps[bp.number]
+                self._sync()
+                parent = frame.parent
+                if parent is not None:
+                    self._step = StepCondition("advance", parent, parent.depth, 0,
+                                               parent.fn.index, parent.pc)
+                    self._step.sites = {(parent.fn.index, parent.pc)}
+                    self._step.return_site = None
+                    self._sync()
+                self._output(Output("dprintf", f"\nWatchpoint {bp.number} deleted because "
+                                               "the program has left the block in\nwhich its "
+                                               "expression is valid.\n"))
+        if c.mode in ("step", "next", "until", "stepi", "nexti", "advance") and \
+                frame is c.frame and frame.parent is not None:
+            # Stepping out of the function: stop in the caller after the call.
+            c.return_site = (frame.parent.fn.index, frame.parent.pc)
+            c.sites.add(c.return_site)
+            self._sync()
+
+    def _on_panic(self, frame: Frame, error: VynPanic) -> None:
+        if self._evaluating:
+            return
+        self._step = StepCondition()
+        self._sync()
+        self._block(self._stop_event(StopReason.PANIC, frame, message=error.message))
+
+    def _on_interrupt(self, frame: Frame) -> None:
+        self._step = StepCondition()
+        self._sync()
+        self._block(self._stop_event(StopReason.INTERRUPT, frame))
+
+    def _dprintf_text(self, bp: _Bp, frame: Frame) -> str:
+        values = []
+        for c in bp.dprintf_args:
+            try:
+                v = self._eval_in(c, frame)
+                values.append(self.vm.reader.format(v.value, v.tid))
+            except DebugError as e:
+                values.append(f"<{e}>")
+        return c_format(bp.expression, values)
+
+    # ------------------------------------------------------------ frames and values
+
+    def _frame(self, level: int) -> Frame:
+        self._need_process()
+        f = self.vm.frame
+        for _ in range(level):
+            if f is None:
+                break
+            f = f.parent
+        if f is None:
+            raise DebugError(f"No frame at level {level}.")
+        return f
+
+    @staticmethod
+    def _pc_for(frame: Frame, level: int) -> int:
+        return frame.pc if level == 0 else max(0, frame.pc - 1)
+
+    def _frame_info(self, frame: Frame, level: int) -> FrameInfo:
+        pc = self._pc_for(frame, level)
+        row = frame.fn.line_at(pc)
+        loc = Location(frame.fn.file, row.line, row.col) if row is not None else None
+        args = tuple(v for v in self._variables(frame, level, params=True))
+        return FrameInfo(level, frame.fn.name, loc, pc, Tier.BYTECODE, args, frame.fn.index)
+
+    def frames(self, limit: int | None = None) -> list[FrameInfo]:
+        """The call stack, innermost first."""
+        self._need_process()
+        out = []
+        f = self.vm.frame
+        level = 0
+        while f is not None and (limit is None or level < limit):
+            if f.fn.name != "<globals>":
+                out.append(self._frame_info(f, level))
+            f = f.parent
+            level += 1
+        return out
+
+    def depth(self) -> int:
+        n = 0
+        f = self.vm.frame if self.vm else None
+        while f is not None:
+            n += 1
+            f = f.parent
+        return n
+
+    def select_frame(self, level: int) -> FrameInfo:
+        frame = self._frame(level)
+        self.selected = level
+        return self._frame_info(frame, level)
+
+    def selected_frame(self) -> FrameInfo:
+        return self._frame_info(self._frame(self.selected), self.selected)
+
+    def frame_detail(self) -> FrameDetail:
+        f = self._frame(self.selected)
+        info = self._frame_info(f, self.selected)
+        caller = self._frame_info(f.parent, self.selected + 1) if f.parent else None
+        return FrameDetail(info, caller, self.selected - 1 if self.selected > 0 else None,
+                           f.fn.nregs, len(self._variables(f, self.selected, params=False)),
+                           f.fn.file)
+
+    def current_location(self) -> Location | None:
+        if self.state.state == "stopped":
+            try:
+                return self.selected_frame().location
+            except DebugError:
+                return None
+        return None
+
+    def _live_vars(self, frame: Frame, level: int) -> list[bc.VarEntry]:
+        pc = self._pc_for(frame, level)
+        best: dict[str, bc.VarEntry] = {}
+        for v in frame.fn.vars:
+            if v.kind == "capture" or v.start <= pc < v.end:
+                old = best.get(v.name)
+                if old is None or v.start >= old.start:
+                    best[v.name] = v
+        return list(best.values())
+
+    def _read_var(self, frame: Frame, v: bc.VarEntry) -> TypedValue:
+        vm = self.vm
+        if v.kind == "capture":
+            kinds = vm._cap_kinds(frame.fn)
+            raw = vm.reader.read_slot(frame.env, 1 + v.reg, kinds[v.reg]) if frame.env else None
+        else:
+            raw = frame.regs[v.reg] if v.reg < len(frame.regs) else None
+        if v.cell and raw:
+            raw = vm.reader.read_slot(raw, 0, vm.kinds[v.type_id])
+        return TypedValue(raw, v.type_id)
+
+    def frame_variable(self, frame: Frame, name: str) -> TypedValue | None:
+        level = 0
+        f = self.vm.frame
+        while f is not None and f is not frame:
+            f = f.parent
+            level += 1
+        for v in self._live_vars(frame, level):
+            if v.name == name:
+                return self._read_var(frame, v)
+        return None
+
+    def _variables(self, frame: Frame, level: int, params: bool) -> list[Variable]:
+        out = []
+        for v in sorted(self._live_vars(frame, level), key=lambda v: (v.kind != "param", v.reg)):
+            if (v.kind == "param") != params:
+                continue
+            try:
+                tv = self._read_var(frame, v)
+                out.append(Variable(v.name, self.value_info(tv), v.kind))
+            except (HeapError, RuntimeFailure):
+                out.append(Variable(v.name, ValueInfo(self._type_name(v.type_id),
+                                                      "<invalid>"), v.kind))
+        return out
+
+    def locals(self) -> list[Variable]:
+        f = self._frame(self.selected)
+        return [v for v in self._variables(f, self.selected, params=False) if v.kind != "param"]
+
+    def args(self) -> list[Variable]:
+        f = self._frame(self.selected)
+        return self._variables(f, self.selected, params=True)
+
+    def _type_name(self, tid: int) -> str:
+        d = self.program.types[tid] if 0 <= tid < len(self.program.types) else None
+        if d is None:
+            return "?"
+        if d.kind == "variant":
+            return self.program.types[d.parent].name
+        return d.name
+
+    def _text(self, tv: TypedValue) -> str:
+        try:
+            return self.vm.reader.format(tv.value, tv.tid, nested=True)
+        except (HeapError, RuntimeFailure) as e:
+            return f"<{e}>"
+
+    def value_info(self, tv: TypedValue) -> ValueInfo:
+        d = self.program.types[tv.tid]
+        count = 0
+        ref = None
+        if d.kind in EXPANDABLE and tv.value:
+            try:
+                count = len(self._children(tv))
+                ref = tv if count else None
+            except (HeapError, RuntimeFailure):
+                count = 0
+        return ValueInfo(self._type_name(tv.tid), self._text(tv), ref, count)
+
+    def _children(self, tv: TypedValue) -> list[tuple[str, TypedValue]]:
+        vm = self.vm
+        d = self.program.types[tv.tid]
+        if d.kind == "struct" or d.kind == "tuple":
+            return [(name, TypedValue(vm.reader.read_slot(tv.value, i, vm.kinds[t]), t))
+                    for i, (name, t) in enumerate(d.fields)]
+        if d.kind == "enum":
+            v = vm.reader.variant_of(tv.value)
+            return [(str(i), TypedValue(vm.reader.read_slot(tv.value, 1 + i, vm.kinds[t]), t))
+                    for i, (_, t) in enumerate(v.fields)]
+        if d.kind in ("vec", "array"):
+            return [(f"[{i}]", TypedValue(x, d.elem))
+                    for i, x in enumerate(vm.reader.items(tv.value, d))]
+        return []
+
+    def children(self, ref: object, start: int = 0, count: int | None = None) -> list[Variable]:
+        """Fields or elements of an expandable value (lazily, a page at a time)."""
+        if not isinstance(ref, TypedValue):
+            return []
+        kids = self._children(ref)
+        end = len(kids) if count is None else start + count
+        return [Variable(name, self.value_info(tv), "field") for name, tv in kids[start:end]]
+
+    # ------------------------------------------------------------ expressions
+
+    def _eval_in(self, compiled, frame: Frame) -> TypedValue:
+        try:
+            return compiled(Scope(self, frame))
+        except DebugError:
+            raise
+        except (HeapError, RuntimeFailure) as e:
+            raise DebugError(f"Cannot access memory: {e}") from None
+
+    def evaluate(self, expr: str) -> ValueInfo:
+        """`print EXPR` in the selected frame."""
+        tv = self.evaluate_typed(expr)
+        return self.value_info(tv)
+
+    def evaluate_typed(self, expr: str) -> TypedValue:
+        compiled = compile_expression(expr)
+        if self.state.state != "stopped":
+            if re.fullmatch(r"\s*[-+]?[0-9][0-9_.eE+-]*\s*", expr) or not re.search(
+                    r"[A-Za-z_]", expr):
+                raise DebugError("The program is not being run.")
+            raise DebugError(f'No symbol "{re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)[0]}" '
+                             'in current context.')
+        return self._eval_in(compiled, self._frame(self.selected))
+
+    def whatis(self, expr: str) -> str:
+        return self._type_name(self.evaluate_typed(expr).tid)
+
+    def ptype(self, expr: str) -> str:
+        tv = self.evaluate_typed(expr)
+        return self.describe_type(tv.tid)
+
+    def describe_type(self, tid: int) -> str:
+        d = self.program.types[tid]
+        if d.kind == "variant":
+            d = self.program.types[d.parent]
+        if d.kind == "struct":
+            body = "".join(f"    var {n}: {self._type_name(t)}\n" for n, t in d.fields)
+            methods = "".join(f"    fn {m}(...)\n" for m in sorted(d.methods))
+            return f"class {d.name} {{\n{body}{methods}}}"
+        if d.kind == "enum":
+            vs = []
+            for vid in d.variants:
+                v = self.program.types[vid]
+                payload = ", ".join(self._type_name(t) for _, t in v.fields)
+                vs.append(f"    {v.name}({payload})" if v.fields else f"    {v.name}")
+            return f"enum {d.name} {{\n" + ",\n".join(vs) + "\n}"
+        return d.name
+
+    def call_in_program(self, fidx: int, args: list):
+        """Run one of the program's functions for an expression; breakpoints inside are
+        not reported (as gdb with `set unwindonsignal on`)."""
+        vm = self.vm
+        saved_frame = vm.frame
+        saved_step = self._step
+        self._evaluating = True
+        self._step = StepCondition()
+        saved_calls = vm.call_hooks
+        vm.call_hooks = None
+        try:
+            return vm.call_function(fidx, args, 0, saved_frame)
+        except VynPanic as p:
+            raise DebugError(f"The program being debugged panicked while in a function "
+                             f"called from the debugger: {p.message}.") from None
+        except Unsupported as u:
+            raise DebugError(f"The called function uses {u.what}, which is not supported.") \
+                from None
+        finally:
+            vm.frame = saved_frame
+            self._step = saved_step
+            vm.call_hooks = saved_calls
+            self._evaluating = False
+
+    def set_var(self, target: str, expr: str) -> ValueInfo:
+        """`set var NAME = EXPR` (also `obj.field = EXPR`, `v[i] = EXPR`)."""
+        frame = self._frame(self.selected)
+        value = self.evaluate_typed(expr)
+        target = target.strip()
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", target):
+            for v in self._live_vars(frame, self.selected):
+                if v.name == target:
+                    self._coerce_check(v.type_id, value)
+                    if v.kind == "capture" or v.cell:
+                        holder = frame.regs[v.reg] if v.kind != "capture" else \
+                            self.vm.reader.read_slot(frame.env, 1 + v.reg, bc.K_PTR)
+                        if v.cell:
+                            self.vm._store(holder, 0, self.vm.kinds[v.type_id], value.value)
+                        else:
+                            raise DebugError(f"Cannot assign to the captured value `{target}`.")
+                    else:
+                        frame.regs[v.reg] = value.value
+                    return self.value_info(TypedValue(value.value, v.type_id))
+            for i, (gname, tid) in enumerate(self.program.globals):
+                if gname == target:
+                    self.vm.globals[i] = value.value
+                    return self.value_info(TypedValue(value.value, tid))
+            raise DebugError(f'No symbol "{target}" in current context.')
+        m = re.fullmatch(r"(.+)\.([A-Za-z_][A-Za-z0-9_]*)", target)
+        if m:
+            obj = self.evaluate_typed(m.group(1))
+            d = self.program.types[obj.tid]
+            for i, (fname, t) in enumerate(d.fields):
+                if fname == m.group(2):
+                    self._coerce_check(t, value)
+                    self.vm._store(obj.value, i, self.vm.kinds[t], value.value)
+                    return self.value_info(TypedValue(value.value, t))
+            raise DebugError(f"There is no member named {m.group(2)}.")
+        m = re.fullmatch(r"(.+)\[(.+)\]", target)
+        if m:
+            from runtime import builtins as rb
+            obj = self.evaluate_typed(m.group(1))
+            idx = self.evaluate_typed(m.group(2))
+            d = self.program.types[obj.tid]
+            try:
+                rb.set_index(self.vm, obj.value, idx.value, value.value, d)
+            except VynPanic as p:
+                raise DebugError(p.message[0].upper() + p.message[1:] + ".") from None
+            return self.value_info(TypedValue(value.value, d.elem))
+        raise DebugError("Left operand of assignment is not an lvalue.")
+
+    def _coerce_check(self, tid: int, value: TypedValue) -> None:
+        want = self.program.types[tid]
+        got = self.program.types[value.tid]
+        if want.kind != got.kind and not (want.kind == "enum" and got.kind == "variant"):
+            raise DebugError(f"Cannot assign a value of type {got.name} to a variable of type "
+                             f"{want.name}.")
+
+    # ------------------------------------------------------------ program and sources
+
+    def source_lines(self, file: str, start: int, end: int) -> list[SourceLine]:
+        text = self.program.sources.get(file)
+        if text is None:
+            file = locations.file_of(self.program, file)
+            text = self.program.sources[file]
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines = lines[:-1]
+        stmt_lines = {row.line for f in self.program.functions if locations.same_file(f.file, file)
+                      for row in f.lines if row.is_stmt}
+        start = max(1, start)
+        end = min(len(lines), end)
+        return [SourceLine(n, lines[n - 1], n in stmt_lines) for n in range(start, end + 1)]
+
+    def line_count(self, file: str) -> int:
+        text = self.program.sources[locations.file_of(self.program, file)]
+        return text.count("\n") + (0 if text.endswith("\n") else 1)
+
+    def default_file(self) -> str:
+        return locations.default_file(self.program)
+
+    def functions(self, regex: str | None = None) -> list[FunctionInfo]:
+        pat = re.compile(regex) if regex else None
+        out = []
+        for f in self.program.functions:
+            if f.name.startswith("<"):
+                continue
+            if pat is None or pat.search(f.name):
+                out.append(FunctionInfo(f.name, f.file, f.line, f.index))
+        return sorted(out, key=lambda f: (f.file, f.name))
+
+    def resolve(self, spec: str) -> locations.Resolved:
+        return locations.resolve(self.program, spec, self.current_location())
+
+    def line_info(self, spec: str) -> tuple[Location, list[tuple[str, int, int]]]:
+        """`info line LOC`: the location and (function, start pc, end pc) ranges."""
+        r = self.resolve(spec)
+        ranges = []
+        for fi, pc in r.sites:
+            f = self.program.functions[fi]
+            end = len(f.code)
+            for row in f.lines:
+                if row.pc > pc and row.line != r.location.line:
+                    end = row.pc
+                    break
+            ranges.append((f.name, pc, end))
+        return r.location, ranges
+
+    def disassemble(self, name: str | None = None) -> tuple[str, list[Instruction]]:
+        if name:
+            funcs = locations.find_functions(self.program, name)
+            if not funcs:
+                raise DebugError(f'No symbol "{name}" in current context.')
+            f = funcs[0]
+            cur = None
+            if self.state.state == "stopped":
+                fr = self._frame(self.selected)
+                if fr.fn.index == f.index:
+                    cur = self._pc_for(fr, self.selected)
+        else:
+            if self.state.state != "stopped":
+                raise DebugError("No frame selected.")
+            fr = self._frame(self.selected)
+            f = fr.fn
+            cur = self._pc_for(fr, self.selected)
+        code = self.vm.codes[f.index] if self.vm is not None else f.code
+        out = []
+        stmt = {row.pc for row in f.lines if row.is_stmt}
+        for pc, ins in enumerate(f.code):
+            row = f.line_at(pc)
+            patched = self.vm is not None and code[pc][0] == bc.BREAKPOINT
+            out.append(Instruction(pc, bc.OPNAMES[ins[0]], ", ".join(str(x) for x in ins[1:]),
+                                   Location(f.file, row.line, row.col) if row else None,
+                                   pc in stmt, pc == cur, patched and (f.index, pc) in {
+                                       s for b in self._bps.values() if b.enabled
+                                       for s in b.sites}))
+        return f.name, out
+
+
+class _Hooks(VMHooks):
+    def __init__(self, session: Session):
+        self.s = session
+
+    def trap(self, vm, frame, slot):
+        self.s._on_trap(frame)
+
+    def call(self, vm, frame):
+        self.s._on_call(frame)
+
+    def ret(self, vm, frame, value):
+        self.s._on_ret(frame, value)
+
+    def panic(self, vm, frame, error):
+        self.s._on_panic(frame, error)
+
+    def interrupted(self, vm, frame):
+        self.s._on_interrupt(frame)
+
+
+def c_format(fmt: str, values: list[str]) -> str:
+    """printf-style formatting for dprintf: %d %s %f %x %c %% take the next value."""
+    out = []
+    it = iter(values)
+    i = 0
+    while i < len(fmt):
+        c = fmt[i]
+        if c == "%" and i + 1 < len(fmt):
+            j = i + 1
+            while j < len(fmt) and fmt[j] in "-+ #0123456789.l":
+                j += 1
+            if j < len(fmt):
+                conv = fmt[j]
+                if conv == "%":
+                    out.append("%")
+                else:
+                    out.append(next(it, ""))
+                i = j + 1
+                continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+__all__ = ["Session", "StepCondition", "c_format", "replace"]

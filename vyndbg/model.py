@@ -1,0 +1,154 @@
+"""What the debugger engine returns: frozen records that front ends render.
+
+The engine never prints; the line mode (vyndbg/linemode.py), the TUI (tui/) and a future
+DAP server turn these into text or widgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class DebugError(Exception):
+    """A request the engine cannot do; `str(e)` is one sentence worded as gdb words it."""
+
+
+class StopReason(Enum):
+    BREAKPOINT = "breakpoint"
+    STEP = "step"                # step, next, stepi, nexti, until, advance
+    FINISH = "finish"
+    WATCHPOINT = "watchpoint"
+    WATCH_SCOPE = "watchpoint-scope"   # a watched local's frame returned
+    PANIC = "panic"
+    INTERRUPT = "interrupt"      # Ctrl-C or Session.interrupt()
+    EXITED = "exited"
+    KILLED = "killed"
+
+
+class Tier(Enum):
+    BYTECODE = "bytecode"
+    NATIVE = "native"
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    col: int = 0
+
+
+@dataclass(frozen=True)
+class ValueInfo:
+    """A value as the debugger shows it. `ref` (when not None) expands it lazily through
+    Session.children(ref)."""
+
+    type_name: str
+    text: str
+    ref: object = None
+    count: int = 0               # number of children (fields, elements) when expandable
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    value: ValueInfo
+    kind: str = "local"          # "param" | "local" | "capture" | "global" | field/index
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    level: int                   # 0 is the innermost frame
+    function: str
+    location: Location | None
+    pc: int
+    tier: Tier = Tier.BYTECODE
+    args: tuple[Variable, ...] = ()
+    function_index: int = -1
+
+
+@dataclass(frozen=True)
+class Breakpoint:
+    number: int
+    kind: str                    # "breakpoint" | "watchpoint" | "dprintf"
+    enabled: bool
+    location: Location | None    # None for watchpoints
+    function: str = ""
+    condition: str | None = None
+    hits: int = 0
+    ignore: int = 0
+    temporary: bool = False
+    expression: str = ""         # watchpoints: the watched expression; dprintf: its format
+    pcs: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class StopEvent:
+    """Why and where the program stopped (or that it ended)."""
+
+    reason: StopReason
+    frame: FrameInfo | None = None
+    breakpoint: Breakpoint | None = None
+    exit_code: int | None = None
+    message: str = ""            # panic message
+    returned: ValueInfo | None = None      # `finish`: the value the frame returned
+    finished: FrameInfo | None = None      # `finish`: the frame that returned
+    old_value: ValueInfo | None = None     # watchpoint
+    new_value: ValueInfo | None = None
+    function_changed: bool = True          # the stop is in another function than before
+
+
+@dataclass(frozen=True)
+class Output:
+    """Program output or a dprintf line, in the order it was written."""
+
+    stream: str                  # "stdout" | "stderr" | "dprintf"
+    text: str
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    number: int
+    text: str
+    is_stmt: bool = False        # a breakpoint can be set here
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    name: str
+    file: str
+    line: int
+    index: int
+
+
+@dataclass(frozen=True)
+class Instruction:
+    pc: int
+    opname: str
+    operands: str
+    location: Location | None
+    is_stmt: bool
+    current: bool = False
+    breakpoint: bool = False
+
+
+@dataclass(frozen=True)
+class FrameDetail:
+    """`info frame`."""
+
+    frame: FrameInfo
+    caller: FrameInfo | None
+    callee_level: int | None
+    nregs: int
+    locals_count: int
+    source_file: str
+
+
+@dataclass
+class RunState:
+    """Where the session is: not started, running, stopped or exited."""
+
+    state: str = "idle"          # idle | running | stopped | exited
+    last_stop: StopEvent | None = None
+    exit_code: int | None = None
+    extra: dict = field(default_factory=dict)
