@@ -288,13 +288,14 @@ class _Layout:
         blocks: list[tuple[int, int]] = []  # open indentation blocks: (header, body) indent
         header = False                   # the current logical line holds a header keyword
         prev_last: Token | None = None   # last token of the previous non-empty line
+        prev_before: Token | None = None  # the token before it on that line
         prev_indent = 0                  # indentation of the current logical line
         for line in lines:
             toks = line.tokens
             if not toks:
                 continue
             ind = line.indent
-            if prev_last is not None and not self._continues(prev_last, delims):
+            if prev_last is not None and not self._continues(prev_last, prev_before, delims):
                 if header and ind > prev_indent and not prev_last.is_op("{"):
                     tok = self._synth(T.OP, "{", prev_last.span)
                     out.append(tok)
@@ -346,6 +347,7 @@ class _Layout:
                     header = True
                 out.append(tok)
             prev_last = toks[-1]
+            prev_before = toks[-2] if len(toks) > 1 else None
         end = self.src.span(len(self.src.text), len(self.src.text))
         if prev_last is not None:
             out.append(self._synth(T.NEWLINE, "\n", end))
@@ -356,10 +358,12 @@ class _Layout:
         return out
 
     @staticmethod
-    def _continues(prev_last: Token, delims: list[Token]) -> bool:
+    def _continues(prev_last: Token, prev_before: Token | None, delims: list[Token]) -> bool:
         """Whether the line after `prev_last` continues the same statement."""
         if delims and delims[-1].text in "([":
             return True
+        if prev_last.is_op("*") and prev_before is not None and prev_before.is_op("::"):
+            return False   # `import a::*` ends its line
         if prev_last.kind is T.OP:
             return prev_last.text in CONTINUATION_OPS
         return prev_last.kind is T.KEYWORD and prev_last.text == "as"

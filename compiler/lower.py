@@ -390,6 +390,7 @@ class FnLowerer:
         elif isinstance(s, ast.While):
             head, end = self.label("while"), self.label("endwhile")
             self.place(head)
+            self.stmt_span = s.span      # each test of the condition is a statement start
             self.branch_false(s.cond, end)
             self.loops.append(LoopCtx(end, head, len(self.regions)))
             self.block(s.body, None)
@@ -399,6 +400,7 @@ class FnLowerer:
         elif isinstance(s, ast.WhileLet):
             head, end = self.label("whilelet"), self.label("endwhilelet")
             self.place(head)
+            self.stmt_span = s.span
             self.open_vars.append([])
             v = self.ex(s.value)
             self.pattern(s.pattern, v, end)
@@ -447,6 +449,9 @@ class FnLowerer:
                 pat.sym):
             r = self.declare(pat.sym)
             self.ex(s.value, r)
+            # The variable is visible (to a debugger) once its initializer has run.
+            if self.open_vars and self.open_vars[-1] and self.open_vars[-1][-1][1] is pat.sym:
+                self.open_vars[-1][-1][2] = len(self.vf.instrs)
             return
         v = self.ex(s.value)
         fail = self.label("letfail")
@@ -1044,6 +1049,7 @@ class FnLowerer:
             self.ex(e.iter.start, counter)
             self.ex(e.iter.end, limit)
             self.place(head)
+            self.stmt_span = e.span      # the loop header is a stop at every iteration
             self.op(bc.JGT if e.iter.inclusive else bc.JGE, counter, limit, end)
             item = counter
             self.loops.append(LoopCtx(end, cont, len(self.regions)))
@@ -1059,6 +1065,7 @@ class FnLowerer:
             item = self.reg()
             self.place(head)
             self.place(cont)
+            self.stmt_span = e.span
             self.op(bc.NEXT, item, it, end)
             self.loops.append(LoopCtx(end, cont, len(self.regions)))
             self.for_body(e, item, value_reg, d, collect)

@@ -473,7 +473,10 @@ class _Printer:
         return "(" + ", ".join(parts) + ")"
 
     def e_Call(self, e: ast.Call, ind: int, risky: bool = False) -> str:
-        return self.receiver(e.callee, ind) + self.args(e.args, ind)
+        callee = self.receiver(e.callee, ind)
+        if isinstance(e.callee, ast.Field):
+            callee = "(" + callee + ")"   # `a.f(x)` would be a method call
+        return callee + self.args(e.args, ind)
 
     def e_MethodCall(self, e: ast.MethodCall, ind: int, risky: bool = False) -> str:
         text = self.receiver(e.receiver, ind) + "." + e.method
