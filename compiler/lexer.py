@@ -26,6 +26,17 @@ _NUMBER = re.compile(
 )
 # Alternatives are tried in order and OPERATORS is sorted longest first: greedy matching.
 _OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
+_MASTER = re.compile(
+    r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<lc>//[^\n]*)|(?P<bc>/\*)"
+    r"|(?P<id>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)"
+    r"|(?P<other>[0-9\"'@#])"
+    r"|(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + ")")
+_OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
+_MASTER = re.compile(
+    r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<lc>//[^\n]*)|(?P<bc>/\*)"
+    r"|(?P<id>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)"
+    r"|(?P<other>[0-9\"'@#])"
+    r"|(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + ")")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 
@@ -55,8 +66,15 @@ class _RawLexer:
         self.text = source.text
         self.sink = sink
         self.pos = 0
+        self.line_no = 1        # the physical line being lexed, and where it starts
+        self.line_start = 0
 
     def span(self, start: int, end: int) -> Span:
+        """Span of [start, end); the fast path is a range inside the current line."""
+        ls = self.line_start
+        if start >= ls and self.text.find("\n", start, end) == -1:
+            n = self.line_no
+            return Span(self.src.name, start, end, n, start - ls + 1, n, end - ls + 1)
         return self.src.span(start, end)
 
     def error(self, code: str, msg: str, start: int, end: int, label: str = "") -> None:
@@ -67,37 +85,61 @@ class _RawLexer:
         lines: list[_Line] = []
         line: _Line | None = None
         pos = 0
+        master = _MASTER.match
+        name = self.src.name
+        ident, keyword, op_kind = T.IDENT, T.KEYWORD, T.OP
         while pos < n:
-            c = text[pos]
             if line is None:
-                # Start of a physical line: measure indentation (a tab counts as 4 columns,
-                # mixing is reported only where it makes indentation ambiguous).
+                # Start of a physical line: measure indentation (a tab counts as 4 columns).
                 start = pos
                 indent = 0
                 while pos < n and text[pos] in " \t":
                     indent += 4 if text[pos] == "\t" else 1
                     pos += 1
+                self.line_start = start
+                self.line_no = self.src.location(start)[0]
                 line = _Line(indent, start)
                 lines.append(line)
+                toks = line.tokens
                 continue
-            if c == "\n":
+            m = master(text, pos)
+            if m is None:
+                c = text[pos]
+                shown = c if c.isprintable() else repr(c)
+                self.error("L0001", f"unexpected character `{shown}`", pos, pos + 1)
                 pos += 1
+                continue
+            group = m.lastgroup
+            end = m.end()
+            if group == "ws" or group == "lc":
+                pos = end
+            elif group == "nl":
+                pos = end
                 line = None
-                continue
-            if c in " \t\r\f\v":
-                pos += 1
-                continue
-            if text.startswith("//", pos):
-                end = text.find("\n", pos)
-                pos = n if end == -1 else end
-                continue
-            if text.startswith("/*", pos):
+            elif group == "id":
+                word = m.group()
+                ls = self.line_start
+                ln = self.line_no
+                span = Span(name, pos, end, ln, pos - ls + 1, ln, end - ls + 1)
+                if word in KEYWORDS:
+                    toks.append(Token(keyword, word, span,
+                                      (word == "true") if word in ("true", "false") else None))
+                else:
+                    toks.append(Token(ident, word, span))
+                pos = end
+            elif group == "op":
+                ls = self.line_start
+                ln = self.line_no
+                toks.append(Token(op_kind, m.group(), Span(name, pos, end, ln, pos - ls + 1,
+                                                           ln, end - ls + 1)))
+                pos = end
+            elif group == "bc":
                 # Tokens after a comment that spans lines stay on the line it started on.
                 pos = self.block_comment(pos)
-                continue
-            tok, pos = self.token(pos)
-            if tok is not None:
-                line.tokens.append(tok)
+            else:
+                tok, pos = self.token(pos)
+                if tok is not None:
+                    toks.append(tok)
         return lines
 
     def block_comment(self, pos: int) -> int:

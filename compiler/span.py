@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,11 @@ class SourceFile:
         return Span(self.name, start, end, line, col, end_line, end_col)
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A half-open character range [start, end) in a file, with 1-based line:col of both ends."""
+class Span(NamedTuple):
+    """A half-open character range [start, end) in a file, with 1-based line:col of both ends.
+
+    A NamedTuple: spans are made for every token and node, so construction must be cheap.
+    """
 
     file: str
     start: int
@@ -57,9 +60,8 @@ class Span:
 
     def to(self, other: Span) -> Span:
         """The span covering self through other (same file)."""
-        if other.end >= self.end:
-            return Span(self.file, self.start, other.end, self.line, self.col,
-                        other.end_line, other.end_col)
+        if other[2] >= self[2]:
+            return Span(self[0], self[1], other[2], self[3], self[4], other[5], other[6])
         return self
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from enum import Enum, auto
 
 from compiler.span import Span
@@ -56,8 +56,7 @@ CONTINUATION_OPS = frozenset({
 })
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One token: its kind, its source text, its decoded value (for literals) and span."""
 
     kind: T

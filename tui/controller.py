@@ -1,0 +1,274 @@
+"""The TUI's side of the engine: blocking calls on one engine thread, output from any thread.
+
+`Controller` turns a user's action (a key, a console line, a click on a breakpoint) into
+Session calls and returns the Snapshot the panes show next. Its methods block until the
+program stops, so they run on an `EngineThread`, never on the UI thread; the thread hands
+each result to a callback (the app posts it as a message). Console text (program output,
+debugger replies, errors) goes through an `OutputChannel` from whichever thread writes it.
+None of this imports Textual.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from tui.commands import CommandRunner, command_words, make_runner
+from tui.model import (
+    PAGE,
+    Snapshot,
+    VarNode,
+    breakpoints_at,
+    collect_snapshot,
+    var_nodes,
+)
+from vyndbg.model import DebugError, Output
+
+OUTPUT_LIMIT = 256 * 1024   # characters kept while the UI has not drained the channel
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Console text of one kind: stdout | stderr | dprintf | debugger | error | echo."""
+
+    kind: str
+    text: str
+
+
+class OutputChannel:
+    """A thread-safe buffer of console text. `notify` runs (on the writing thread) when the
+    buffer goes from empty to not empty, so a reader is woken once per batch; a program
+    that floods output loses the oldest undrained text, not the UI's responsiveness."""
+
+    def __init__(self, notify: Callable[[], None] | None = None):
+        self.notify = notify
+        self._lock = threading.Lock()
+        self._chunks: list[Chunk] = []
+        self._size = 0
+        self._dropped = 0
+
+    def write(self, kind: str, text: str) -> None:
+        if not text:
+            return
+        with self._lock:
+            was_empty = not self._chunks
+            if self._chunks and self._chunks[-1].kind == kind:
+                self._chunks[-1] = Chunk(kind, self._chunks[-1].text + text)
+            else:
+                self._chunks.append(Chunk(kind, text))
+            self._size += len(text)
+            while self._size > OUTPUT_LIMIT and len(self._chunks) > 1:
+                old = self._chunks.pop(0)
+                self._size -= len(old.text)
+                self._dropped += len(old.text)
+        if was_empty and self.notify is not None:
+            self.notify()
+
+    def on_output(self, out: Output) -> None:
+        """The Session's `on_output` callback (called on the program thread)."""
+        self.write(out.stream, out.text)
+
+    def drain(self) -> list[Chunk]:
+        """Everything written since the last drain, in order."""
+        with self._lock:
+            chunks, self._chunks, self._size = self._chunks, [], 0
+            dropped, self._dropped = self._dropped, 0
+        if dropped:
+            chunks.insert(0, Chunk("error", f"[{dropped} characters of output dropped]\n"))
+        return chunks
+
+
+class _Stream:
+    """A text file the line mode writes its replies to."""
+
+    def __init__(self, channel: OutputChannel, kind: str):
+        self.channel = channel
+        self.kind = kind
+
+    def write(self, text: str) -> int:
+        self.channel.write(self.kind, text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the UI shows beyond the engine's state: watch expressions, expanded tree
+    paths (path -> number of children shown). Passed by value to each job."""
+
+    watches: tuple[str, ...] = ()
+    expanded: Mapping[tuple[str, ...], int] | None = None
+
+
+@dataclass(frozen=True)
+class Children:
+    """A page of a value's children, loaded for the tree node at `path`."""
+
+    generation: int
+    path: tuple[str, ...]
+    start: int
+    nodes: tuple[VarNode, ...]
+    total: int
+
+
+class Controller:
+    """User actions -> Session calls -> the next Snapshot. Call only from one thread."""
+
+    def __init__(self, session, channel: OutputChannel):
+        self.session = session
+        self.channel = channel
+        self.out = _Stream(channel, "debugger")
+        self._runner: CommandRunner | None = None
+        self.generation = 0
+
+    @property
+    def runner(self) -> CommandRunner:
+        """The line mode (or its stand-in), made on first use."""
+        if self._runner is None:
+            self._runner = make_runner(self.session, self.out)
+        return self._runner
+
+    def command_words(self) -> tuple[str, ...]:
+        return command_words(self.runner)
+
+    def snapshot(self, view: ViewState = ViewState()) -> Snapshot:
+        self.generation += 1
+        try:
+            return collect_snapshot(self.session, self.generation, watches=view.watches,
+                                    expanded=view.expanded)
+        except DebugError as e:
+            self.channel.write("error", f"{e}\n")
+            return collect_snapshot(self.session, self.generation)
+
+    def _guard(self, action: Callable[[], object]) -> None:
+        """Run `action`; its errors go to the console, never up into the UI."""
+        try:
+            action()
+        except DebugError as e:
+            self.channel.write("error", f"{e}\n")
+        except Exception as e:  # noqa: BLE001 - the UI shows errors instead of crashing
+            self.channel.write("error", f"internal error: {type(e).__name__}: {e}\n")
+
+    # -- actions -------------------------------------------------------------------------
+
+    def execute(self, line: str, view: ViewState = ViewState()) -> Snapshot:
+        """A console line, as the line mode runs it."""
+        self._guard(lambda: self.runner.execute(line))
+        return self.snapshot(view)
+
+    def resume(self, how: str, view: ViewState = ViewState()) -> Snapshot:
+        """A stepping key: `continue` (which runs the program when it has not started or
+        has ended), `next`, `step` or `finish`."""
+        if how == "continue" and self.session.state.state != "stopped":
+            how = "run"
+        return self.execute(how, view)
+
+    def toggle_breakpoint(self, file: str, line: int, view: ViewState = ViewState()
+                          ) -> Snapshot:
+        """Delete the breakpoints on file:line, or set one there if there are none."""
+        def toggle() -> None:
+            numbers = breakpoints_at(self.session.breakpoints(), file, line)
+            if numbers:
+                self.session.delete(numbers)
+            else:
+                self.session.break_at(f"{file}:{line}")
+        self._guard(toggle)
+        return self.snapshot(view)
+
+    def set_enabled(self, number: int, enabled: bool, view: ViewState = ViewState()
+                    ) -> Snapshot:
+        self._guard(lambda: self.session.enable([number], enabled))
+        return self.snapshot(view)
+
+    def delete(self, number: int, view: ViewState = ViewState()) -> Snapshot:
+        self._guard(lambda: self.session.delete([number]))
+        return self.snapshot(view)
+
+    def set_condition(self, number: int, expr: str | None, view: ViewState = ViewState()
+                      ) -> Snapshot:
+        self._guard(lambda: self.session.condition(number, expr or None))
+        return self.snapshot(view)
+
+    def select_frame(self, level: int, view: ViewState = ViewState()) -> Snapshot:
+        self._guard(lambda: self.session.select_frame(level))
+        return self.snapshot(view)
+
+    def children(self, generation: int, path: tuple[str, ...], ref: object, start: int,
+                 total: int) -> Children | None:
+        """A page of children of the value `ref` read at `generation` (None if the program
+        has moved on since: the reference is stale)."""
+        if generation != self.generation or self.session.state.state != "stopped":
+            return None
+        nodes: list[VarNode] = []
+
+        def load() -> None:
+            nodes.extend(var_nodes(self.session.children(ref, start, PAGE), path))
+        self._guard(load)
+        return Children(generation, path, start, tuple(nodes), total)
+
+    def interrupt(self) -> None:
+        """Stop the running program (safe from any thread)."""
+        self.session.interrupt()
+
+    def shutdown(self) -> None:
+        """Stop the program's thread, if there is one."""
+        try:
+            self.session.kill()
+        except Exception:  # noqa: BLE001 - leaving anyway
+            pass
+
+
+class EngineThread:
+    """One thread that runs jobs in order and hands each result to `deliver`."""
+
+    def __init__(self, deliver: Callable[[object], None]):
+        self.deliver = deliver
+        self._jobs: queue.Queue = queue.Queue()
+        self._pending = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._main, name="vyn-tui-engine", daemon=True)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        """A job is queued or running."""
+        with self._lock:
+            return self._pending > 0
+
+    def submit(self, job: Callable[[], object]) -> None:
+        with self._lock:
+            self._pending += 1
+        self._jobs.put(job)
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def _main(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                result = job()
+            except Exception as e:  # noqa: BLE001 - keep the thread alive
+                result = e
+            with self._lock:
+                self._pending -= 1
+            if result is not None:
+                self.deliver(result)
+
+
+def flatten(nodes: Iterable[VarNode]) -> list[VarNode]:
+    """Every node of a tree, parents before children (for tests and searches)."""
+    out: list[VarNode] = []
+    for node in nodes:
+        out.append(node)
+        out.extend(flatten(node.children or ()))
+    return out

@@ -1,0 +1,249 @@
+"""gdb's words and layouts for the engine's records (vyndbg/model.py).
+
+Every function here is pure: it takes records and returns text, one string per output
+line (no trailing newline), so the line mode, its tests and the documentation agree on
+one spelling. Where gdb prints a machine address, bytecode has a program counter, which
+is printed as `pc N` (`Breakpoint 1 at pc 0: file fib.vyn, line 2.`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from vyndbg.model import (
+    Breakpoint,
+    FrameDetail,
+    FrameInfo,
+    FunctionInfo,
+    Instruction,
+    Location,
+    SourceLine,
+    ValueInfo,
+    Variable,
+)
+
+# `info breakpoints` column widths, as gdb's table: "Num     Type           Disp Enb ..."
+_NUM_W, _TYPE_W, _DISP_W, _ENB_W, _ADDR_W = 7, 14, 4, 3, 18
+_TYPE_NAMES = {"breakpoint": "breakpoint", "watchpoint": "watchpoint", "dprintf": "dprintf"}
+_SET_WORDS = {"breakpoint": "Breakpoint", "dprintf": "Dprintf", "watchpoint": "Watchpoint"}
+
+
+class Renderer:
+    """Formats records exactly as gdb prints the corresponding things."""
+
+    # ------------------------------------------------------------------ frames and lines
+
+    @staticmethod
+    def args_text(args: Sequence[Variable]) -> str:
+        return ", ".join(f"{a.name}={a.value.text}" for a in args)
+
+    def frame_line(self, frame: FrameInfo) -> str:
+        """`fib (n=20) at fib.vyn:2`, the location line of a stop or `frame` command."""
+        text = f"{frame.function} ({self.args_text(frame.args)})"
+        if frame.location is not None:
+            text += f" at {frame.location.file}:{frame.location.line}"
+        return text
+
+    def backtrace_line(self, frame: FrameInfo) -> str:
+        """`#0  fib (n=20) at fib.vyn:2`."""
+        return f"#{frame.level:<2} {self.frame_line(frame)}"
+
+    @staticmethod
+    def source_line(line: SourceLine, pc: int | None = None) -> str:
+        """`2\t  if n < 2 { return n }`; with `pc` (stepi in the middle of a line),
+        `pc 5\t2\t...` as gdb prefixes the address."""
+        prefix = f"pc {pc}\t" if pc is not None else ""
+        return f"{prefix}{line.number}\t{line.text}"
+
+    @staticmethod
+    def no_source_line(location: Location) -> str:
+        return f"{location.line}\tin {location.file}"
+
+    # ------------------------------------------------------------------ stops
+
+    def breakpoint_hit(self, bp: Breakpoint, frame: FrameInfo) -> list[str]:
+        word = "Temporary breakpoint" if bp.temporary else "Breakpoint"
+        return ["", f"{word} {bp.number}, {self.frame_line(frame)}"]
+
+    @staticmethod
+    def watchpoint_hit(bp: Breakpoint, old: ValueInfo | None, new: ValueInfo | None
+                       ) -> list[str]:
+        lines = ["", f"Watchpoint {bp.number}: {bp.expression}", ""]
+        if old is not None:
+            lines.append(f"Old value = {old.text}")
+        lines.append(f"New value = {new.text if new is not None else '<unreadable>'}")
+        return lines
+
+    @staticmethod
+    def panic(message: str) -> list[str]:
+        return ["", f"Program received panic: {message}."]
+
+    @staticmethod
+    def interrupted() -> list[str]:
+        return ["", "Program received signal SIGINT, Interrupt."]
+
+    @staticmethod
+    def exited(pid: int, code: int | None) -> str:
+        if not code:
+            return f"[Inferior 1 (process {pid}) exited normally]"
+        return f"[Inferior 1 (process {pid}) exited with code {code}]"
+
+    @staticmethod
+    def killed(pid: int) -> str:
+        return f"[Inferior 1 (process {pid}) killed]"
+
+    def run_till_exit(self, frame: FrameInfo) -> str:
+        return f"Run till exit from {self.backtrace_line(frame)}"
+
+    # ------------------------------------------------------------------ values
+
+    @staticmethod
+    def value(number: int, value: ValueInfo) -> str:
+        return f"${number} = {value.text}"
+
+    @staticmethod
+    def variable(var: Variable) -> str:
+        return f"{var.name} = {var.value.text}"
+
+    @staticmethod
+    def display(number: int, expr: str, value: ValueInfo) -> str:
+        return f"{number}: {expr} = {value.text}"
+
+    @staticmethod
+    def type_text(text: str) -> str:
+        return f"type = {text}"
+
+    # ------------------------------------------------------------------ breakpoints
+
+    @staticmethod
+    def breakpoint_set(bp: Breakpoint) -> str:
+        """`Breakpoint 1 at pc 0: file fib.vyn, line 2.` (`Temporary breakpoint`,
+        `Dprintf`, `Watchpoint 2: total`)."""
+        if bp.kind == "watchpoint":
+            return f"Watchpoint {bp.number}: {bp.expression}"
+        word = "Temporary breakpoint" if bp.temporary else _SET_WORDS.get(bp.kind, "Breakpoint")
+        pc = bp.pcs[0][1] if bp.pcs else 0
+        if len(bp.pcs) > 1:
+            return f"{word} {bp.number} at pc {pc}: {bp.function}. ({len(bp.pcs)} locations)"
+        loc = bp.location
+        if loc is None:
+            return f"{word} {bp.number} at pc {pc}"
+        return f"{word} {bp.number} at pc {pc}: file {loc.file}, line {loc.line}."
+
+    def breakpoint_table(self, bps: Sequence[Breakpoint], function_names: dict[int, str],
+                         dprintf_text: dict[int, str]) -> list[str]:
+        """`info breakpoints`: gdb's table, a row per breakpoint and its detail lines.
+
+        Args:
+            function_names: function index -> name, to name each location's function.
+            dprintf_text: breakpoint number -> the `"fmt",args` the user typed.
+        """
+        lines = [self._row("Num", "Type", "Disp", "Enb", "Address", "What")]
+        for bp in bps:
+            disp = "del" if bp.temporary else "keep"
+            enb = "y" if bp.enabled else "n"
+            kind = _TYPE_NAMES.get(bp.kind, bp.kind)
+            if bp.kind == "watchpoint":
+                lines.append(self._row(str(bp.number), kind, disp, enb, "", bp.expression))
+            elif len(bp.pcs) > 1:
+                lines.append(self._row(str(bp.number), kind, disp, enb, "<MULTIPLE>", ""))
+            else:
+                pc = bp.pcs[0][1] if bp.pcs else 0
+                lines.append(self._row(str(bp.number), kind, disp, enb, f"pc {pc}",
+                                       self._where(bp.function, bp.location)))
+            if bp.condition:
+                lines.append(f"\tstop only if {bp.condition}")
+            if bp.hits:
+                times = "1 time" if bp.hits == 1 else f"{bp.hits} times"
+                lines.append(f"\tbreakpoint already hit {times}")
+            if bp.ignore:
+                lines.append(f"\tWill ignore next {bp.ignore} crossings of breakpoint.")
+            if bp.kind == "dprintf":
+                lines.append(f"        printf {dprintf_text.get(bp.number, bp.expression)}")
+            if len(bp.pcs) > 1 and bp.kind != "watchpoint":
+                for i, (fi, pc) in enumerate(bp.pcs, 1):
+                    name = function_names.get(fi, "?")
+                    lines.append(self._row(f"{bp.number}.{i}", "", "", enb, f"pc {pc}",
+                                           self._where(name, bp.location)))
+        return lines
+
+    @staticmethod
+    def _where(function: str, loc: Location | None) -> str:
+        if loc is None:
+            return f"in {function}"
+        return f"in {function} at {loc.file}:{loc.line}"
+
+    @staticmethod
+    def _row(num: str, kind: str, disp: str, enb: str, addr: str, what: str) -> str:
+        row = (f"{num:<{_NUM_W}} {kind:<{_TYPE_W}} {disp:<{_DISP_W}} {enb:<{_ENB_W}} "
+               f"{addr:<{_ADDR_W}} {what}")
+        return row.rstrip()
+
+    # ------------------------------------------------------------------ program listings
+
+    def frame_detail(self, d: FrameDetail) -> list[str]:
+        """`info frame`, with gdb's layout; registers and addresses become bytecode
+        registers and program counters."""
+        f = d.frame
+        where = f"{f.location.file}:{f.location.line}" if f.location else d.source_file
+        saved = f"saved pc = {d.caller.pc}" if d.caller is not None else "outermost"
+        lines = [f"Stack level {f.level}, frame in {f.function}:",
+                 f" pc = {f.pc} in {f.function} ({where}); {saved}"]
+        if d.caller is not None:
+            lines.append(f" called by frame at level {d.caller.level}")
+        if d.callee_level is not None:
+            lines.append(f" caller of frame at level {d.callee_level}")
+        lines.append(" source language vyn.")
+        lines.append(f" Arglist: {self.args_text(f.args) or 'none'}")
+        lines.append(f" Locals: {d.locals_count}, registers: {d.nregs}")
+        return lines
+
+    @staticmethod
+    def disassembly(function: str, instructions: Sequence[Instruction],
+                    sources: dict[int, SourceLine]) -> list[str]:
+        """`disassemble`: gdb's `/s` layout, source lines before their instructions and
+        `=>` at the current one. `sources` maps a line number to its text."""
+        lines = [f"Dump of bytecode for function {function}:"]
+        shown_file = None
+        shown_line = None
+        for ins in instructions:
+            loc = ins.location
+            if loc is not None and loc.line != shown_line:
+                if shown_file != loc.file:
+                    lines.append(f"{loc.file}:")
+                    shown_file = loc.file
+                elif shown_line is not None:
+                    lines.append("")
+                src = sources.get(loc.line)
+                lines.append(f"{loc.line}\t{src.text if src else ''}".rstrip())
+                shown_line = loc.line
+            mark = "=> " if ins.current else "   "
+            lines.append(f"{mark}<+{ins.pc}>:\t{ins.opname:<11} {ins.operands}".rstrip())
+        lines.append("End of bytecode dump.")
+        return lines
+
+    @staticmethod
+    def functions(infos: Sequence[FunctionInfo], regex: str | None,
+                  declarations: dict[tuple[str, int], str]) -> list[str]:
+        """`info functions`: grouped by file, `LINE:\\tfn NAME(PARAMS);`."""
+        if regex:
+            lines = [f'All functions matching regular expression "{regex}":']
+        else:
+            lines = ["All defined functions:"]
+        current = None
+        for f in sorted(infos, key=lambda f: (f.file, f.name)):
+            if f.file != current:
+                lines += ["", f"File {f.file}:"]
+                current = f.file
+            lines.append(f"{f.line}:\t{declarations.get((f.file, f.line), 'fn ' + f.name)};"
+                         if f.line else f"\tfn {f.name};")
+        return lines
+
+    @staticmethod
+    def line_info(loc: Location, ranges: Sequence[tuple[str, int, int]]) -> list[str]:
+        """`info line`: `Line 2 of "fib.vyn" starts at pc 0 <fib+0> and ends at pc 3
+        <fib+3>.`"""
+        if not ranges:
+            return [f'Line {loc.line} of "{loc.file}" is at pc 0 but contains no code.']
+        return [f'Line {loc.line} of "{loc.file}" starts at pc {start} <{fn}+{start}> and '
+                f'ends at pc {end} <{fn}+{end}>.' for fn, start, end in ranges]
