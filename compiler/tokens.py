@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
 from enum import Enum, auto
+from typing import NamedTuple
 
 from compiler.span import Span
 

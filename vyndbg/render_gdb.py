@@ -203,7 +203,7 @@ class Renderer:
                     sources: dict[int, SourceLine]) -> list[str]:
         """`disassemble`: gdb's `/s` layout, source lines before their instructions and
         `=>` at the current one. `sources` maps a line number to its text."""
-        lines = [f"Dump of bytecode for function {function}:"]
+        lines = [f"Dump of assembler code for function {function}:"]
         shown_file = None
         shown_line = None
         for ins in instructions:
@@ -219,7 +219,7 @@ class Renderer:
                 shown_line = loc.line
             mark = "=> " if ins.current else "   "
             lines.append(f"{mark}<+{ins.pc}>:\t{ins.opname:<11} {ins.operands}".rstrip())
-        lines.append("End of bytecode dump.")
+        lines.append("End of assembler dump.")
         return lines
 
     @staticmethod
