@@ -1,0 +1,191 @@
+"""The Console pane: program output and debugger replies above a gdb command line.
+
+`ConsoleLog` keeps the text (partial lines are continued by the next write, as a terminal
+would); `CommandInput` is the `(vyn)` line with history and tab completion; `Console`
+holds both and posts `Console.Command` when a line is entered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.cells import cell_len
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Input, Label
+
+from tui.console_input import Completion, History
+
+MAX_LINES = 5000
+KINDS = ("stdout", "stderr", "dprintf", "debugger", "error", "echo")
+
+
+class ConsoleLog(ScrollView, can_focus=True):
+    """Lines of console text, each in the style of its kind (stdout, stderr, ...)."""
+
+    COMPONENT_CLASSES = {f"console--{k}" for k in KINDS}
+
+    DEFAULT_CSS = """
+    ConsoleLog {
+        background: $surface;
+        & > .console--stdout { color: $foreground; }
+        & > .console--stderr { color: $error; }
+        & > .console--dprintf { color: $accent; }
+        & > .console--debugger { color: $text-muted; }
+        & > .console--error { color: $error; text-style: bold; }
+        & > .console--echo { color: $primary; text-style: bold; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines: list[list[tuple[str, str]]] = []   # per line: (kind, text) pieces
+        self._open = False          # the last line has no newline yet
+        self._width = 0
+
+    @property
+    def text(self) -> str:
+        """All the text, as written (for tests and copying)."""
+        return "\n".join("".join(t for _, t in line) for line in self.lines)
+
+    def write(self, kind: str, text: str) -> None:
+        """Append `text` of `kind`, continuing an unfinished last line."""
+        if not text:
+            return
+        follow = self.scroll_y >= self.max_scroll_y - 1
+        parts = text.replace("\r\n", "\n").split("\n")
+        for i, part in enumerate(parts):
+            if i > 0 or not self._open or not self.lines:
+                if i > 0 and not self._open and i == len(parts) - 1 and not part:
+                    break
+                if i > 0 or not self._open:
+                    self.lines.append([])
+            if part:
+                self.lines[-1].append((kind, part.expandtabs(8)))
+                self._width = max(self._width, sum(cell_len(t) for _, t in self.lines[-1]))
+            self._open = True
+            if i < len(parts) - 1:
+                self._open = False
+        if len(self.lines) > MAX_LINES:
+            del self.lines[:len(self.lines) - MAX_LINES]
+        self.virtual_size = Size(self._width, len(self.lines))
+        if follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def clear(self) -> None:
+        self.lines.clear()
+        self._open = False
+        self.virtual_size = Size(0, 0)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        index = scroll_y + y
+        base = self.rich_style
+        if index >= len(self.lines):
+            return Strip.blank(width, base)
+        segments = [Segment(text, base + self.get_component_rich_style(f"console--{kind}"))
+                    for kind, text in self.lines[index]]
+        return Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
+
+
+class CommandInput(Input):
+    """The command line: up/down browse the history, tab completes."""
+
+    BINDINGS = [
+        Binding("up", "history(-1)", "Older command", show=False),
+        Binding("down", "history(1)", "Newer command", show=False),
+        Binding("tab", "complete", "Complete the command", show=False),
+    ]
+
+    class Candidates(Message):
+        """Several completions fit; the console lists them."""
+
+        def __init__(self, candidates: tuple[str, ...]) -> None:
+            super().__init__()
+            self.candidates = candidates
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(placeholder="gdb command (help, break, print …)", id=id,
+                         select_on_focus=False)
+        self.history = History()
+        self.completer: Callable[[str], Completion] | None = None
+
+    def _set(self, text: str) -> None:
+        self.value = text
+        self.cursor_position = len(text)
+
+    def action_history(self, direction: int) -> None:
+        line = self.history.older(self.value) if direction < 0 else self.history.newer()
+        if line is not None:
+            self._set(line)
+
+    def action_complete(self) -> None:
+        if self.completer is None:
+            return
+        done = self.completer(self.value)
+        self._set(done.line)
+        if done.candidates:
+            self.post_message(self.Candidates(done.candidates))
+
+
+class Console(Vertical):
+    """Output above, `(vyn)` command line below."""
+
+    DEFAULT_CSS = """
+    Console {
+        & > ConsoleLog { height: 1fr; }
+        & > Horizontal { height: 1; }
+        & Label#prompt { width: auto; color: $primary; text-style: bold; }
+        & CommandInput { border: none; height: 1; padding: 0; background: $surface; }
+        & CommandInput:focus { background: $boost; }
+    }
+    """
+
+    class Command(Message):
+        """A command line was entered."""
+
+        def __init__(self, line: str) -> None:
+            super().__init__()
+            self.line = line
+
+    def compose(self) -> ComposeResult:
+        yield ConsoleLog(id="console-log")
+        with Horizontal():
+            yield Label("(vyn) ", id="prompt")
+            yield CommandInput(id="command")
+
+    @property
+    def log_view(self) -> ConsoleLog:
+        return self.query_one(ConsoleLog)
+
+    @property
+    def input(self) -> CommandInput:
+        return self.query_one(CommandInput)
+
+    def write(self, kind: str, text: str) -> None:
+        self.log_view.write(kind, text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        line = event.value
+        self.input.history.add(line)
+        self.input.value = ""
+        self.post_message(self.Command(line))
+
+    def on_command_input_candidates(self, event: CommandInput.Candidates) -> None:
+        event.stop()
+        self.write("debugger", "  ".join(event.candidates) + "\n")
+
+
+__all__ = ["Console", "ConsoleLog", "CommandInput", "Style", "Text"]
