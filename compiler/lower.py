@@ -61,6 +61,7 @@ INT_OPS = {"+": bc.ADD, "-": bc.SUB, "*": bc.MUL, "/": bc.DIV, "%": bc.MOD, "&":
            "|": bc.BOR, "^": bc.BXOR, "<<": bc.SHL, ">>": bc.SHR}
 FLOAT_OPS = {"+": bc.FADD, "-": bc.FSUB, "*": bc.FMUL, "/": bc.FDIV, "%": bc.FMOD}
 CMP_OPS = {"==": bc.EQ, "!=": bc.NE, "<": bc.LT, "<=": bc.LE, ">": bc.GT, ">=": bc.GE}
+DISCARD = -1      # `dst` for an expression in statement position: no value wanted
 UNSUPPORTED_KINDS = ("Channel", "Thread", "Task", "ThreadPool", "Future", "Actor")
 
 
@@ -363,7 +364,14 @@ class FnLowerer:
 
     def stmt(self, s: ast.Stmt) -> None:
         if isinstance(s, ast.ExprStmt):
-            self.ex(s.expr)
+            if isinstance(s.expr, (ast.If, ast.Match, ast.For)):
+                # Statement position: the value is thrown away, so none is materialized.
+                saved = self.span
+                self.span = s.expr.span
+                getattr(self, "e_" + type(s.expr).__name__)(s.expr, DISCARD)
+                self.span = saved
+            else:
+                self.ex(s.expr)
         elif isinstance(s, ast.Let):
             self.let(s)
         elif isinstance(s, ast.Assign):
@@ -985,8 +993,9 @@ class FnLowerer:
         return d
 
     def e_If(self, e, dst):
-        valued = e.else_ is not None and prune(e.ty) != UNIT
-        d = self.target(dst, e.ty)
+        discard = dst == DISCARD
+        valued = e.else_ is not None and prune(e.ty) != UNIT and not discard
+        d = self.target(None if discard else dst, e.ty)
         els, end = self.label("else"), self.label("endif")
         self.branch_false(e.cond, els)
         self.block(e.then, d if valued else None)
@@ -999,13 +1008,14 @@ class FnLowerer:
             else:
                 self.ex(e.else_, d if valued else None)
         self.place(end)
-        if not valued:
+        if not valued and not discard:
             self.const(d, None)
         return d
 
     def e_Match(self, e, dst):
-        valued = prune(e.ty) not in (UNIT,) and str(prune(e.ty)) != "Never"
-        d = self.target(dst, e.ty)
+        discard = dst == DISCARD
+        valued = prune(e.ty) not in (UNIT,) and str(prune(e.ty)) != "Never" and not discard
+        d = self.target(None if discard else dst, e.ty)
         subj = self.reg(e.subject.ty)
         self.ex(e.subject, subj)
         end = self.label("endmatch")
@@ -1030,13 +1040,14 @@ class FnLowerer:
         self.op(bc.PANICK, Const("no match arm matched"))
         self.span = saved_span
         self.place(end)
-        if not valued:
+        if not valued and not discard:
             self.const(d, None)
         return d
 
     def e_For(self, e, dst):
-        collect = isinstance(prune(e.ty), Generic)
-        d = self.target(dst, e.ty)
+        discard = dst == DISCARD
+        collect = isinstance(prune(e.ty), Generic) and not discard
+        d = self.target(None if discard else dst, e.ty)
         if collect:
             self.op(bc.VECNEW, d, self.tid(e.ty), self.next_reg, 0)
         head, cont, end = self.label("for"), self.label("forcont"), self.label("endfor")
@@ -1073,7 +1084,7 @@ class FnLowerer:
             self.op(bc.JMP, head)
         self.place(end)
         self.close_vars()
-        if not collect:
+        if not collect and not discard:
             self.const(d, None)
         return d
 

@@ -206,6 +206,7 @@ class VM:
         get_f64, set_f64 = heap.get_f64, heap.set_f64
         get_ptr, set_ptr = heap.get_ptr, heap.set_ptr
         BREAKPOINT = bc.BREAKPOINT
+        new_frame = object.__new__
         MOV, LOADK, ADD, SUB, ADDK, SUBK = bc.MOV, bc.LOADK, bc.ADD, bc.SUB, bc.ADDK, bc.SUBK
         JGEK, JLTK, JGE, JGT, JLT, JLE = bc.JGEK, bc.JLTK, bc.JGE, bc.JGT, bc.JLT, bc.JLE
         JMP, JF, JT, JNE, JEQ = bc.JMP, bc.JF, bc.JT, bc.JNE, bc.JEQ
@@ -263,7 +264,16 @@ class VM:
                         raise VynPanic("stack overflow")
                     frame.pc = pc
                     depth += 1
-                    frame = Frame(funcs[fi], codes[fi], new, frame, ins[1], 0, depth)
+                    f = new_frame(Frame)      # no __init__ call: this is the hot path
+                    f.fn = funcs[fi]
+                    f.code = codes[fi]
+                    f.regs = new
+                    f.pc = 0
+                    f.parent = frame
+                    f.ret = ins[1]
+                    f.env = 0
+                    f.depth = depth
+                    frame = f
                     code = frame.code
                     regs = new
                     pc = 0
@@ -405,7 +415,16 @@ class VM:
                         raise VynPanic("stack overflow")
                     frame.pc = pc
                     depth += 1
-                    frame = Frame(funcs[fi], codes[fi], new, frame, ins[1], clo, depth)
+                    f = new_frame(Frame)      # no __init__ call: this is the hot path
+                    f.fn = funcs[fi]
+                    f.code = codes[fi]
+                    f.regs = new
+                    f.pc = 0
+                    f.parent = frame
+                    f.ret = ins[1]
+                    f.env = clo
+                    f.depth = depth
+                    frame = f
                     code = frame.code
                     regs = new
                     pc = 0

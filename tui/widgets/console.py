@@ -11,8 +11,6 @@ from collections.abc import Callable
 
 from rich.cells import cell_len
 from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -61,19 +59,17 @@ class ConsoleLog(ScrollView, can_focus=True):
         if not text:
             return
         follow = self.scroll_y >= self.max_scroll_y - 1
-        parts = text.replace("\r\n", "\n").split("\n")
-        for i, part in enumerate(parts):
-            if i > 0 or not self._open or not self.lines:
-                if i > 0 and not self._open and i == len(parts) - 1 and not part:
-                    break
-                if i > 0 or not self._open:
-                    self.lines.append([])
+        for i, part in enumerate(text.replace("\r\n", "\n").split("\n")):
+            if i > 0:  # a newline ended the line before this part
+                if not self._open:
+                    self.lines.append([])  # an empty line
+                self._open = False
             if part:
+                if not self._open:
+                    self.lines.append([])
+                    self._open = True
                 self.lines[-1].append((kind, part.expandtabs(8)))
                 self._width = max(self._width, sum(cell_len(t) for _, t in self.lines[-1]))
-            self._open = True
-            if i < len(parts) - 1:
-                self._open = False
         if len(self.lines) > MAX_LINES:
             del self.lines[:len(self.lines) - MAX_LINES]
         self.virtual_size = Size(self._width, len(self.lines))
@@ -187,5 +183,3 @@ class Console(Vertical):
         event.stop()
         self.write("debugger", "  ".join(event.candidates) + "\n")
 
-
-__all__ = ["Console", "ConsoleLog", "CommandInput", "Style", "Text"]

@@ -1,0 +1,218 @@
+"""The line mode's command table: gdb's command names, their aliases and help text.
+
+A `Command` names the `LineMode` method that runs it (`do_break`); `lookup` finds a
+command by name, alias or unique prefix as gdb does (`cont`, `disas`, `info b`) and
+raises `CommandError` worded as gdb's messages otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from vyndbg.model import DebugError
+
+
+class CommandError(DebugError):
+    """A command line the front end cannot run; `str(e)` is gdb's wording."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of the line mode.
+
+    Attributes:
+        name: the full gdb name (`continue`).
+        method: the LineMode method that runs it (`do_continue`).
+        summary: the one-line help shown by `help`.
+        doc: the full help shown by `help NAME` (the first line is `summary`).
+        aliases: exact short names (`c`, `cont`); any unique prefix of `name` works too.
+        completes: what tab completion offers for arguments: "location", "expression",
+            "info", "command" or "" (nothing).
+    """
+
+    name: str
+    method: str
+    summary: str
+    doc: str = ""
+    aliases: tuple[str, ...] = ()
+    completes: str = ""
+
+    @property
+    def help_text(self) -> str:
+        return self.summary + ("\n" + self.doc if self.doc else "")
+
+
+def _c(name: str, summary: str, doc: str = "", aliases: tuple[str, ...] = (),
+       completes: str = "", method: str = "") -> Command:
+    return Command(name, method or "do_" + name.replace("-", "_"), summary, doc.strip("\n"),
+                   aliases, completes)
+
+
+COMMANDS: tuple[Command, ...] = (
+    _c("run", "Start the debugged program.", """
+Usage: run [ARGS...]
+ARGS are passed to the program; without ARGS, the arguments of the previous run
+(or of `vyn debug PROG -- ARGS`) are used again. A running program is restarted.""",
+       ("r",)),
+    _c("start", "Start the debugged program, stopping at the beginning of `main`.", """
+Usage: start [ARGS...]
+Sets a temporary breakpoint on `main` and runs the program with ARGS, as `run`."""),
+    _c("continue", "Continue the program being debugged.", """
+Usage: continue [N]
+With N, ignore the breakpoint the program stopped at N-1 more times.""",
+       ("c", "cont", "fg")),
+    _c("next", "Step program, proceeding through function calls.", """
+Usage: next [N]
+Runs to the next source line in the current function (or its caller, when the
+function returns); does it N times.""", ("n",)),
+    _c("step", "Step program until it reaches a different source line.", """
+Usage: step [N]
+Like `next`, but enters functions called on the current line.""", ("s",)),
+    _c("finish", "Execute until the selected stack frame returns.", """
+Usage: finish
+Prints the value the function returned, which is added to the value history.""",
+       ("fin",)),
+    _c("until", "Execute until past the current line or past a LOCATION.", """
+Usage: until [LOCATION]
+Without an argument, like `next`, but does not go backwards in a loop. With LOCATION,
+runs until LOCATION is reached or the current frame returns (as `advance`).""",
+       ("u",), "location"),
+    _c("advance", "Continue the program up to the given location.", """
+Usage: advance LOCATION
+Runs until LOCATION (FILE:LINE, LINE, FUNCTION, FILE:FUNCTION) is reached or the
+current frame returns.""", completes="location"),
+    _c("stepi", "Step one bytecode instruction exactly.", """
+Usage: stepi [N]
+Enters a called function at its first instruction.""", ("si",)),
+    _c("nexti", "Step one bytecode instruction, but proceed through calls.", """
+Usage: nexti [N]""", ("ni",)),
+    _c("break", "Set breakpoint at specified location.", """
+Usage: break [LOCATION] [if CONDITION]
+LOCATION is FILE:LINE, LINE, FUNCTION or FILE:FUNCTION; without it, the current line
+of the selected frame. With `if CONDITION`, stop only when the Vyn expression
+CONDITION is true there.""", ("b", "br", "bre", "brea"), "location"),
+    _c("tbreak", "Set a temporary breakpoint.", """
+Usage: tbreak [LOCATION] [if CONDITION]
+Like `break`, but the breakpoint is deleted when it is hit.""", completes="location"),
+    _c("condition", "Specify breakpoint number N to break only if COND is true.", """
+Usage: condition N [COND]
+Without COND, breakpoint N becomes unconditional.""", completes="expression"),
+    _c("ignore", "Set ignore-count of breakpoint number N to COUNT.", """
+Usage: ignore N COUNT
+The next COUNT times breakpoint N is reached, the program does not stop."""),
+    _c("enable", "Enable all or some breakpoints.", """
+Usage: enable [N...]
+N may be a range such as 2-4; without N, every breakpoint.""", ("en",)),
+    _c("disable", "Disable all or some breakpoints.", """
+Usage: disable [N...]""", ("dis", "disa")),
+    _c("delete", "Delete all or some breakpoints.", """
+Usage: delete [N...]""", ("d",)),
+    _c("dprintf", "Set a dynamic printf at specified location.", """
+Usage: dprintf LOCATION,"FORMAT",ARG...
+Each time LOCATION is reached, prints FORMAT (with %d, %s, %f, %x, %c taking the next
+ARG, a Vyn expression) and continues without stopping.""", completes="location"),
+    _c("watch", "Set a watchpoint for an expression.", """
+Usage: watch EXPRESSION
+The program stops when the value of EXPRESSION changes. A watchpoint on a local
+variable is deleted when its function returns. Needs a running program.""",
+       completes="expression"),
+    _c("info", "Generic command for showing things about the program being debugged.",
+       "", ("i", "inf"), "info"),
+    _c("backtrace", "Print backtrace of all stack frames.", """
+Usage: backtrace [N | -N] [full]
+With N, only the innermost N frames; with -N, the outermost N. With `full`, also
+the local variables of each frame.""", ("bt", "where"), ),
+    _c("frame", "Select and print a stack frame.", """
+Usage: frame [N]
+Without N, prints the selected frame.""", ("f",)),
+    _c("up", "Select and print the stack frame that called this one.", """
+Usage: up [N]"""),
+    _c("down", "Select and print the stack frame called by this one.", """
+Usage: down [N]""", ("do", "dow")),
+    _c("print", "Print value of expression EXP.", """
+Usage: print[/FMT] [EXP]
+EXP is a Vyn expression evaluated in the selected frame; it may call the program's
+functions. The value is recorded in the value history as $N; `$`, `$$`, `$N` and
+`$$N` refer to history values. FMT is x (hex), d (decimal), o (octal), t (binary)
+or c (character), for integers.""", ("p", "inspect"), "expression"),
+    _c("ptype", "Print definition of type of the expression EXP.", """
+Usage: ptype EXP
+For a class, its fields and methods; for an enum, its variants.""",
+       completes="expression"),
+    _c("whatis", "Print data type of expression EXP.", """
+Usage: whatis EXP""", completes="expression"),
+    _c("set", "Evaluate expression EXP and assign result to variable VAR.", """
+Usage: set var VAR = EXP
+VAR may also be a field (`p.x`) or an element (`v[2]`). Also: `set listsize N`,
+`set confirm on|off` (ignored settings: pagination, width, height).""",
+       completes="expression"),
+    _c("display", "Print value of expression EXP each time the program stops.", """
+Usage: display [EXP]
+Without EXP, shows every display now. `undisplay N` removes one; `info display`
+lists them.""", completes="expression"),
+    _c("undisplay", "Cancel some expressions to be displayed when program stops.", """
+Usage: undisplay [N...]"""),
+    _c("list", "List specified function or line.", """
+Usage: list [LINE | FUNCTION | FILE:LINE | FIRST,LAST | -]
+Shows ten lines centred on the location; `list` again shows the ten after the last
+printed, `list -` the ten before.""", ("l",), "location"),
+    _c("disassemble", "Disassemble a function's bytecode.", """
+Usage: disassemble [FUNCTION]
+Shows the bytecode of FUNCTION (default: the selected frame's) with its source lines;
+`=>` marks the instruction the selected frame is at.""", completes="location"),
+    _c("kill", "Kill execution of program being debugged.", "", ("k",)),
+    _c("quit", "Exit the debugger.", """
+Usage: quit [EXIT-CODE]""", ("q", "exit")),
+    _c("help", "Print list of commands.", """
+Usage: help [COMMAND]""", ("h",), "command"),
+)
+
+INFO_COMMANDS: tuple[Command, ...] = (
+    _c("breakpoints", "Status of breakpoints, watchpoints and dprintfs.", """
+Usage: info breakpoints
+The table has a row per breakpoint: its number, type, disposition (keep, or del for a
+temporary one), whether it is enabled, its pc and where it is; hit counts,
+conditions and ignore counts follow on their own lines.""", ("b", "br", "break"),
+       method="info_breakpoints"),
+    _c("watchpoints", "Status of watchpoints.", "", method="info_watchpoints"),
+    _c("frame", "All about the selected stack frame.", "", ("f",), method="info_frame"),
+    _c("locals", "All local variables of current stack frame.", "", method="info_locals"),
+    _c("args", "All argument variables of current stack frame.", "", method="info_args"),
+    _c("source", "Information about the current source file.", "", method="info_source"),
+    _c("functions", "All function names, or those matching REGEXP.", """
+Usage: info functions [REGEXP]""", method="info_functions"),
+    _c("line", "Core addresses of the code for a source line.", """
+Usage: info line [LOCATION]""", completes="location", method="info_line"),
+    _c("display", "Expressions to display when program stops.", "",
+       method="info_display"),
+    _c("stack", "Backtrace of the stack, or innermost COUNT frames.", "", ("s",),
+       method="info_stack"),
+)
+
+
+def lookup(table: Sequence[Command], word: str, what: str = "") -> Command:
+    """The command `word` names: a name, an alias, or a unique prefix of a name.
+
+    Args:
+        what: "" for top-level commands, "info " for `info` subcommands (in messages).
+
+    Raises:
+        CommandError: no command or several commands match.
+    """
+    for cmd in table:
+        if word == cmd.name or word in cmd.aliases:
+            return cmd
+    matches = [cmd for cmd in table if cmd.name.startswith(word)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        hint = f'help {what.strip()}' if what else "help"
+        raise CommandError(f'Undefined {what}command: "{word}".  Try "{hint}".')
+    names = ", ".join(sorted(cmd.name for cmd in matches))
+    raise CommandError(f'Ambiguous {what}command "{word}": {names}.')
+
+
+def names(table: Sequence[Command]) -> list[str]:
+    """Every name and alias in `table`, sorted (for tab completion)."""
+    return sorted({n for cmd in table for n in (cmd.name, *cmd.aliases)})
