@@ -28,6 +28,7 @@ P_POSTFIX = 13     # calls, method calls, fields, indexing
 P_PRIMARY = 14
 
 _IDENT_RE = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*\Z")
+_GT_CALL = re.compile(r">\s*(\(|::)")
 _DIGITS = re.compile(r"[0-9]+\Z")
 _STARTS_WITH_MUT = re.compile(r"mut(?![A-Za-z0-9_\u0080-\U0010ffff])")
 
@@ -92,7 +93,7 @@ def _escape(c: str, quote: str) -> str:
         # Lone surrogates cannot be written as `\u{...}` (the lexer rejects them), but
         # they can appear raw in the source text they came from.
         return c
-    return "\\u{%X}" % ord(c)
+    return f"\\u{{{ord(c):X}}}"
 
 
 def int_literal(value: int) -> str:
@@ -100,7 +101,7 @@ def int_literal(value: int) -> str:
     literal (two's complement), so it prints as hex again."""
     if value >= 0:
         return str(value)
-    return "0x%X" % (value & ((1 << 64) - 1))
+    return f"0x{value & ((1 << 64) - 1):X}"
 
 
 def float_literal(value: float) -> str:
@@ -154,7 +155,7 @@ class _Printer:
     def s_Let(self, s: ast.Let, ind: int) -> str:
         text = ("var " if s.mutable else "let ") + self.pattern(s.pattern)
         if s.type is not None:
-            text += ": " + self.type(s.type)
+            text += ": " + self.type(s.type, ind)
         if s.value is not None:
             text += " = " + self.expr(s.value, ind)
         return text
@@ -200,18 +201,18 @@ class _Printer:
             text += "async "
         if f.is_unsafe:
             text += "unsafe "
-        text += "fn " + f.name + self.type_params(f.type_params)
-        params = [self.param(p) for p in f.params]
+        text += "fn " + f.name + self.type_params(f.type_params, ind)
+        params = [self.param(p, ind) for p in f.params]
         if f.variadic:
             params.append("...")
         text += "(" + ", ".join(params) + ")"
         if f.ret is not None:
-            text += " -> " + self.type(f.ret)
+            text += " -> " + self.type(f.ret, ind)
         if f.body is not None:
             text += " " + self.block(f.body, ind)
         return text
 
-    def param(self, p: ast.Param) -> str:
+    def param(self, p: ast.Param, ind: int) -> str:
         if p.name == "self":
             t = p.type
             if (not p.mutable and isinstance(t, ast.RefType) and t.inner == _SELF_TYPE):
@@ -219,20 +220,20 @@ class _Printer:
             prefix = "mut self" if p.mutable else "self"
             if t == _SELF_TYPE:
                 return prefix
-            return prefix + (": " + self.type(t) if t is not None else "")
+            return prefix + (": " + self.type(t, ind) if t is not None else "")
         text = ("mut " if p.mutable else "") + p.name
         if p.type is not None:
-            text += ": " + self.type(p.type)
+            text += ": " + self.type(p.type, ind)
         return text
 
-    def type_params(self, tps: list[ast.TypeParam]) -> str:
+    def type_params(self, tps: list[ast.TypeParam], ind: int) -> str:
         if not tps:
             return ""
         parts = []
         for tp in tps:
             part = tp.name
             if tp.bounds:
-                part += ": " + " + ".join(self.type(b) for b in tp.bounds)
+                part += ": " + " + ".join(self.type(b, ind) for b in tp.bounds)
             parts.append(part)
         return "<" + ", ".join(parts) + ">"
 
@@ -242,7 +243,7 @@ class _Printer:
         pad = INDENT * (ind + 1)
         lines = []
         for fd in fields:
-            line = ("var " if fd.mutable else "let ") + fd.name + ": " + self.type(fd.type)
+            line = ("var " if fd.mutable else "let ") + fd.name + ": " + self.type(fd.type, ind + 1)
             if fd.default is not None:
                 line += " = " + self.expr(fd.default, ind + 1)
             lines.append(pad + line)
@@ -253,19 +254,20 @@ class _Printer:
         return "{\n" + "\n".join(lines) + "\n" + INDENT * ind + "}"
 
     def s_TemplateDecl(self, d: ast.TemplateDecl, ind: int) -> str:
-        text = self.attrs(d.attrs, ind) + "template " + d.name + self.type_params(d.type_params)
+        text = self.attrs(d.attrs, ind) + "template " + d.name
+        text += self.type_params(d.type_params, ind)
         if d.supers:
-            text += ": " + ", ".join(self.type(t) for t in d.supers)
+            text += ": " + ", ".join(self.type(t, ind) for t in d.supers)
         return text + " " + self.members(d.fields, d.methods, ind)
 
     def s_ClassDecl(self, d: ast.ClassDecl, ind: int) -> str:
-        text = self.attrs(d.attrs, ind) + "class " + d.name + self.type_params(d.type_params)
+        text = self.attrs(d.attrs, ind) + "class " + d.name + self.type_params(d.type_params, ind)
         if d.traits:
-            text += ": " + ", ".join(self.type(t) for t in d.traits)
+            text += ": " + ", ".join(self.type(t, ind) for t in d.traits)
         return text + " " + self.members(d.fields, d.methods, ind)
 
     def s_EnumDecl(self, d: ast.EnumDecl, ind: int) -> str:
-        text = self.attrs(d.attrs, ind) + "enum " + d.name + self.type_params(d.type_params)
+        text = self.attrs(d.attrs, ind) + "enum " + d.name + self.type_params(d.type_params, ind)
         if not d.variants:
             return text + " {}"
         pad = INDENT * (ind + 1)
@@ -273,7 +275,7 @@ class _Printer:
         for v in d.variants:
             line = v.name
             if v.payload:
-                line += "(" + ", ".join(self.type(t) for t in v.payload) + ")"
+                line += "(" + ", ".join(self.type(t, ind + 1) for t in v.payload) + ")"
             vs.append(pad + line)
         return text + " {\n" + ",\n".join(vs) + "\n" + INDENT * ind + "}"
 
@@ -297,29 +299,29 @@ class _Printer:
 
     # ------------------------------------------------------------ types
 
-    def type(self, t: ast.TypeExpr) -> str:
+    def type(self, t: ast.TypeExpr, ind: int = 0) -> str:
         if isinstance(t, ast.NamedType):
             text = "::".join(t.path)
             if t.args:
-                text += self.type_args(t.args)
+                text += self.type_args(t.args, ind)
             return text
         if isinstance(t, ast.RefType):
-            return ("&mut " if t.mutable else "&") + self.type(t.inner)
+            return ("&mut " if t.mutable else "&") + self.type(t.inner, ind)
         if isinstance(t, ast.PtrType):
-            return "*" + self.type(t.inner)
+            return "*" + self.type(t.inner, ind)
         if isinstance(t, ast.TupleType):
-            return "(" + ", ".join(self.type(e) for e in t.elems) + ")"
+            return "(" + ", ".join(self.type(e, ind) for e in t.elems) + ")"
         if isinstance(t, ast.ArrayType):
-            return f"[{self.type(t.elem)}; {self.expr(t.size, 0)}]"
+            return f"[{self.type(t.elem, ind)}; {self.expr(t.size, ind)}]"
         if isinstance(t, ast.FnType):
-            text = "fn(" + ", ".join(self.type(p) for p in t.params) + ")"
+            text = "fn(" + ", ".join(self.type(p, ind) for p in t.params) + ")"
             if t.ret is not None:
-                text += " -> " + self.type(t.ret)
+                text += " -> " + self.type(t.ret, ind)
             return text
         raise TypeError(f"cannot print type {type(t).__name__}")
 
-    def type_args(self, args: list[ast.TypeExpr]) -> str:
-        return "<" + ", ".join(self.type(a) for a in args) + ">"
+    def type_args(self, args: list[ast.TypeExpr], ind: int) -> str:
+        return "<" + ", ".join(self.type(a, ind) for a in args) + ">"
 
     # ------------------------------------------------------------ patterns
 
@@ -377,10 +379,20 @@ class _Printer:
             raise TypeError(f"cannot print expression {type(e).__name__}")
         return meth(e, ind, risky)
 
-    def exprs(self, elems: list[ast.Expr], ind: int) -> str:
-        """Comma-separated elements; all but the last are followed by `,`."""
-        last = len(elems) - 1
-        return ", ".join(self.sub(x, P_LOWEST, ind, i < last) for i, x in enumerate(elems))
+    def exprs(self, elems: list[ast.Expr], ind: int, names: list[str | None] | None = None
+              ) -> str:
+        """Comma-separated elements (with `name=` prefixes where `names` gives one).
+
+        An element is `risky` (see `e_Binary`) when a later element holds a `>` before `(`
+        or `::`: only then can `a < b, c > (d)` be read as type arguments."""
+        parts: list[str] = []
+        later_gt = False
+        for i in range(len(elems) - 1, -1, -1):
+            text = self.sub(elems[i], P_LOWEST, ind, later_gt)
+            later_gt = later_gt or _GT_CALL.search(text) is not None
+            name = names[i] if names else None
+            parts.append(text if name is None else f"{name}={text}")
+        return ", ".join(reversed(parts))
 
     def e_IntLit(self, e: ast.IntLit, ind: int, risky: bool = False) -> str:
         return int_literal(e.value)
@@ -407,10 +419,10 @@ class _Printer:
         return "..."
 
     def e_Name(self, e: ast.Name, ind: int, risky: bool = False) -> str:
-        return e.name + (self.type_args(e.type_args) if e.type_args else "")
+        return e.name + (self.type_args(e.type_args, ind) if e.type_args else "")
 
     def e_Path(self, e: ast.Path, ind: int, risky: bool = False) -> str:
-        return "::".join(s.name + (self.type_args(s.type_args) if s.type_args else "")
+        return "::".join(s.name + (self.type_args(s.type_args, ind) if s.type_args else "")
                          for s in e.segments)
 
     def e_Unary(self, e: ast.Unary, ind: int, risky: bool = False) -> str:
@@ -448,7 +460,7 @@ class _Printer:
         return start + (".." if e.inclusive else "..<") + end
 
     def e_Cast(self, e: ast.Cast, ind: int, risky: bool = False) -> str:
-        return self.sub(e.expr, P_CAST, ind) + " as " + self.type(e.target)
+        return self.sub(e.expr, P_CAST, ind) + " as " + self.type(e.target, ind)
 
     def receiver(self, e: ast.Expr, ind: int, numeric_field: str | None = None) -> str:
         """The expression before a postfix `(`, `[` or `.`."""
@@ -465,12 +477,7 @@ class _Printer:
         return self.sub(e, P_POSTFIX, ind)
 
     def args(self, args: list[ast.Arg], ind: int) -> str:
-        parts = []
-        last = len(args) - 1
-        for i, a in enumerate(args):
-            value = self.sub(a.value, P_LOWEST, ind, i < last)
-            parts.append(value if a.name is None else f"{a.name}={value}")
-        return "(" + ", ".join(parts) + ")"
+        return "(" + self.exprs([a.value for a in args], ind, [a.name for a in args]) + ")"
 
     def e_Call(self, e: ast.Call, ind: int, risky: bool = False) -> str:
         callee = self.receiver(e.callee, ind)
@@ -481,7 +488,7 @@ class _Printer:
     def e_MethodCall(self, e: ast.MethodCall, ind: int, risky: bool = False) -> str:
         text = self.receiver(e.receiver, ind) + "." + e.method
         if e.type_args:
-            text += "::" + self.type_args(e.type_args)
+            text += "::" + self.type_args(e.type_args, ind)
         return text + self.args(e.args, ind)
 
     def e_Field(self, e: ast.Field, ind: int, risky: bool = False) -> str:
@@ -537,16 +544,16 @@ class _Printer:
                 f"{self.block(e.body, ind)}")
 
     def e_Lambda(self, e: ast.Lambda, ind: int, risky: bool = False) -> str:
-        text = "fn(" + ", ".join(self.param(p) for p in e.params) + ")"
+        text = "fn(" + ", ".join(self.param(p, ind) for p in e.params) + ")"
         if e.ret is not None:
-            text += " -> " + self.type(e.ret)
+            text += " -> " + self.type(e.ret, ind)
         return text + " " + self.block(e.body, ind)
 
     def e_Spawn(self, e: ast.Spawn, ind: int, risky: bool = False) -> str:
         return "spawn(" + self.expr(e.expr, ind) + ")"
 
     def e_ActorNew(self, e: ast.ActorNew, ind: int, risky: bool = False) -> str:
-        return "actor " + self.type(e.target) + self.args(e.args, ind)
+        return "actor " + self.type(e.target, ind) + self.args(e.args, ind)
 
     def e_Scoped(self, e: ast.Scoped, ind: int, risky: bool = False) -> str:
         return "scoped " + self.block(e.body, ind)

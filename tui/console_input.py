@@ -1,16 +1,15 @@
 """What the console's command line does besides typing: history (up/down) and tab completion.
 
-Plain classes and functions, tested without Textual.
+Plain classes and functions, tested without Textual. Which words fit where is the line
+mode's business (`LineMode.complete`); this module only edits the line.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-
-from tui.commands import EXPRESSION_COMMANDS, INFO_WORDS, LOCATION_COMMANDS
 
 
 class History:
@@ -58,40 +57,23 @@ class Completion:
     candidates: tuple[str, ...] = ()
 
 
-_WORD = re.compile(r"[A-Za-z0-9_.:/$-]*$")
-_NAME = re.compile(r"[A-Za-z0-9_]*$")
+_TRAILING_WORD = re.compile(r"[\w.:/$-]*$")
 
 
-def complete(line: str, commands: Iterable[str], *, locations: Iterable[str] = (),
-             names: Iterable[str] = ()) -> Completion:
-    """Complete the last word of `line`: a command word first, then a location for `break`
-    and its kin, an `info` subcommand, or a variable name in an expression."""
-    words = line.split()
-    if not words or (len(words) == 1 and not line.endswith(" ")):
-        return _extend(line, words[0] if words else "", commands, suffix=" ")
-    head = words[0]
-    key = head if head != "set" or len(words) < 2 else f"set {words[1]}"
-    if head in ("info", "i") and (len(words) == 1 or (len(words) == 2 and
-                                                        not line.endswith(" "))):
-        return _extend(line, "" if line.endswith(" ") else words[1], INFO_WORDS, suffix=" ")
-    if head in ("info", "i") and len(words) >= 2 and words[1] == "line":
-        key = "info line"
-    if key in LOCATION_COMMANDS:
-        word = _WORD.search(line).group()
-        return _extend(line, word, locations)
-    if key in EXPRESSION_COMMANDS or head in ("p", "print"):
-        word = _NAME.search(line).group()
-        return _extend(line, word, names)
-    return Completion(line)
+def trailing_word(line: str) -> str:
+    """The word being typed at the end of `line` (a command, location or name)."""
+    return _TRAILING_WORD.search(line).group()
 
 
-def _extend(line: str, word: str, choices: Iterable[str], suffix: str = "") -> Completion:
-    """Replace the trailing `word` of `line` by the longest prefix all matches share."""
-    matches = sorted({c for c in choices if c.startswith(word)})
+def complete(line: str, candidates: Callable[[str, str], Iterable[str]]) -> Completion:
+    """Complete the word at the end of `line` from `candidates(line, word)`: a single
+    match replaces it (followed by a space, as gdb does), several extend it to their
+    longest common prefix and are listed."""
+    word = trailing_word(line)
+    matches = sorted({c for c in candidates(line, word) if c.startswith(word)})
     if not matches:
         return Completion(line)
     base = line[:len(line) - len(word)]
     if len(matches) == 1:
-        return Completion(base + matches[0] + suffix)
-    prefix = os.path.commonprefix(matches)
-    return Completion(base + prefix, tuple(matches))
+        return Completion(base + matches[0] + " ")
+    return Completion(base + os.path.commonprefix(matches), tuple(matches))

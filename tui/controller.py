@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from tui.commands import CommandRunner, command_words, make_runner
 from tui.model import (
     PAGE,
     Snapshot,
@@ -24,6 +23,9 @@ from tui.model import (
     collect_snapshot,
     var_nodes,
 )
+from vyndbg import commands as cmds
+from vyndbg.commands import CommandError
+from vyndbg.linemode import LineMode
 from vyndbg.model import DebugError, Output
 
 OUTPUT_LIMIT = 256 * 1024   # characters kept while the UI has not drained the channel
@@ -119,24 +121,41 @@ class Children:
 
 
 class Controller:
-    """User actions -> Session calls -> the next Snapshot. Call only from one thread."""
+    """User actions -> line-mode commands and Session calls -> the next Snapshot.
 
-    def __init__(self, session, channel: OutputChannel):
-        self.session = session
+    Owns the LineMode (and through it the Session) of one program. Call its methods from
+    one thread only, except `interrupt`, which any thread may call.
+    """
+
+    def __init__(self, program, channel: OutputChannel, *, path: str = "",
+                 argv: list[str] | None = None):
         self.channel = channel
-        self.out = _Stream(channel, "debugger")
-        self._runner: CommandRunner | None = None
+        self.line_mode = LineMode(program, path=path, args=argv,
+                                  out=_Stream(channel, "debugger"),
+                                  err=_Stream(channel, "error"), interactive=False)
+        self.session = self.line_mode.session
+        # Program output keeps its stream (stdout, stderr, dprintf) for the console's
+        # colours, rather than being merged into the line mode's replies.
+        self.session.on_output = channel.on_output
         self.generation = 0
 
-    @property
-    def runner(self) -> CommandRunner:
-        """The line mode (or its stand-in), made on first use."""
-        if self._runner is None:
-            self._runner = make_runner(self.session, self.out)
-        return self._runner
+    @staticmethod
+    def is_quit(line: str) -> bool:
+        """The line is `quit` (or an abbreviation of it): the app closes."""
+        word = line.strip().split(None, 1)[0] if line.strip() else ""
+        if not word:
+            return False
+        try:
+            return cmds.lookup(cmds.COMMANDS, word).name == "quit"
+        except CommandError:
+            return False
 
-    def command_words(self) -> tuple[str, ...]:
-        return command_words(self.runner)
+    def completions(self, line: str, word: str) -> list[str]:
+        """The words that can replace `word` at the end of `line` (LineMode.complete)."""
+        try:
+            return self.line_mode.complete(line, word)
+        except DebugError:
+            return []
 
     def snapshot(self, view: ViewState = ViewState()) -> Snapshot:
         self.generation += 1
@@ -160,7 +179,7 @@ class Controller:
 
     def execute(self, line: str, view: ViewState = ViewState()) -> Snapshot:
         """A console line, as the line mode runs it."""
-        self._guard(lambda: self.runner.execute(line))
+        self._guard(lambda: self.line_mode.execute(line))
         return self.snapshot(view)
 
     def resume(self, how: str, view: ViewState = ViewState()) -> Snapshot:
@@ -178,7 +197,8 @@ class Controller:
             if numbers:
                 self.session.delete(numbers)
             else:
-                self.session.break_at(f"{file}:{line}")
+                bp = self.session.break_at(f"{file}:{line}")
+                self.line_mode.write(self.line_mode.render.breakpoint_set(bp))
         self._guard(toggle)
         return self.snapshot(view)
 

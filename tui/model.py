@@ -20,6 +20,9 @@ from vyndbg.model import (
     ValueInfo,
     Variable,
 )
+from vyndbg.render_gdb import Renderer
+
+_RENDER = Renderer()
 
 PAGE = 100           # children of a collection loaded at a time
 TEXT_LIMIT = 160     # characters of a value's text shown on one tree line
@@ -94,9 +97,7 @@ def location_text(loc: Location | None) -> str:
 
 def frame_text(frame: FrameInfo) -> str:
     """A frame as the line mode prints it: `#0  fib (n=20) at fib.vyn:2`."""
-    args = ", ".join(f"{a.name}={short(a.value.text, 40)}" for a in frame.args)
-    at = f" at {location_text(frame.location)}" if frame.location is not None else ""
-    return f"#{frame.level:<2} {frame.function} ({args}){at}"
+    return _RENDER.backtrace_line(frame)
 
 
 def short(text: str, limit: int = TEXT_LIMIT) -> str:

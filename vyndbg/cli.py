@@ -347,6 +347,102 @@ def _run_disasm(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- vyn debug -------------------------------------------------------------------------------
+
+class _StartupAction(argparse.Action):
+    """`-ex CMD` and `-x FILE` append to one list, keeping their command-line order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from vyndbg.prompt import StartupCommand
+
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append(StartupCommand(self.const, values))
+        setattr(namespace, self.dest, items)
+
+
+class _IntermixedParser(_Parser):
+    """A parser whose options may come between PROG and `-- ARGS` (`vyn debug fib.vyn
+    --batch -ex run -- a b`): argparse's intermixed parsing, which plain parse_args does
+    not do for a `*` positional that reappears after options."""
+
+    _inner = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._inner:  # parse_known_intermixed_args calls back in here
+            return super().parse_known_args(args, namespace)
+        self._inner = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inner = False
+
+
+def _configure_debug(parser: argparse.ArgumentParser) -> None:
+    parser.__class__ = _IntermixedParser
+    parser.add_argument("file", metavar="PROG",
+                        help="a Vyn source file (compiled first) or an image from `vyn build`")
+    parser.add_argument("args", nargs="*", metavar="ARGS",
+                        help="arguments for the program (put them after `--`)")
+    parser.add_argument("--batch", "-batch", action="store_true",
+                        help="run the -ex/-x commands, then exit (killing the program)")
+    parser.add_argument("-ex", "--eval-command", dest="startup", action=_StartupAction,
+                        const="ex", metavar="CMD", help="run the debugger command CMD "
+                        "(repeatable; in order with -x)")
+    parser.add_argument("-x", "--command", dest="startup", action=_StartupAction, const="x",
+                        metavar="FILE", help="run the debugger commands in FILE")
+    ui = parser.add_mutually_exclusive_group()
+    ui.add_argument("--cli", action="store_true", help="the gdb-style line mode, even on a "
+                    "terminal")
+    ui.add_argument("--tui", action="store_true", help="the full-screen debugger")
+    parser.add_argument("-q", "-quiet", "--quiet", "-nx", "--nx", action="store_true",
+                        dest="quiet", help=argparse.SUPPRESS)
+    parser.add_argument("--heap-limit", type=parse_size, metavar="SIZE",
+                        help="the most heap the program may use: bytes, or k, m, g (64m)")
+    parser.add_argument("--max-depth", type=parse_positive_int, metavar="N",
+                        help="the deepest the call stack may grow before `stack overflow`")
+    parser.set_defaults(startup=[])
+    _add_color_option(parser)
+
+
+def _tui_available() -> bool:
+    """Whether the full-screen debugger (tui.app.run_tui) can be imported."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("tui.app") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _run_debug(args: argparse.Namespace) -> int:
+    """Debug PROG: the TUI when asked for (or on a terminal when it exists), else the
+    gdb-compatible line mode. In batch, 0, or 1 if a command file could not be read or
+    the last command failed; `quit N` exits with N."""
+    program = _load_program(args.file, args.color)
+    if program is None:
+        return EXIT_COMPILE_ERRORS
+    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if args.tui or (on_terminal and not args.cli and not args.batch and _tui_available()):
+        # The hook for the full-screen debugger: tui/app.py provides run_tui.
+        try:
+            from tui.app import run_tui
+        except ImportError:
+            raise CliError("the full-screen debugger is not available; use --cli") from None
+        code = run_tui(program, argv=list(args.args), path=args.file)
+        return code if isinstance(code, int) else EXIT_OK
+    from vyndbg.linemode import LineMode
+    from vyndbg.prompt import run_line_mode
+
+    interactive = not args.batch and sys.stdin.isatty()
+    lm = LineMode(program, path=args.file, args=list(args.args), out=sys.stdout,
+                  err=sys.stderr, interactive=interactive, heap_limit=args.heap_limit,
+                  max_depth=args.max_depth)
+    try:
+        return run_line_mode(lm, args.startup, batch=args.batch)
+    finally:
+        lm.close()
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("check", "type-check Vyn source files and report diagnostics",
                _configure_check, _run_check),
@@ -356,6 +452,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                _run_run),
     Subcommand("disasm", "list a program's bytecode beside its source", _configure_disasm,
                _run_disasm),
+    Subcommand("debug", "debug a Vyn program with gdb's commands", _configure_debug,
+               _run_debug),
 )
 
 

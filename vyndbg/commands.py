@@ -212,7 +212,3 @@ def lookup(table: Sequence[Command], word: str, what: str = "") -> Command:
     names = ", ".join(sorted(cmd.name for cmd in matches))
     raise CommandError(f'Ambiguous {what}command "{word}": {names}.')
 
-
-def names(table: Sequence[Command]) -> list[str]:
-    """Every name and alias in `table`, sorted (for tab completion)."""
-    return sorted({n for cmd in table for n in (cmd.name, *cmd.aliases)})

@@ -483,7 +483,9 @@ class Session:
         if mode == "until":
             return depth < c.depth or (depth == c.depth and self._line_of(frame) > c.line)
         if mode == "advance":
-            return depth <= c.depth or True
+            # The caller's resume site counts only once the frame has returned: a
+            # recursive call returning there at the same depth is not the frame's return.
+            return site != c.return_site or depth < c.depth
         return False
 
     def _on_trap(self, frame: Frame) -> None:

@@ -143,8 +143,6 @@ class Console(Vertical):
         & > ConsoleLog { height: 1fr; }
         & > Horizontal { height: 1; }
         & Label#prompt { width: auto; color: $primary; text-style: bold; }
-        & CommandInput { border: none; height: 1; padding: 0; background: $surface; }
-        & CommandInput:focus { background: $boost; }
     }
     """
 

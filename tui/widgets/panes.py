@@ -83,7 +83,7 @@ class BreakpointTable(DataTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
-        self.rows: list[Breakpoint] = []
+        self.shown: list[Breakpoint] = []
 
     def on_mount(self) -> None:
         self.add_column("#", key="num")
@@ -93,10 +93,10 @@ class BreakpointTable(DataTable):
         self.add_column("if", key="cond")
 
     def show(self, bps: tuple[Breakpoint, ...]) -> None:
-        if list(bps) == self.rows:
+        if list(bps) == self.shown:
             return
         row = self.cursor_row
-        self.rows = list(bps)
+        self.shown = list(bps)
         self.clear()
         for bp in bps:
             r = BreakpointRow.of(bp)
@@ -105,14 +105,14 @@ class BreakpointTable(DataTable):
                          Text(r.mark, style="bold red" if r.enabled else "dim"),
                          Text(r.what, style=style), Text(str(r.hits), style=style),
                          Text(r.condition, style=style), key=str(r.number))
-        if self.rows:
-            self.move_cursor(row=min(row, len(self.rows) - 1))
+        if self.shown:
+            self.move_cursor(row=min(row, len(self.shown) - 1))
 
     @property
     def current(self) -> Breakpoint | None:
-        if not self.rows or not 0 <= self.cursor_row < len(self.rows):
+        if not self.shown or not 0 <= self.cursor_row < len(self.shown):
             return None
-        return self.rows[self.cursor_row]
+        return self.shown[self.cursor_row]
 
     def action_toggle(self) -> None:
         if (bp := self.current) is not None:
@@ -187,7 +187,10 @@ class WatchesPane(Vertical):
 class StatusBar(Static):
     """running / stopped (reason) / exited (code), and where."""
 
+    status: Status = Status("idle")
+
     def show(self, status: Status) -> None:
+        self.status = status
         panic = status.reason == "panic"
         for state in ("idle", "running", "stopped", "exited"):
             self.set_class(state == status.state and not panic, f"-{state}")
