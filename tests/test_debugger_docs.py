@@ -1,0 +1,132 @@
+"""docs/debugger.md shows real sessions: every example is replayed and must match.
+
+A ```vyn block whose first line is `// NAME.vyn` is a program; a ```text block whose first
+line starts with `(vyn) ` is a session with the last program above it: its `(vyn) `
+lines are the commands, the other lines what they print. A ```console block starting
+with `$ vyn debug` runs the command line (in a directory holding the programs).
+
+After changing the debugger's output, rewrite the examples with
+`PYTHONPATH=. python -m tests.test_debugger_docs` and read the diff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shlex
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from compiler.lower import compile_file
+from vyndbg.cli import main as vyn_main
+from vyndbg.linemode import LineMode
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "debugger.md"
+PROMPT = "(vyn) "
+_FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Example:
+    kind: str            # "session" | "cli"
+    body: str
+    start: int           # offsets of the body in the document
+    end: int
+    program: str         # the program a session runs (its file name)
+
+
+def parse(text: str) -> tuple[dict[str, str], list[Example]]:
+    programs: dict[str, str] = {}
+    examples = []
+    current = ""
+    for m in _FENCE.finditer(text):
+        lang, body = m.group(1), m.group(2)
+        first = body.split("\n", 1)[0]
+        if lang == "vyn" and first.startswith("// ") and first.endswith(".vyn"):
+            current = first[3:]
+            programs[current] = body
+        elif lang == "text" and first.startswith(PROMPT):
+            examples.append(Example("session", body, m.start(2), m.end(2), current))
+        elif lang == "console" and first.startswith("$ vyn debug"):
+            examples.append(Example("cli", body, m.start(2), m.end(2), current))
+    return programs, examples
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\(process \d+\)", "(process 4242)", text)
+
+
+def replay(programs: dict[str, str], example: Example) -> str:
+    """What the example's commands print now (the example's new body)."""
+    if example.kind == "cli":
+        return _replay_cli(programs, example.body.split("\n", 1)[0])
+    program = compile_file(example.program, programs[example.program]).program
+    out = io.StringIO()
+    lm = LineMode(program, path=example.program, out=out)
+    try:
+        for line in example.body.splitlines():
+            if line.startswith(PROMPT):
+                out.write(line + "\n")
+                lm.execute(line[len(PROMPT):])
+    finally:
+        lm.close()
+    return normalize(out.getvalue())
+
+
+def _replay_cli(programs: dict[str, str], command: str) -> str:
+    out = io.StringIO()
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in programs.items():
+            Path(tmp, name).write_text(text, encoding="utf-8")
+        os.chdir(tmp)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+                vyn_main(shlex.split(command[2:])[1:])
+        finally:
+            os.chdir(here)
+    return normalize(command + "\n" + out.getvalue())
+
+
+PROGRAMS, EXAMPLES = parse(DOC.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES,
+                         ids=[e.body.split("\n", 2)[0 if e.kind == "cli" else 1][:40]
+                              for e in EXAMPLES])
+def test_documented_session_is_what_the_debugger_prints(example):
+    assert replay(PROGRAMS, example) == example.body
+
+
+def test_every_command_has_an_example():
+    from vyndbg.commands import COMMANDS, INFO_COMMANDS
+
+    typed = {line[len(PROMPT):].split(" ")[0] for e in EXAMPLES for line in
+             e.body.splitlines() if line.startswith(PROMPT)}
+    typed |= {"info " + line[len(PROMPT):].split()[1] for e in EXAMPLES for line in
+              e.body.splitlines() if line.startswith(PROMPT + "info ")}
+    missing = [c.name for c in COMMANDS if c.name not in typed and
+               not typed.intersection(c.aliases)]
+    missing += ["info " + c.name for c in INFO_COMMANDS if "info " + c.name not in typed
+                and not typed.intersection("info " + a for a in c.aliases)]
+    assert missing == []
+
+
+def rewrite() -> None:
+    """Replace every example's output with what the debugger prints now."""
+    text = DOC.read_text(encoding="utf-8")
+    programs, examples = parse(text)
+    for example in reversed(examples):
+        text = text[:example.start] + replay(programs, example) + text[example.end:]
+    DOC.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    rewrite()
+    sys.exit(0)

@@ -1,0 +1,439 @@
+"""`vyn debug` on a terminal, driven by Textual's pilot: keys, clicks and console commands,
+and what the panes show afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from textual import events
+from textual.widgets import TabbedContent
+
+from tests.tui_programs import FIB, LOOP, PANIC, SHAPES, SHAPES_DONE, compiled
+from tui.app import VynDebugApp, run_tui
+from tui.screens import HelpScreen
+from tui.widgets.console import CommandInput, ConsoleLog
+from tui.widgets.panes import BreakpointTable, CallStack, StatusBar, WatchesPane
+from tui.widgets.source import SourceView
+from tui.widgets.variables import More, VariableTree
+
+
+def run(scenario) -> None:
+    asyncio.run(scenario())
+
+
+async def until(pilot, predicate: Callable[[], bool], what: str = "", timeout: float = 5.0
+                ) -> None:
+    """Let the app work until `predicate()` holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.005)
+
+
+def status(app: VynDebugApp) -> str:
+    return app.query_one(StatusBar).status.text
+
+
+def console_text(app: VynDebugApp) -> str:
+    return app.query_one(ConsoleLog).text
+
+
+def labels(tree: VariableTree, node=None) -> list[str]:
+    node = node or tree.root
+    return [child.label.plain for child in node.children]
+
+
+async def ready(pilot) -> None:
+    await until(pilot, lambda: pilot.app.snapshot is not None, "the first snapshot")
+
+
+async def command(pilot, line: str, expect: Callable[[], bool] | None = None) -> None:
+    """Enter `line` at the console (typed for us: the pilot takes ~60 ms a key)."""
+    app = pilot.app
+    entry = app.query_one(CommandInput)
+    entry.focus()
+    entry.value = line
+    await pilot.press("enter")
+    await until(pilot, expect or (lambda: not app.engine.busy), f"`{line}`")
+
+
+async def key(pilot, name: str, expect: Callable[[], bool]) -> None:
+    await pilot.press(name)
+    await until(pilot, expect, f"{name}")
+
+
+async def tap(pilot, name: str, expect: Callable[[], bool] | None = None) -> None:
+    """Press a key while the program spins: the event the pilot sends, without the pilot's
+    wait for the process to go idle (it does not while the program thread runs)."""
+    char = {"question_mark": "?"}.get(name)
+    pilot.app.post_message(events.Key(name, char))
+    await until(pilot, expect or (lambda: True), f"{name}")
+
+
+def fib_app() -> VynDebugApp:
+    return VynDebugApp(compiled(FIB, "fib.vyn"), path="fib.vyn")
+
+
+# -- console --------------------------------------------------------------------------------
+
+def test_console_has_focus_and_runs_line_mode_commands():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            assert isinstance(app.focused, CommandInput)
+            await pilot.press(*"break fib", "enter")
+            await until(pilot, lambda: "Breakpoint 1 at" in console_text(app))
+            assert "Breakpoint 1 at pc 0: file fib.vyn, line 4." in console_text(app)
+            await command(pilot, "run", lambda: "breakpoint 1" in status(app))
+            assert status(app) == "stopped (breakpoint 1) in fib at fib.vyn:4"
+            await command(pilot, "print n + 41")
+            await command(pilot, "info breakpoints")
+            text = console_text(app)
+            assert "(vyn) print n + 41\n$1 = 41" in text
+            assert "breakpoint already hit 1 time" in text
+            await command(pilot, "frobnicate")
+            assert 'Undefined command: "frobnicate".  Try "help".' in console_text(app)
+    run(scenario)
+
+
+def test_console_history_and_tab_completion():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            entry = app.query_one(CommandInput)
+            await command(pilot, "break fib")
+            await command(pilot, "info breakpoints")
+            await pilot.press("up")
+            assert entry.value == "info breakpoints"
+            await pilot.press("up")
+            assert entry.value == "break fib"
+            await pilot.press("down", "down")
+            assert entry.value == ""
+            await pilot.press(*"contin", "tab")
+            assert entry.value == "continue "
+            entry.value = ""
+            await pilot.press(*"break fi", "tab")
+            assert entry.value == "break fib"
+            await until(pilot, lambda: "fib  fib.vyn" in console_text(app))
+            entry.value = ""
+            await pilot.press(*"info b", "tab")
+            assert entry.value == "info breakpoints "
+    run(scenario)
+
+
+def test_program_output_goes_to_the_console_and_the_status_shows_the_exit():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            await key(pilot, "f5", lambda: status(app) == "exited (code 0)")
+            await until(pilot, lambda: "fib(9) = 34" in console_text(app))
+            assert "fib(0) = 0\nfib(1) = 1\n" in console_text(app)
+    run(scenario)
+
+
+# -- stepping keys --------------------------------------------------------------------------
+
+def test_f5_f10_f11_and_shift_f11_step_through_the_program():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test() as pilot:
+            source = app.query_one(SourceView)
+            await ready(pilot)
+            await command(pilot, "break 12")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            assert source.current_line == 12 and source.top_frame
+            await key(pilot, "f11", lambda: "in fib" in status(app))
+            assert status(app) == "stopped (step) in fib at fib.vyn:4"
+            assert source.current_line == 4
+            await key(pilot, "f10", lambda: source.current_line == 5)
+            await key(pilot, "shift+f11", lambda: "in main" in status(app))
+            assert status(app).startswith("stopped (finish) in main at fib.vyn:12")
+            assert "Run till exit from #0  fib (n=0)" in console_text(app)
+            await key(pilot, "f5", lambda: "fib(0) = 0" in console_text(app)
+                      and "breakpoint 1" in status(app))
+    run(scenario)
+
+
+def test_keys_other_than_interrupt_wait_while_the_program_runs():
+    async def scenario():
+        app = VynDebugApp(compiled(LOOP, "loop.vyn"), path="loop.vyn")
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            await key(pilot, "f5", lambda: status(app).startswith("running"))
+            await tap(pilot, "f10", lambda: "The program is running; press ctrl+c" in
+                      console_text(app))
+            await tap(pilot, "ctrl+c", lambda: "stopped (interrupt)" in status(app))
+    run(scenario)
+
+
+def test_ctrl_c_interrupts_an_infinite_loop_and_shows_where_it_stopped():
+    async def scenario():
+        app = VynDebugApp(compiled(LOOP, "loop.vyn"), path="loop.vyn")
+        async with app.run_test() as pilot:
+            source = app.query_one(SourceView)
+            await ready(pilot)
+            await key(pilot, "f5", lambda: status(app).startswith("running"))
+            await until(pilot, lambda: "spinning" in console_text(app))
+            # The UI keeps answering while the program spins.
+            await tap(pilot, "f1", lambda: isinstance(app.screen, HelpScreen))
+            await tap(pilot, "escape", lambda: not isinstance(app.screen, HelpScreen))
+            await tap(pilot, "ctrl+c", lambda: "stopped (interrupt)" in status(app))
+            assert status(app).startswith("stopped (interrupt) in spin at loop.vyn:")
+            assert source.current_line in (3, 4)
+            assert "Program received signal SIGINT, Interrupt." in console_text(app)
+            tree = app.query_one("#variables", VariableTree)
+            await until(pilot, lambda: any(label.startswith("total: Int = ")
+                                           for label in labels(tree)))
+    run(scenario)
+
+
+def test_a_panic_stops_at_the_panic_site_with_the_message_in_the_status_bar():
+    async def scenario():
+        app = VynDebugApp(compiled(PANIC, "panic.vyn"), path="panic.vyn")
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            await key(pilot, "f5", lambda: "panicked" in status(app))
+            assert status(app) == ("panicked: index out of bounds: the len is 3 but the "
+                                   "index is 7 in pick at panic.vyn:2")
+            assert app.query_one(StatusBar).has_class("-panic")
+            assert app.query_one(SourceView).current_line == 2
+            stack = app.query_one(CallStack)
+            assert stack.option_count == 2
+    run(scenario)
+
+
+# -- breakpoints from the Source pane -------------------------------------------------------
+
+def test_f9_toggles_a_breakpoint_on_the_source_cursor_line():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test() as pilot:
+            source = app.query_one(SourceView)
+            await ready(pilot)
+            await pilot.press("f6")
+            assert app.focused is source
+            await pilot.press(*["down"] * 6)
+            assert source.cursor_line == 7
+            await key(pilot, "f9", lambda: source.marker_at(7) == "●")
+            table = app.query_one(BreakpointTable)
+            assert [(b.number, b.location.line) for b in table.shown] == [(1, 7)]
+            await key(pilot, "f9", lambda: source.marker_at(7) == "")
+            assert table.shown == []
+    run(scenario)
+
+
+def test_clicking_the_gutter_toggles_a_breakpoint():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test() as pilot:
+            source = app.query_one(SourceView)
+            await ready(pilot)
+            # The pane's border is row 0; line N is on row N while the file is not scrolled.
+            await pilot.click(SourceView, offset=(2, 4))
+            await until(pilot, lambda: source.marker_at(4) == "●", "a mark on line 4")
+            await pilot.click(SourceView, offset=(2, 4))
+            await until(pilot, lambda: source.marker_at(4) == "", "no mark on line 4")
+            # Clicking the text moves the cursor but sets nothing.
+            await pilot.click(SourceView, offset=(20, 7))
+            await pilot.pause()
+            assert source.cursor_line == 7 and source.marker_at(7) == ""
+    run(scenario)
+
+
+def test_escape_and_colon_put_the_focus_back_on_the_console():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            await pilot.press("f6")
+            assert isinstance(app.focused, SourceView)
+            await pilot.press("escape")
+            assert isinstance(app.focused, CommandInput)
+            await pilot.press("f7")
+            assert isinstance(app.focused, CallStack)
+            await pilot.press("colon")
+            assert isinstance(app.focused, CommandInput)
+            assert app.query_one(CommandInput).value == ""
+    run(scenario)
+
+
+# -- call stack and variables ---------------------------------------------------------------
+
+def test_selecting_a_frame_moves_source_and_variables_to_it():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test() as pilot:
+            source = app.query_one(SourceView)
+            tree = app.query_one("#variables", VariableTree)
+            stack = app.query_one(CallStack)
+            await ready(pilot)
+            await command(pilot, "break fib if n == 0")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            await key(pilot, "f11", lambda: "fib.vyn:5" in status(app))
+            assert labels(tree) == ["n: Int = 0"]
+            await pilot.press("f7", "down", "enter")
+            await until(pilot, lambda: source.current_line == 12, "frame #1's line")
+            assert not source.top_frame
+            assert labels(tree) == ["i: Int = 0"]
+            assert app.snapshot.selected == 1
+            # Clicking frame #0 goes back.
+            await pilot.click(CallStack, offset=(5, 1))
+            await until(pilot, lambda: source.current_line == 5 and source.top_frame)
+            assert labels(tree) == ["n: Int = 0"]
+            assert stack.highlighted == 0
+    run(scenario)
+
+
+def test_variables_expand_fields_payloads_and_pages_of_elements():
+    async def scenario():
+        app = VynDebugApp(compiled(SHAPES, "shapes.vyn"), path="shapes.vyn")
+        async with app.run_test(size=(100, 40)) as pilot:
+            tree = app.query_one("#variables", VariableTree)
+            await ready(pilot)
+            await command(pilot, f"break {SHAPES_DONE}")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            assert [label.split(" = ")[0] for label in labels(tree)] == \
+                ["p: Point", "s: Shape", "v: Vec<Int>"]
+            p, s, v = tree.root.children
+            await pilot.press("f8")
+            assert app.focused is tree
+            await pilot.press("enter")                       # the cursor is on p
+            await until(pilot, lambda: len(p.children) == 2, "p's fields")
+            assert labels(tree, p) == ["x: Int = 1", "y: Int = 2"]
+            s.expand()
+            await until(pilot, lambda: len(s.children) == 2, "s's payload")
+            assert labels(tree, s) == ["0: Int = 3", "1: Int = 4"]
+            v.expand()
+            await until(pilot, lambda: len(v.children) == 101, "a page of v")
+            assert labels(tree, v)[1] == "[1]: Int = 2"
+            assert labels(tree, v)[-1] == "more… (150 not shown)"
+            more = v.children[-1]
+            assert isinstance(more.data, More)
+            tree.select_node(more)
+            await until(pilot, lambda: len(v.children) == 201, "another page")
+            tree.select_node(v.children[-1])
+            await until(pilot, lambda: len(v.children) == 250, "the last page")
+            assert labels(tree, v)[-1] == "[249]: Int = 498"
+            # The tree keeps its shape at the next stop.
+            await key(pilot, "f10", lambda: "shapes.vyn:23" in status(app))
+            await until(pilot, lambda: len(tree.root.children[2].children) == 250)
+            assert labels(tree, tree.root.children[0]) == ["x: Int = 1", "y: Int = 2"]
+    run(scenario)
+
+
+def test_watch_expressions_are_evaluated_at_each_stop():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(pilot)
+            await command(pilot, "break fib")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            await pilot.click("#--content-tab-tab-watches")
+            pane = app.query_one(WatchesPane)
+            await pilot.click("#watch-input")
+            await pilot.press(*"n * 10", "enter")
+            await until(pilot, lambda: labels(pane.tree) == ["n * 10: Int = 0"])
+            await key(pilot, "f5", lambda: labels(pane.tree) == ["n * 10: Int = 10"])
+            pane.tree.focus()
+            await pilot.press("d")
+            await until(pilot, lambda: labels(pane.tree) == ["No watch expressions."])
+    run(scenario)
+
+
+# -- the Breakpoints pane -------------------------------------------------------------------
+
+def test_breakpoints_pane_edits_the_condition_toggles_and_deletes():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            source = app.query_one(SourceView)
+            table = app.query_one(BreakpointTable)
+            await ready(pilot)
+            await command(pilot, "break fib")
+            await command(pilot, "break 12")
+            await key(pilot, "f5", lambda: "breakpoint 2" in status(app))
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            await pilot.click("#--content-tab-tab-breakpoints")
+            await until(pilot, lambda: app.query_one(TabbedContent).active ==
+                        "tab-breakpoints")
+            table.focus()
+            assert [(b.number, b.hits) for b in table.shown] == [(1, 1), (2, 1)]
+            await pilot.press("c")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "ConditionScreen")
+            await pilot.press(*"n == 3", "enter")
+            await until(pilot, lambda: table.shown[0].condition == "n == 3")
+            assert source.marker_at(4) == "◆"
+            await pilot.press("space")
+            await until(pilot, lambda: not table.shown[0].enabled)
+            assert source.marker_at(4) == "○"
+            await pilot.press("space")
+            await until(pilot, lambda: table.shown[0].enabled)
+            await pilot.press("down", "d")
+            await until(pilot, lambda: [b.number for b in table.shown] == [1])
+            assert source.marker_at(12) == ""
+            # The condition holds: the next stop is fib(3).
+            await key(pilot, "f5", lambda: app.snapshot.args and
+                      app.snapshot.args[0].value.text == "3")
+            # Escape cancels an edit.
+            table.focus()
+            await pilot.press("c")
+            await until(pilot, lambda: app.screen.__class__.__name__ == "ConditionScreen")
+            await pilot.press("escape")
+            await pilot.pause()
+            assert table.shown[0].condition == "n == 3"
+    run(scenario)
+
+
+# -- help and quitting ----------------------------------------------------------------------
+
+def test_f1_and_question_mark_open_a_help_screen_listing_every_binding():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test(size=(100, 50)) as pilot:
+            await ready(pilot)
+            await pilot.press("f1")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            shown = " ".join(keys for _, rows in app.screen.sections for keys, _ in rows)
+            for k in ("F5", "F10", "F11", "shift+F11", "F9", "ctrl+c", "ctrl+q", "Esc", ":",
+                      "?", "F1", "up", "down", "tab", "space"):
+                assert k in shown.replace(" / ", " ").split(), k
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
+            await pilot.press("f6", "question_mark")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+    run(scenario)
+
+
+def test_quit_from_the_console_or_ctrl_q_even_while_running():
+    async def scenario():
+        app = VynDebugApp(compiled(LOOP, "loop.vyn"), path="loop.vyn")
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            await key(pilot, "f5", lambda: status(app).startswith("running"))
+            await tap(pilot, "ctrl+q")
+        assert app.return_code == 0
+        app = fib_app()
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            await pilot.press(*"quit", "enter")
+            await pilot.pause()
+        assert app.return_code == 0
+    run(scenario)
+
+
+def test_run_tui_returns_the_apps_exit_code(monkeypatch):
+    ran = {}
+
+    def fake_run(self):
+        ran["path"] = self.path
+        ran["args"] = self.controller.line_mode.args
+        return None
+    monkeypatch.setattr(VynDebugApp, "run", fake_run)
+    assert run_tui(compiled(FIB, "fib.vyn"), argv=["a", "b"], path="fib.vyn") == 0
+    assert ran == {"path": "fib.vyn", "args": ["a", "b"]}

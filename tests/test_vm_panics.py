@@ -1,0 +1,96 @@
+"""Panics that depend on the runtime's limits: out of memory under --heap-limit, stack
+overflow under --max-depth, dangling references after a scoped block, and Ctrl-C."""
+
+from __future__ import annotations
+
+import pytest
+
+from vyndbg.cli import main
+
+GROW = """\
+fn main() {
+  var v = vec![0]
+  var i = 0
+  while true {
+    v.push(i)
+    i += 1
+  }
+}
+"""
+
+DEEP = """\
+fn down(n: Int) -> Int {
+  down(n + 1) + 1
+}
+fn main() {
+  println(down(0))
+}
+"""
+
+DANGLING = """\
+class Node {
+  var value: Int
+}
+fn keep(v: Vec<Node>, n: Node) {
+  v.push(n)
+}
+fn main() {
+  var saved = Vec<Node>()
+  scoped {
+    let n = Node(7)
+    keep(saved, n)
+  }
+  println(saved[0].value)
+}
+"""
+
+
+def run(tmp_path, monkeypatch, capsys, text: str, *options: str) -> tuple[int, str, str]:
+    (tmp_path / "p.vyn").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", *options, "p.vyn"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_program_that_exhausts_its_heap_panics_with_out_of_memory(tmp_path, monkeypatch,
+                                                                    capsys):
+    code, _, err = run(tmp_path, monkeypatch, capsys, GROW, "--heap-limit", "1m")
+    assert code == 101
+    assert err.startswith("panic: out of memory\n")
+    assert "  at main (p.vyn:5)" in err
+
+
+def test_unbounded_recursion_panics_with_stack_overflow(tmp_path, monkeypatch, capsys):
+    code, _, err = run(tmp_path, monkeypatch, capsys, DEEP, "--max-depth", "300")
+    lines = err.splitlines()
+    assert code == 101
+    assert lines[0] == "panic: stack overflow"
+    assert lines[1] == "  at down (p.vyn:2)"
+    assert lines[-1] == "  at main (p.vyn:5)"
+    assert len(lines) == 1 + 300
+
+
+def test_an_object_released_with_its_scoped_block_panics_when_used(tmp_path, monkeypatch,
+                                                                   capsys):
+    # The checker cannot see the escape through `keep`, so the runtime must catch it.
+    code, _, err = run(tmp_path, monkeypatch, capsys, DANGLING)
+    assert code == 101
+    assert err.startswith("panic: dangling reference")
+    assert "  at main (p.vyn:13)" in err
+
+
+@pytest.mark.parametrize("text,message", [
+    ("fn main() {\n  let v = vec![1]\n  println(v[3])\n}\n",
+     "panic: index out of bounds: the len is 1 but the index is 3"),
+    ("fn main() {\n  let x: Option<Int> = None\n  println(x.unwrap())\n}\n",
+     "panic: called unwrap on None"),
+    ("fn main() {\n  let d = 0\n  println(7 % d)\n}\n", "panic: division by zero"),
+    ("fn main() {\n  panic(\"boom\")\n}\n", "panic: boom"),
+])
+def test_each_panic_prints_its_message_and_a_backtrace(tmp_path, monkeypatch, capsys, text,
+                                                       message):
+    code, _, err = run(tmp_path, monkeypatch, capsys, text)
+    assert code == 101
+    assert err.splitlines()[0] == message
+    assert err.splitlines()[-1].startswith("  at main (p.vyn:")

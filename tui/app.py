@@ -1,0 +1,394 @@
+"""`vyn debug` on a terminal: a Textual app over the debugger engine.
+
+The app renders and asks; it never computes. Every engine call runs on one engine thread
+(tui.controller.EngineThread) and comes back as a message carrying a Snapshot (tui.model);
+program output arrives through an OutputChannel from the program's thread. Widgets are
+touched only on the UI thread, so a running program never freezes the screen, and ctrl+c
+reaches Session.interrupt() at once.
+
+Layout: Source and Call stack on the left, a TabbedContent on the right (Variables,
+Breakpoints, Watches: later panes such as Actors, Heap, Disassembly and Timeline slot in as
+more tabs), the Console below, then the status bar and the key footer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.actions import SkipAction
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from tui.console_input import Completion, complete
+from tui.controller import Children, Controller, EngineThread, OutputChannel, ViewState
+from tui.model import Snapshot, Status, gutter_markers, same_file
+from tui.screens import ConditionScreen, HelpScreen, binding_rows
+from tui.widgets.console import CommandInput, Console
+from tui.widgets.panes import BreakpointTable, CallStack, StatusBar, WatchesPane
+from tui.widgets.source import SourceView
+from tui.widgets.variables import VariableTree
+
+RUNNING_MESSAGE = "The program is running; press ctrl+c to interrupt it.\n"
+
+
+class VynDebugApp(App[int]):
+    """The debugger TUI over one program."""
+
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    TITLE = "vyn debug"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+
+    BINDINGS = [
+        Binding("f5", "resume('continue')", "Run/Cont",
+                key_display="F5",
+                tooltip="Run the program, or continue it when it is stopped"),
+        Binding("f10", "resume('next')", "Next", key_display="F10",
+                tooltip="Next line (over calls)"),
+        Binding("f11", "resume('step')", "Step", key_display="F11",
+                tooltip="Step into calls"),
+        Binding("shift+f11", "resume('finish')", "Finish",
+                key_display="⇧F11",
+                tooltip="Run until the selected frame returns"),
+        Binding("f9", "toggle_breakpoint", "Break",
+                key_display="F9",
+                tooltip="Toggle a breakpoint on the Source pane's cursor line"),
+        Binding("ctrl+c", "interrupt", "Interrupt", priority=True, show=False,
+                tooltip="Interrupt the running program (else: copy in an input)"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit the debugger"),
+        Binding("f1,question_mark", "help", "Help", key_display="F1",
+                tooltip="This help screen"),
+        Binding("escape,colon", "focus_console", "Console", show=False,
+                tooltip="Put the focus on the console's command line"),
+        Binding("f6", "focus_pane('source')", "Source", show=False,
+                tooltip="Focus the Source pane"),
+        Binding("f7", "focus_pane('stack')", "Stack", show=False,
+                tooltip="Focus the Call stack"),
+        Binding("f8", "focus_pane('tabs')", "Panes", show=False,
+                tooltip="Focus the right-hand pane (Variables, Breakpoints, Watches)"),
+    ]
+
+    class SnapshotReady(Message):
+        """The engine thread finished a job; this is what the panes show now."""
+
+        def __init__(self, snapshot: Snapshot) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+
+    class ChildrenReady(Message):
+        def __init__(self, children: Children) -> None:
+            super().__init__()
+            self.children = children
+
+    class OutputReady(Message):
+        """Console text is waiting in the OutputChannel."""
+
+    def __init__(self, program, *, argv: list[str] | None = None, path: str = "x.vyn"
+                 ) -> None:
+        super().__init__()
+        self.path = path
+        self.title = f"vyn debug {path}"
+        self.channel = OutputChannel(self._output_waiting)
+        self.controller = Controller(program, self.channel, path=path, argv=argv)
+        self.session = self.controller.session
+        self.engine = EngineThread(self._deliver)
+        self.snapshot: Snapshot | None = None
+        self._closing = False
+        self._stop_shown: tuple | None = None
+
+    # -- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield SourceView(id="source")
+                yield CallStack(id="stack")
+            with TabbedContent(id="tabs"):
+                with TabPane("Variables", id="tab-variables"):
+                    yield VariableTree("The program is not running.", id="variables")
+                with TabPane("Breakpoints", id="tab-breakpoints"):
+                    yield BreakpointTable(id="breakpoints")
+                with TabPane("Watches", id="tab-watches"):
+                    yield WatchesPane(id="watches")
+        yield Console(id="console")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#stack").border_title = "Call stack"
+        self.query_one("#console").border_title = "Console"
+        console = self.query_one(Console)
+        console.input.completer = self._complete
+        console.input.focus()
+        self.query_one(StatusBar).show(Status("idle"))
+        self.set_interval(0.1, self._poll_running)
+        self._submit(lambda: self.controller.snapshot(self.view_state()))
+
+    def on_unmount(self) -> None:
+        self._closing = True
+        if self.engine.busy:
+            self.controller.interrupt()
+        self.engine.submit(self.controller.shutdown)
+        self.engine.stop()
+
+    # -- the engine thread ---------------------------------------------------------------
+
+    def _submit(self, job: Callable[[], object]) -> None:
+        self.engine.submit(job)
+
+    def _deliver(self, result: object) -> None:
+        """On the engine thread: hand a job's result to the UI as a message."""
+        if self._closing:
+            return
+        if isinstance(result, Snapshot):
+            self.post_message(self.SnapshotReady(result))
+        elif isinstance(result, Children):
+            self.post_message(self.ChildrenReady(result))
+        elif isinstance(result, Exception):
+            self.channel.write("error", f"internal error: {type(result).__name__}: "
+                                        f"{result}\n")
+
+    def _output_waiting(self) -> None:
+        """On any thread: console text was written."""
+        if not self._closing:
+            self.post_message(self.OutputReady())
+
+    @property
+    def _alive(self) -> bool:
+        """The app still has its panes (a result can arrive while it closes)."""
+        return not self._closing and bool(self.screen_stack)
+
+    def view_state(self) -> ViewState:
+        variables = self.query_one("#variables", VariableTree)
+        watches = self.query_one(WatchesPane)
+        expanded = {**variables.expanded, **watches.tree.expanded}
+        return ViewState(tuple(watches.watches), expanded)
+
+    @property
+    def running(self) -> bool:
+        """The program is running (not stopped): only interrupt and quit make sense."""
+        return self.session.state.state == "running"
+
+    def _refuse_while_running(self) -> bool:
+        if self.running:
+            self.channel.write("error", RUNNING_MESSAGE)
+            return True
+        return False
+
+    def _poll_running(self) -> None:
+        if self.running and self.engine.busy:
+            status = self.query_one(StatusBar)
+            if not status.has_class("-running"):
+                status.show(Status("running"))
+                self.query_one("#tabs").add_class("-stale")
+                self.query_one("#stack").add_class("-stale")
+
+    # -- actions -------------------------------------------------------------------------
+
+    def action_resume(self, how: str) -> None:
+        if self._refuse_while_running():
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.resume(how, view))
+
+    def action_toggle_breakpoint(self) -> None:
+        source = self.query_one(SourceView)
+        self._toggle_at(source.file, source.cursor_line)
+
+    def _toggle_at(self, file: str, line: int) -> None:
+        if not file or self._refuse_while_running():
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.toggle_breakpoint(file, line, view))
+
+    def action_interrupt(self) -> None:
+        if not self.running:
+            raise SkipAction()  # let an Input copy its selection
+        self.controller.interrupt()
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        sections = [
+            ("Everywhere", binding_rows(self.BINDINGS)),
+            ("Source", binding_rows(SourceView.BINDINGS)),
+            ("Console", binding_rows(CommandInput.BINDINGS)
+             + [("Enter", "Run the command (any gdb line-mode command)")]),
+            ("Call stack", binding_rows(CallStack.BINDINGS)),
+            ("Variables and Watches", binding_rows(VariableTree.BINDINGS)
+             + binding_rows(WatchesPane.BINDINGS)),
+            ("Breakpoints", binding_rows(BreakpointTable.BINDINGS)),
+        ]
+        self.push_screen(HelpScreen(sections))
+
+    def action_focus_console(self) -> None:
+        self.query_one(Console).input.focus()
+
+    def action_focus_pane(self, which: str) -> None:
+        if which == "tabs":
+            tabs = self.query_one(TabbedContent)
+            pane = tabs.get_pane(tabs.active) if tabs.active else None
+            target = pane.query("VariableTree, BreakpointTable, Input").first() if pane \
+                else None
+            if target is not None:
+                target.focus()
+            return
+        self.query_one(f"#{which}").focus()
+
+    async def action_quit(self) -> None:
+        self._quit()
+
+    def _quit(self) -> None:
+        self._closing = True
+        if self.running:
+            self.controller.interrupt()
+        self.exit(0)
+
+    # -- console -------------------------------------------------------------------------
+
+    def _complete(self, line: str) -> Completion:
+        if self.engine.busy:
+            # The line mode reads the session to complete names; not while a job runs.
+            return Completion(line)
+        return complete(line, self.controller.completions)
+
+    def on_console_command(self, event: Console.Command) -> None:
+        line = event.line
+        self.channel.write("echo", f"(vyn) {line}\n")
+        if self.controller.is_quit(line):
+            self._quit()
+            return
+        if line.strip() == "interrupt":
+            self.controller.interrupt()
+            return
+        if self._refuse_while_running():
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.execute(line, view))
+
+    def on_vyn_debug_app_output_ready(self, _: OutputReady) -> None:
+        if not self._alive:
+            return
+        console = self.query_one(Console)
+        for chunk in self.channel.drain():
+            console.write(chunk.kind, chunk.text)
+
+    # -- results -------------------------------------------------------------------------
+
+    def on_vyn_debug_app_snapshot_ready(self, event: SnapshotReady) -> None:
+        if not self._alive:
+            return
+        snap = event.snapshot
+        self.snapshot = snap
+        self.query_one(StatusBar).show(snap.status)
+        self.query_one("#tabs").remove_class("-stale")
+        self.query_one("#stack").remove_class("-stale")
+        self._show_source(snap)
+        stopped = snap.status.state == "stopped"
+        self.query_one(CallStack).show(snap.frames, snap.selected,
+                                       "No stack." if not stopped else "")
+        empty = "No locals." if stopped else "The program is not running."
+        self.query_one("#variables", VariableTree).show(snap.args + snap.locals,
+                                                        snap.generation, empty)
+        self.query_one(WatchesPane).tree.show(snap.watches, snap.generation)
+        self.query_one(BreakpointTable).show(snap.breakpoints)
+
+    def _show_source(self, snap: Snapshot) -> None:
+        source = self.query_one(SourceView)
+        file = snap.file
+        text = snap.sources.get(file)
+        if text is None:
+            match = next((f for f in snap.sources if same_file(f, file)), None)
+            text = snap.sources.get(match, "") if match else ""
+        source.document(file, text)
+        source.set_markers(gutter_markers(snap.breakpoints, file))
+        source.current_line = snap.line
+        source.top_frame = snap.top
+        stop = (file, snap.line, snap.selected, id(self.session.state.last_stop))
+        if snap.line and stop != self._stop_shown:
+            source.show_line(snap.line)
+        self._stop_shown = stop
+
+    def on_vyn_debug_app_children_ready(self, event: ChildrenReady) -> None:
+        if not self._alive:
+            return
+        c = event.children
+        for tree in (self.query_one("#variables", VariableTree), self.query_one(
+                WatchesPane).tree):
+            if tree.node_at(c.path) is not None:
+                tree.add_page(c.path, c.start, c.nodes, c.total, c.generation)
+
+    # -- pane requests -------------------------------------------------------------------
+
+    def on_source_view_gutter_clicked(self, event: SourceView.GutterClicked) -> None:
+        self._toggle_at(self.query_one(SourceView).file, event.line)
+
+    def on_source_view_toggle_requested(self, event: SourceView.ToggleRequested) -> None:
+        self._toggle_at(self.query_one(SourceView).file, event.line)
+
+    def on_call_stack_frame_selected(self, event: CallStack.FrameSelected) -> None:
+        if self._refuse_while_running():
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.select_frame(event.level, view))
+
+    def on_variable_tree_load_children(self, event: VariableTree.LoadChildren) -> None:
+        if self.running:
+            return
+        self._submit(lambda: self.controller.children(event.generation, event.path,
+                                                      event.ref, event.start, event.total))
+
+    def on_breakpoint_table_toggle(self, event: BreakpointTable.Toggle) -> None:
+        if self._refuse_while_running():
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.set_enabled(event.number, event.enabled, view))
+
+    def on_breakpoint_table_delete(self, event: BreakpointTable.Delete) -> None:
+        if self._refuse_while_running():
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.delete(event.number, view))
+
+    def on_breakpoint_table_edit_condition(self, event: BreakpointTable.EditCondition) -> None:
+        number = event.number
+
+        def done(condition: str | None) -> None:
+            if condition is None or self._refuse_while_running():
+                return
+            view = self.view_state()
+            self._submit(lambda: self.controller.set_condition(number, condition, view))
+        self.push_screen(ConditionScreen(number, event.condition), done)
+
+    def on_breakpoint_table_show(self, event: BreakpointTable.Show) -> None:
+        loc = event.breakpoint.location
+        snap = self.snapshot
+        if loc is None or snap is None:
+            return
+        source = self.query_one(SourceView)
+        match = next((f for f in snap.sources if same_file(f, loc.file)), loc.file)
+        source.document(match, snap.sources.get(match, ""))
+        source.set_markers(gutter_markers(snap.breakpoints, match))
+        source.current_line = snap.line if same_file(snap.file, match) else 0
+        source.show_line(loc.line)
+        source.focus()
+
+    def on_watches_pane_changed(self, _: WatchesPane.Changed) -> None:
+        if self.running:
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.snapshot(view))
+
+
+def run_tui(program, *, argv: list[str] | None = None, path: str = "x.vyn") -> int:
+    """Run the debugger TUI over `program` (compiled from `path`) until the user quits.
+
+    Returns the exit status for `vyn debug`: 0.
+    """
+    app = VynDebugApp(program, argv=list(argv or []), path=path)
+    code = app.run()
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,576 @@
+"""The gdb-compatible line mode: reads gdb commands, drives a `Session`, prints what gdb
+prints.
+
+`LineMode.execute(line)` runs one command and writes its output to the `out` stream
+(errors to `err`, by default the same stream), so tests drive it with an io.StringIO.
+The engine decides and computes; this module only parses command lines, asks the engine
+and renders its records through `Renderer` (vyndbg/render_gdb.py). Commands that read
+the program's state without resuming it live in vyndbg/linemode_inspect.py; the prompt,
+readline and batch runs in vyndbg/prompt.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+import threading
+from collections.abc import Callable
+from typing import TextIO
+
+from compiler.bytecode import Program
+from vyndbg import commands as cmds
+from vyndbg.commands import CommandError
+from vyndbg.engine import Session
+from vyndbg.linemode_inspect import InspectCommands
+from vyndbg.model import DebugError, Output, StopEvent, StopReason
+from vyndbg.render_gdb import Renderer
+
+_WORD = re.compile(r"\s*([A-Za-z_][\w-]*)(.*)", re.S)
+# `break LOC if COND`: `if` as a word, after the location (or alone).
+_IF = re.compile(r"(?:^|\s)if(?:\s+|(?=\())(.*)$", re.S)
+_UNIT_TYPES = ("()", "Unit", "Void")
+
+
+def parse_count(text: str, default: int = 1) -> int:
+    """The optional repeat count of `next N`, `continue N`, `up N`..."""
+    text = text.strip()
+    if not text:
+        return default
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise CommandError(f'No symbol "{text}" in current context.') from None
+
+
+def parse_numbers(text: str) -> list[int]:
+    """Breakpoint numbers for enable/disable/delete: `1 3 5-7`."""
+    out: list[int] = []
+    for word in text.split():
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", word)
+        if not m:
+            raise CommandError("Args must be numbers or '$' variables.")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        if hi < lo:
+            raise CommandError(f"inverted range {word}")
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split at `sep` outside quotes and brackets (`dprintf LOC,"a, b",f(x, y)`)."""
+    parts, depth, quote, cur = [], 0, "", []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            cur.append(c)
+            if c == "\\" and i + 1 < len(text):
+                cur.append(text[i + 1])
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+            cur.append(c)
+        elif c in "([{":
+            depth += 1
+            cur.append(c)
+        elif c in ")]}":
+            depth -= 1
+            cur.append(c)
+        elif c == sep and depth == 0:
+            parts.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    parts.append("".join(cur).strip())
+    return parts
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", '"': '"', "'": "'", "a": "\a", "r": "\r",
+            "0": "\0"}
+
+
+def unescape(text: str) -> str:
+    r"""A C string body with its escapes (`\n`, `\t`, `\"`, `\\`) decoded."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text)
+
+
+def _ignore_message(number: int, count: int) -> str:
+    if count <= 0:
+        return f"Will stop next time breakpoint {number} is reached."
+    if count == 1:
+        return f"Will ignore next crossing of breakpoint {number}."
+    return f"Will ignore next {count} crossings of breakpoint {number}."
+
+
+class LineMode(InspectCommands):
+    """gdb's command language over one debugging session.
+
+    Args:
+        program: the compiled program to debug.
+        path: the program's name as the user gave it (shown by `run`).
+        args: the program's arguments (argv[1:]).
+        out: where command output and the program's standard output go.
+        err: where error messages and the program's standard error go (default: out).
+        interactive: ask before killing or restarting a program, as gdb does at a
+            terminal (batch runs and tests answer yes).
+        ask: reads a yes/no answer when interactive (default: input()).
+        heap_limit, max_depth: the program's limits, as for `vyn run`.
+    """
+
+    def __init__(self, program: Program, *, path: str = "", args: list[str] | None = None,
+                 out: TextIO | None = None, err: TextIO | None = None,
+                 interactive: bool = False, ask: Callable[[str], str] | None = None,
+                 heap_limit: int | None = None, max_depth: int | None = None):
+        self.out = out if out is not None else sys.stdout
+        self.err = err if err is not None else self.out
+        self.render = Renderer()
+        self.program = program
+        self.session = Session(program, on_output=self._program_output,
+                               heap_limit=heap_limit, max_depth=max_depth)
+        self.path = path or self.session.default_file()
+        self.args = list(args or [])
+        self.interactive = interactive
+        self.confirm = interactive
+        self._ask = ask or input
+        self.failed = False          # the last command raised an error
+        self.quit_code: int | None = None   # set by `quit`
+        self.history: list = []      # the value history: $1 is history[0]
+        self.displays: dict[int, tuple[str, bool]] = {}   # number -> (expression, enabled)
+        self._next_display = 1
+        self.dprintf_text: dict[int, str] = {}
+        self._last_where: tuple[int, int] | None = None   # (function index, depth) of a stop
+        self._init_listing()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def write(self, *lines: str) -> None:
+        for line in lines:
+            self.out.write(line + "\n")
+
+    def error(self, message: str) -> None:
+        self.out.flush()
+        self.err.write(message + "\n")
+        self.err.flush()
+
+    def _program_output(self, out: Output) -> None:
+        if out.stream == "stderr":
+            self.out.flush()
+            self.err.write(out.text)
+            self.err.flush()
+        else:
+            self.out.write(out.text)
+
+    def ask(self, question: str) -> bool:
+        """gdb's `query`: yes without asking unless interactive with `set confirm on`."""
+        if not self.confirm:
+            return True
+        while True:
+            try:
+                answer = self._ask(f"{question}(y or n) ").strip().lower()
+            except EOFError:
+                self.write("EOF [answered Y; input not from terminal]")
+                return True
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("n", "no"):
+                return False
+            self.write("Please answer y or n.")
+
+    def lookup(self, line: str) -> tuple[cmds.Command, str]:
+        """The command a line names and the rest of the line (its arguments)."""
+        m = _WORD.match(line)
+        if not m:
+            word = line.strip().split()[0] if line.strip() else line
+            raise CommandError(f'Undefined command: "{word}".  Try "help".')
+        return cmds.lookup(cmds.COMMANDS, m.group(1)), m.group(2)
+
+    def execute(self, line: str) -> None:
+        """Run one command line; errors are printed (as gdb words them), not raised."""
+        self.failed = False
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return
+        try:
+            cmd, rest = self.lookup(text)
+            getattr(self, cmd.method)(rest.strip())
+        except DebugError as e:
+            self.failed = True
+            self.error(str(e))
+
+    @property
+    def stopped(self) -> bool:
+        return self.session.state.state == "stopped"
+
+    # ------------------------------------------------------------------ resuming
+
+    def _wait(self, call: Callable[[], StopEvent]) -> StopEvent:
+        """Run a blocking engine call; Ctrl-C (KeyboardInterrupt) meanwhile interrupts the
+        program, which then stops where it is (the call returns an INTERRUPT stop)."""
+        box: dict = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["event"] = call()
+            except BaseException as e:  # noqa: BLE001 - handed back to the caller below
+                box["error"] = e
+            finally:
+                done.set()
+
+        # An Event, not Thread.join: a KeyboardInterrupt inside join() can leave the
+        # thread looking finished while it still runs (CPython gh-90882 in 3.11).
+        threading.Thread(target=work, name="vyn-debug-command", daemon=True).start()
+        while True:
+            try:
+                if done.wait(0.1):
+                    break
+            except KeyboardInterrupt:
+                self.session.interrupt()
+        if "error" in box:
+            raise box["error"]
+        return box["event"]
+
+    def _where_now(self) -> tuple[int, int] | None:
+        if not self.stopped:
+            return None
+        try:
+            frame = self.session.frames(1)[0]
+        except (DebugError, IndexError):
+            return None
+        return frame.function_index, self.session.depth()
+
+    def _resume(self, call: Callable[[], StopEvent], style: str = "line") -> StopEvent:
+        """Resume the program with `call` and report the stop.
+
+        style: "line" (stepping: the frame line only when the frame changed),
+            "location" (always the frame line), "insn" (stepi: the pc too, mid-line).
+        """
+        before = self._where_now()
+        ev = self._wait(call)
+        self.report(ev, style, before)
+        return ev
+
+    def report(self, ev: StopEvent, style: str = "location",
+               before: tuple[int, int] | None = None) -> None:
+        """Print a stop (or the end of the program) as gdb does."""
+        r = self.render
+        pid = self.session.pid
+        if ev.reason is StopReason.EXITED:
+            self.out.flush()
+            self.write(r.exited(pid, ev.exit_code))
+            self._last_where = None
+            return
+        if ev.reason is StopReason.KILLED:
+            self.write(r.killed(pid))
+            return
+        frame = ev.frame
+        show_frame = True
+        if ev.reason is StopReason.BREAKPOINT and ev.breakpoint is not None:
+            self.write(*r.breakpoint_hit(ev.breakpoint, frame))
+            show_frame = False
+        elif ev.reason is StopReason.WATCHPOINT and ev.breakpoint is not None:
+            self.write(*r.watchpoint_hit(ev.breakpoint, ev.old_value, ev.new_value))
+        elif ev.reason is StopReason.PANIC:
+            self.write(*r.panic(ev.message))
+        elif ev.reason is StopReason.INTERRUPT:
+            self.write(*r.interrupted())
+        elif ev.reason is StopReason.STEP and style != "location":
+            where = (frame.function_index, self.session.depth())
+            show_frame = before is None or where != before
+        pc = None
+        if style == "insn" and ev.reason is StopReason.STEP:
+            pc = self._mid_line_pc(frame.pc)
+        if show_frame:
+            self.write(("" if pc is None else f"pc {pc} in ") + r.frame_line(frame))
+        self.show_source(frame.location, pc if not show_frame else None)
+        if ev.reason is StopReason.FINISH and ev.returned is not None and \
+                ev.returned.type_name not in _UNIT_TYPES:
+            self.write(f"Value returned is {r.value(self.record(ev.returned), ev.returned)}")
+        self._last_where = self._where_now()
+        self.show_displays()
+
+    def _mid_line_pc(self, pc: int) -> int | None:
+        """`pc` when it is not where a statement starts (gdb then prints the address)."""
+        try:
+            _, instructions = self.session.disassemble()
+        except DebugError:
+            return None
+        for ins in instructions:
+            if ins.pc == pc:
+                return None if ins.is_stmt else pc
+        return None
+
+    # ------------------------------------------------------------------ running
+
+    def do_run(self, rest: str) -> None:
+        if self.session.running and not self.ask(
+                "The program being debugged has been started already.\n"
+                "Start it from the beginning? "):
+            raise CommandError("Program not restarted.")
+        self._start_program(rest)
+
+    def _start_program(self, rest: str) -> None:
+        if rest:
+            try:
+                self.args = shlex.split(rest)
+            except ValueError as e:
+                raise CommandError(f"Invalid arguments: {e}.") from None
+        self.write(" ".join(["Starting program:", self.path, *self.args]))
+        self.out.flush()
+        self._resume(lambda: self.session.run([self.path, *self.args]), "location")
+
+    def do_start(self, rest: str) -> None:
+        entry = self.program.entry
+        if entry < 0:
+            raise CommandError('No symbol table is loaded.  Use the "file" command.')
+        if self.session.running and not self.ask(
+                "The program being debugged has been started already.\n"
+                "Start it from the beginning? "):
+            raise CommandError("Program not restarted.")
+        bp = self.session.break_at(self.program.functions[entry].name, temporary=True)
+        self.write(self.render.breakpoint_set(bp))
+        self._start_program(rest)
+
+    def do_continue(self, rest: str) -> None:
+        count = parse_count(rest)
+        if not self.stopped:
+            raise CommandError("The program is not being run.")
+        last = self.session.state.last_stop
+        if count > 1 and last is not None and last.breakpoint is not None and \
+                last.reason is StopReason.BREAKPOINT:
+            self.write(_ignore_message(last.breakpoint.number, count - 1) + "  Continuing.")
+        else:
+            self.write("Continuing.")
+        self._resume(lambda: self.session.cont(count), "location")
+
+    def do_next(self, rest: str) -> None:
+        count = parse_count(rest)
+        self._resume(lambda: self.session.next(count))
+
+    def do_step(self, rest: str) -> None:
+        count = parse_count(rest)
+        self._resume(lambda: self.session.step(count))
+
+    def do_stepi(self, rest: str) -> None:
+        count = parse_count(rest)
+        self._resume(lambda: self.session.stepi(count), "insn")
+
+    def do_nexti(self, rest: str) -> None:
+        count = parse_count(rest)
+        self._resume(lambda: self.session.nexti(count), "insn")
+
+    def do_until(self, rest: str) -> None:
+        if rest:
+            self._resume(lambda: self.session.until(rest), "location")
+        else:
+            self._resume(lambda: self.session.until())
+
+    def do_advance(self, rest: str) -> None:
+        if not rest:
+            raise CommandError("Argument required (a location).")
+        self._resume(lambda: self.session.advance(rest), "location")
+
+    def do_finish(self, rest: str) -> None:
+        if not self.stopped:
+            raise CommandError("The program is not being run.")
+        frames = self.session.frames()
+        frame = self.session.selected_frame()
+        if frames and frame.level >= frames[-1].level:
+            raise CommandError('"finish" not meaningful in the outermost frame.')
+        self.write(self.render.run_till_exit(frame))
+        self._resume(self.session.finish, "location")
+
+    def do_kill(self, rest: str) -> None:
+        if not self.session.running:
+            raise CommandError("The program is not being run.")
+        if not self.ask("Kill the program being debugged? "):
+            raise CommandError("Not confirmed.")
+        self.session.kill()
+        self._last_where = None
+        self.write(self.render.killed(self.session.pid))
+
+    def do_quit(self, rest: str) -> None:
+        code = parse_count(rest, 0)
+        if self.session.running and not self.ask(
+                f"A debugging session is active.\n\n\tInferior 1 [process "
+                f"{self.session.pid}] will be killed.\n\nQuit anyway? "):
+            raise CommandError("Not confirmed.")
+        self.close()
+        self.quit_code = code
+
+    def close(self) -> None:
+        """Kill the program if it is running (the end of a session)."""
+        if self.session.running:
+            self.session.kill()
+
+    # ------------------------------------------------------------------ breakpoints
+
+    def _break(self, rest: str, temporary: bool) -> None:
+        m = _IF.search(rest)
+        spec, cond = (rest[:m.start()], m.group(1).strip()) if m else (rest, None)
+        if m and not cond:
+            raise CommandError("Argument required (boolean expression).")
+        bp = self.session.break_at(spec.strip(), condition=cond, temporary=temporary)
+        self.write(self.render.breakpoint_set(bp))
+
+    def do_break(self, rest: str) -> None:
+        self._break(rest, False)
+
+    def do_tbreak(self, rest: str) -> None:
+        self._break(rest, True)
+
+    def do_condition(self, rest: str) -> None:
+        if not rest:
+            raise CommandError("Argument required (breakpoint number).")
+        word, _, expr = rest.partition(" ")
+        if not word.isdigit():
+            raise CommandError(f"Bad breakpoint argument: '{rest}'")
+        self.session.condition(int(word), expr.strip() or None)
+        if not expr.strip():
+            self.write(f"Breakpoint {word} now unconditional.")
+
+    def do_ignore(self, rest: str) -> None:
+        words = rest.split()
+        if not words:
+            raise CommandError("Argument required (a breakpoint number).")
+        if not words[0].isdigit():
+            raise CommandError(f"Bad breakpoint argument: '{words[0]}'")
+        if len(words) < 2:
+            raise CommandError("Second argument (specified ignore-count) is missing.")
+        number, count = int(words[0]), parse_count(words[1])
+        self.session.ignore(number, count)
+        self.write(_ignore_message(number, count))
+
+    def _each_breakpoint(self, rest: str, action: Callable[[list[int] | None], None]) -> None:
+        if not rest:
+            action(None)
+            return
+        errors = []
+        for number in parse_numbers(rest):
+            try:
+                action([number])
+            except DebugError as e:
+                errors.append(str(e))
+        if errors:
+            raise CommandError("\n".join(errors))
+
+    def do_enable(self, rest: str) -> None:
+        self._each_breakpoint(rest, self.session.enable)
+
+    def do_disable(self, rest: str) -> None:
+        self._each_breakpoint(rest, self.session.disable)
+
+    def do_delete(self, rest: str) -> None:
+        words = rest.split(None, 1)
+        if words and "display".startswith(words[0]) and len(words[0]) >= 2:
+            self.do_undisplay(words[1] if len(words) > 1 else "")
+            return
+        if not rest and self.session.breakpoints() and not self.ask("Delete all breakpoints? "):
+            return
+        self._each_breakpoint(rest, self.session.delete)
+
+    def do_dprintf(self, rest: str) -> None:
+        parts = split_top_level(rest)
+        if len(parts) < 2 or not parts[1]:
+            raise CommandError("Format string required")
+        fmt = parts[1]
+        if len(fmt) < 2 or fmt[0] != '"' or fmt[-1] != '"':
+            raise CommandError("Bad format string")
+        if any(not a for a in parts[2:]):
+            raise CommandError("Bad format string")
+        bp = self.session.dprintf(parts[0], unescape(fmt[1:-1]), parts[2:])
+        self.dprintf_text[bp.number] = rest.split(",", 1)[1].strip()
+        self.write(self.render.breakpoint_set(bp))
+
+    def do_watch(self, rest: str) -> None:
+        if not rest:
+            raise CommandError("Argument required (expression to compute).")
+        bp = self.session.watch(rest)
+        self.write(self.render.breakpoint_set(bp))
+
+    def info_breakpoints(self, rest: str, kinds: tuple[str, ...] = ()) -> None:
+        bps = self.session.breakpoints()
+        if kinds:
+            bps = [b for b in bps if b.kind in kinds]
+        if rest:
+            wanted = set(parse_numbers(rest))
+            bps = [b for b in bps if b.number in wanted]
+        if not bps:
+            if kinds:
+                self.write("No watchpoints.")
+            elif rest:
+                self.write(f"No breakpoint or watchpoint matching '{rest}'.")
+            else:
+                self.write("No breakpoints or watchpoints.")
+            return
+        names = {f.index: f.name for f in self.program.functions}
+        self.write(*self.render.breakpoint_table(bps, names, self.dprintf_text))
+
+    def info_watchpoints(self, rest: str) -> None:
+        self.info_breakpoints(rest, ("watchpoint",))
+
+    # ------------------------------------------------------------------ help
+
+    def do_help(self, rest: str) -> None:
+        if not rest:
+            width = max(len(c.name) for c in cmds.COMMANDS)
+            self.write("List of commands:", "")
+            for c in sorted(cmds.COMMANDS, key=lambda c: c.name):
+                alias = f" ({', '.join(c.aliases)})" if c.aliases else ""
+                self.write(f"{c.name:<{width}} -- {c.summary}{alias}")
+            self.write("", 'Type "help" followed by command name for full documentation.',
+                       "Command name abbreviations are allowed if unambiguous.")
+            return
+        words = rest.split()
+        cmd = cmds.lookup(cmds.COMMANDS, words[0])
+        if cmd.name == "info" and len(words) > 1:
+            sub = cmds.lookup(cmds.INFO_COMMANDS, words[1], "info ")
+            self.write(sub.help_text)
+            return
+        self.write(cmd.help_text)
+        if cmd.name == "info":
+            self.write("", "List of info subcommands:", "")
+            for c in cmds.INFO_COMMANDS:
+                self.write(f"info {c.name} -- {c.summary}")
+        if cmd.aliases:
+            self.write("", f"Aliases: {', '.join(cmd.aliases)}")
+
+    # ------------------------------------------------------------------ completion
+
+    def complete(self, line: str, text: str) -> list[str]:
+        """Tab completion: the words that can replace `text`, the word being typed at the
+        end of `line` (command names, `info` subcommands, function names, variables)."""
+        words = line.split()
+        if not words or (len(words) == 1 and not line.endswith(" ")):
+            return sorted(c.name for c in cmds.COMMANDS if c.name.startswith(text))
+        try:
+            cmd = cmds.lookup(cmds.COMMANDS, words[0])
+        except CommandError:
+            return []
+        kind = cmd.completes
+        if kind == "info":
+            if len(words) == 1 or (len(words) == 2 and not line.endswith(" ")):
+                return [c.name for c in cmds.INFO_COMMANDS if c.name.startswith(text)]
+            try:
+                kind = cmds.lookup(cmds.INFO_COMMANDS, words[1], "info ").completes
+            except CommandError:
+                return []
+        if kind == "command":
+            return sorted(c.name for c in cmds.COMMANDS if c.name.startswith(text))
+        found: set[str] = set()
+        if kind in ("location", "expression"):
+            found.update(f.name for f in self.session.functions())
+        if kind == "location":
+            found.update(self.program.sources)
+        if kind == "expression" and self.stopped:
+            try:
+                found.update(v.name for v in self.session.locals())
+                found.update(v.name for v in self.session.args())
+            except DebugError:
+                pass
+        return sorted(w for w in found if w.startswith(text))
