@@ -88,6 +88,7 @@ class _RawLexer:
         master = _MASTER.match
         name = self.src.name
         ident, keyword, op_kind = T.IDENT, T.KEYWORD, T.OP
+        new = tuple.__new__      # Token/Span without namedtuple's Python-level __new__
         while pos < n:
             if line is None:
                 # Start of a physical line: measure indentation (a tab counts as 4 columns).
@@ -120,18 +121,18 @@ class _RawLexer:
                 word = m.group()
                 ls = self.line_start
                 ln = self.line_no
-                span = Span(name, pos, end, ln, pos - ls + 1, ln, end - ls + 1)
+                span = new(Span, (name, pos, end, ln, pos - ls + 1, ln, end - ls + 1))
                 if word in KEYWORDS:
-                    toks.append(Token(keyword, word, span,
-                                      (word == "true") if word in ("true", "false") else None))
+                    value = (word == "true") if word in ("true", "false") else None
+                    toks.append(new(Token, (keyword, word, span, value, False)))
                 else:
-                    toks.append(Token(ident, word, span))
+                    toks.append(new(Token, (ident, word, span, None, False)))
                 pos = end
             elif group == "op":
                 ls = self.line_start
                 ln = self.line_no
-                toks.append(Token(op_kind, m.group(), Span(name, pos, end, ln, pos - ls + 1,
-                                                           ln, end - ls + 1)))
+                span = new(Span, (name, pos, end, ln, pos - ls + 1, ln, end - ls + 1))
+                toks.append(new(Token, (op_kind, m.group(), span, None, False)))
                 pos = end
             elif group == "bc":
                 # Tokens after a comment that spans lines stay on the line it started on.

@@ -61,11 +61,14 @@ class Span(NamedTuple):
     def to(self, other: Span) -> Span:
         """The span covering self through other (same file)."""
         if other[2] >= self[2]:
-            return Span(self[0], self[1], other[2], self[3], self[4], other[5], other[6])
+            return _new(Span, (self[0], self[1], other[2], self[3], self[4], other[5],
+                               other[6]))
         return self
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
+
+_new = tuple.__new__   # builds a Span without namedtuple's Python-level __new__
 
 NO_SPAN = Span("<builtin>", 0, 0, 0, 0, 0, 0)
