@@ -15,7 +15,8 @@ import threading
 import pytest
 
 from compiler.lower import compile_file
-from vyndbg.linemode import LineMode, parse_numbers, split_top_level, unescape
+from vyndbg.linemode import LineMode
+from vyndbg.linemode_breakpoints import parse_numbers, split_top_level, unescape
 
 PROMPT = "(vyn) "
 
