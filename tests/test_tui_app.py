@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from textual import events
-from textual.widgets import TabbedContent
+from textual.widgets import Input, TabbedContent
 
 from tests.tui_programs import FIB, LOOP, PANIC, SHAPES, SHAPES_DONE, compiled
 from tui.app import VynDebugApp, run_tui
@@ -73,8 +73,14 @@ async def tap(pilot, name: str, expect: Callable[[], bool] | None = None) -> Non
     await until(pilot, expect or (lambda: True), f"{name}")
 
 
+def new_app(source: str, path: str) -> VynDebugApp:
+    app = VynDebugApp(compiled(source, path), path=path)
+    app.animation_level = "none"   # tab underlines and scrolling jump: faster tests
+    return app
+
+
 def fib_app() -> VynDebugApp:
-    return VynDebugApp(compiled(FIB, "fib.vyn"), path="fib.vyn")
+    return new_app(FIB, "fib.vyn")
 
 
 # -- console --------------------------------------------------------------------------------
@@ -116,13 +122,13 @@ def test_console_history_and_tab_completion():
             assert entry.value == ""
             await pilot.press(*"contin", "tab")
             assert entry.value == "continue "
-            entry.value = ""
-            await pilot.press(*"break fi", "tab")
-            assert entry.value == "break fib"
+            for typed, completed in [("break fi", "break fib"), ("info b", "info breakpoints "),
+                                     ("p", "p")]:
+                entry.value = typed
+                entry.cursor_position = len(typed)
+                await pilot.press("tab")
+                assert entry.value == completed
             await until(pilot, lambda: "fib  fib.vyn" in console_text(app))
-            entry.value = ""
-            await pilot.press(*"info b", "tab")
-            assert entry.value == "info breakpoints "
     run(scenario)
 
 
@@ -134,6 +140,36 @@ def test_program_output_goes_to_the_console_and_the_status_shows_the_exit():
             await key(pilot, "f5", lambda: status(app) == "exited (code 0)")
             await until(pilot, lambda: "fib(9) = 34" in console_text(app))
             assert "fib(0) = 0\nfib(1) = 1\n" in console_text(app)
+    run(scenario)
+
+
+def test_startup_commands_run_before_the_user_types():
+    async def scenario():
+        app = VynDebugApp(compiled(FIB, "fib.vyn"), path="fib.vyn",
+                          commands=["break fib if n == 2", "run"])
+        async with app.run_test() as pilot:
+            await until(pilot, lambda: "breakpoint 1" in status(app))
+            assert app.snapshot.args[0].label == "n: Int = 2"
+            assert "(vyn) run\nStarting program: fib.vyn" in console_text(app)
+    run(scenario)
+
+
+def test_a_program_flooding_its_output_leaves_the_screen_responsive():
+    flood = 'fn main() {\n  var i = 0\n  while true {\n    println("line {}", i)\n' \
+            '    i += 1\n  }\n}\n'
+    async def scenario():
+        app = new_app(flood, "flood.vyn")
+        async with app.run_test() as pilot:
+            await ready(pilot)
+            await tap(pilot, "f5", lambda: status(app).startswith("running"))
+            log = app.query_one(ConsoleLog)
+            await until(pilot, lambda: len(log.lines) > 1000, "a thousand lines")
+            started = time.monotonic()
+            await tap(pilot, "ctrl+c", lambda: "stopped (interrupt)" in status(app))
+            assert time.monotonic() - started < 1.0
+            assert len(log.lines) <= 5000
+            assert log.lines[-1] == [("debugger", "5           i += 1")] or \
+                log.lines[-1][0][1].startswith("4")
     run(scenario)
 
 
@@ -162,10 +198,10 @@ def test_f5_f10_f11_and_shift_f11_step_through_the_program():
 
 def test_keys_other_than_interrupt_wait_while_the_program_runs():
     async def scenario():
-        app = VynDebugApp(compiled(LOOP, "loop.vyn"), path="loop.vyn")
+        app = new_app(LOOP, "loop.vyn")
         async with app.run_test() as pilot:
             await ready(pilot)
-            await key(pilot, "f5", lambda: status(app).startswith("running"))
+            await tap(pilot, "f5", lambda: status(app).startswith("running"))
             await tap(pilot, "f10", lambda: "The program is running; press ctrl+c" in
                       console_text(app))
             await tap(pilot, "ctrl+c", lambda: "stopped (interrupt)" in status(app))
@@ -174,11 +210,11 @@ def test_keys_other_than_interrupt_wait_while_the_program_runs():
 
 def test_ctrl_c_interrupts_an_infinite_loop_and_shows_where_it_stopped():
     async def scenario():
-        app = VynDebugApp(compiled(LOOP, "loop.vyn"), path="loop.vyn")
+        app = new_app(LOOP, "loop.vyn")
         async with app.run_test() as pilot:
             source = app.query_one(SourceView)
             await ready(pilot)
-            await key(pilot, "f5", lambda: status(app).startswith("running"))
+            await tap(pilot, "f5", lambda: status(app).startswith("running"))
             await until(pilot, lambda: "spinning" in console_text(app))
             # The UI keeps answering while the program spins.
             await tap(pilot, "f1", lambda: isinstance(app.screen, HelpScreen))
@@ -195,7 +231,7 @@ def test_ctrl_c_interrupts_an_infinite_loop_and_shows_where_it_stopped():
 
 def test_a_panic_stops_at_the_panic_site_with_the_message_in_the_status_bar():
     async def scenario():
-        app = VynDebugApp(compiled(PANIC, "panic.vyn"), path="panic.vyn")
+        app = new_app(PANIC, "panic.vyn")
         async with app.run_test() as pilot:
             await ready(pilot)
             await key(pilot, "f5", lambda: "panicked" in status(app))
@@ -292,7 +328,7 @@ def test_selecting_a_frame_moves_source_and_variables_to_it():
 
 def test_variables_expand_fields_payloads_and_pages_of_elements():
     async def scenario():
-        app = VynDebugApp(compiled(SHAPES, "shapes.vyn"), path="shapes.vyn")
+        app = new_app(SHAPES, "shapes.vyn")
         async with app.run_test(size=(100, 40)) as pilot:
             tree = app.query_one("#variables", VariableTree)
             await ready(pilot)
@@ -338,11 +374,11 @@ def test_watch_expressions_are_evaluated_at_each_stop():
             pane = app.query_one(WatchesPane)
             await pilot.click("#watch-input")
             await pilot.press(*"n * 10", "enter")
-            await until(pilot, lambda: labels(pane.tree) == ["n * 10: Int = 0"])
-            await key(pilot, "f5", lambda: labels(pane.tree) == ["n * 10: Int = 10"])
-            pane.tree.focus()
+            await until(pilot, lambda: labels(pane.results) == ["n * 10: Int = 0"])
+            await key(pilot, "f5", lambda: labels(pane.results) == ["n * 10: Int = 10"])
+            pane.results.focus()
             await pilot.press("d")
-            await until(pilot, lambda: labels(pane.tree) == ["No watch expressions."])
+            await until(pilot, lambda: labels(pane.results) == ["No watch expressions."])
     run(scenario)
 
 
@@ -366,7 +402,8 @@ def test_breakpoints_pane_edits_the_condition_toggles_and_deletes():
             assert [(b.number, b.hits) for b in table.shown] == [(1, 1), (2, 1)]
             await pilot.press("c")
             await until(pilot, lambda: app.screen.__class__.__name__ == "ConditionScreen")
-            await pilot.press(*"n == 3", "enter")
+            app.screen.query_one(Input).value = "n == 3"
+            await pilot.press("enter")
             await until(pilot, lambda: table.shown[0].condition == "n == 3")
             assert source.marker_at(4) == "◆"
             await pilot.press("space")
@@ -412,17 +449,16 @@ def test_f1_and_question_mark_open_a_help_screen_listing_every_binding():
 
 def test_quit_from_the_console_or_ctrl_q_even_while_running():
     async def scenario():
-        app = VynDebugApp(compiled(LOOP, "loop.vyn"), path="loop.vyn")
+        app = new_app(LOOP, "loop.vyn")
         async with app.run_test() as pilot:
             await ready(pilot)
-            await key(pilot, "f5", lambda: status(app).startswith("running"))
+            await tap(pilot, "f5", lambda: status(app).startswith("running"))
             await tap(pilot, "ctrl+q")
         assert app.return_code == 0
         app = fib_app()
         async with app.run_test() as pilot:
             await ready(pilot)
-            await pilot.press(*"quit", "enter")
-            await pilot.pause()
+            await command(pilot, "qui")
         assert app.return_code == 0
     run(scenario)
 

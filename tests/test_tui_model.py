@@ -9,7 +9,7 @@ import threading
 
 from tests.tui_programs import FIB, SHAPES, SHAPES_DONE, compiled
 from tui.console_input import History, complete, trailing_word
-from tui.controller import Controller, EngineThread, OutputChannel, ViewState, flatten
+from tui.controller import Controller, EngineThread, OutputChannel, ViewState
 from tui.highlight import Kind, highlight
 from tui.model import (
     PAGE,
@@ -188,7 +188,15 @@ def test_expanded_values_are_read_again_at_the_next_stop():
     # A reference from an older stop is refused, not read.
     c.snapshot(view)
     assert c.children(snap.generation, ("v",), v.value.ref, 0, 250) is None
-    assert flatten(snap.locals)[0].name == "p"
+
+
+def test_an_empty_console_line_repeats_the_last_stepping_command():
+    c = stopped_at(FIB, "fib.vyn", "fib")
+    c.execute("delete")
+    assert c.execute("next").line == 5
+    assert c.execute("").line == 12
+    c.execute("print 1")
+    assert c.execute("").line == 12
 
 
 def test_watch_expressions_show_a_value_or_why_not():

@@ -13,7 +13,7 @@ more tabs), the Console below, then the status bar and the key footer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult
@@ -87,17 +87,22 @@ class VynDebugApp(App[int]):
     class OutputReady(Message):
         """Console text is waiting in the OutputChannel."""
 
-    def __init__(self, program, *, argv: list[str] | None = None, path: str = "x.vyn"
-                 ) -> None:
+    def __init__(self, program, *, argv: list[str] | None = None, path: str = "x.vyn",
+                 commands: Sequence[str] = (), heap_limit: int | None = None,
+                 max_depth: int | None = None) -> None:
+        """Debug `program` (compiled from `path`) with arguments `argv`; `commands` are
+        console commands run first (as `-ex`)."""
         super().__init__()
         self.path = path
         self.title = f"vyn debug {path}"
+        self.startup = tuple(commands)
         self.channel = OutputChannel(self._output_waiting)
-        self.controller = Controller(program, self.channel, path=path, argv=argv)
+        self.controller = Controller(program, self.channel, path=path, argv=argv,
+                                     heap_limit=heap_limit, max_depth=max_depth)
         self.session = self.controller.session
         self.engine = EngineThread(self._deliver)
         self.snapshot: Snapshot | None = None
-        self._closing = False
+        self._quitting = False
         self._stop_shown: tuple | None = None
 
     # -- layout --------------------------------------------------------------------------
@@ -126,10 +131,12 @@ class VynDebugApp(App[int]):
         console.input.focus()
         self.query_one(StatusBar).show(Status("idle"))
         self.set_interval(0.1, self._poll_running)
+        for line in self.startup:
+            self.on_console_command(Console.Command(line))
         self._submit(lambda: self.controller.snapshot(self.view_state()))
 
     def on_unmount(self) -> None:
-        self._closing = True
+        self._quitting = True
         if self.engine.busy:
             self.controller.interrupt()
         self.engine.submit(self.controller.shutdown)
@@ -142,7 +149,7 @@ class VynDebugApp(App[int]):
 
     def _deliver(self, result: object) -> None:
         """On the engine thread: hand a job's result to the UI as a message."""
-        if self._closing:
+        if self._quitting:
             return
         if isinstance(result, Snapshot):
             self.post_message(self.SnapshotReady(result))
@@ -154,18 +161,18 @@ class VynDebugApp(App[int]):
 
     def _output_waiting(self) -> None:
         """On any thread: console text was written."""
-        if not self._closing:
+        if not self._quitting:
             self.post_message(self.OutputReady())
 
     @property
     def _alive(self) -> bool:
         """The app still has its panes (a result can arrive while it closes)."""
-        return not self._closing and bool(self.screen_stack)
+        return not self._quitting and bool(self.screen_stack)
 
     def view_state(self) -> ViewState:
         variables = self.query_one("#variables", VariableTree)
         watches = self.query_one(WatchesPane)
-        expanded = {**variables.expanded, **watches.tree.expanded}
+        expanded = {**variables.expanded, **watches.results.expanded}
         return ViewState(tuple(watches.watches), expanded)
 
     @property
@@ -243,7 +250,7 @@ class VynDebugApp(App[int]):
         self._quit()
 
     def _quit(self) -> None:
-        self._closing = True
+        self._quitting = True
         if self.running:
             self.controller.interrupt()
         self.exit(0)
@@ -258,17 +265,20 @@ class VynDebugApp(App[int]):
 
     def on_console_command(self, event: Console.Command) -> None:
         line = event.line
-        self.channel.write("echo", f"(vyn) {line}\n")
         if self.controller.is_quit(line):
             self._quit()
             return
         if line.strip() == "interrupt":
+            self.channel.write("echo", f"(vyn) {line}\n")
             self.controller.interrupt()
             return
-        if self._refuse_while_running():
+        if self.running:
+            self.channel.write("echo", f"(vyn) {line}\n")
+            self.channel.write("error", RUNNING_MESSAGE)
             return
         view = self.view_state()
-        self._submit(lambda: self.controller.execute(line, view))
+        # The echo is written by the job, so it follows the output of queued commands.
+        self._submit(lambda: self.controller.execute(line, view, echo=True))
 
     def on_vyn_debug_app_output_ready(self, _: OutputReady) -> None:
         if not self._alive:
@@ -294,7 +304,7 @@ class VynDebugApp(App[int]):
         empty = "No locals." if stopped else "The program is not running."
         self.query_one("#variables", VariableTree).show(snap.args + snap.locals,
                                                         snap.generation, empty)
-        self.query_one(WatchesPane).tree.show(snap.watches, snap.generation)
+        self.query_one(WatchesPane).results.show(snap.watches, snap.generation)
         self.query_one(BreakpointTable).show(snap.breakpoints)
 
     def _show_source(self, snap: Snapshot) -> None:
@@ -308,17 +318,20 @@ class VynDebugApp(App[int]):
         source.set_markers(gutter_markers(snap.breakpoints, file))
         source.current_line = snap.line
         source.top_frame = snap.top
-        stop = (file, snap.line, snap.selected, id(self.session.state.last_stop))
-        if snap.line and stop != self._stop_shown:
+        # Scroll to the line (and move the cursor there) only when the program stopped
+        # anew or another frame was selected, not when a breakpoint was toggled.
+        shown = (snap.stop, file, snap.line, snap.selected)
+        if snap.line and (self._stop_shown is None or snap.stop is not self._stop_shown[0]
+                          or shown[1:] != self._stop_shown[1:]):
             source.show_line(snap.line)
-        self._stop_shown = stop
+        self._stop_shown = shown
 
     def on_vyn_debug_app_children_ready(self, event: ChildrenReady) -> None:
         if not self._alive:
             return
         c = event.children
         for tree in (self.query_one("#variables", VariableTree), self.query_one(
-                WatchesPane).tree):
+                WatchesPane).results):
             if tree.node_at(c.path) is not None:
                 tree.add_page(c.path, c.start, c.nodes, c.total, c.generation)
 
@@ -375,7 +388,6 @@ class VynDebugApp(App[int]):
         source.set_markers(gutter_markers(snap.breakpoints, match))
         source.current_line = snap.line if same_file(snap.file, match) else 0
         source.show_line(loc.line)
-        source.focus()
 
     def on_watches_pane_changed(self, _: WatchesPane.Changed) -> None:
         if self.running:
@@ -384,11 +396,19 @@ class VynDebugApp(App[int]):
         self._submit(lambda: self.controller.snapshot(view))
 
 
-def run_tui(program, *, argv: list[str] | None = None, path: str = "x.vyn") -> int:
+def run_tui(program, *, argv: list[str] | None = None, path: str = "x.vyn",
+            commands: Sequence[str] = (), heap_limit: int | None = None,
+            max_depth: int | None = None) -> int:
     """Run the debugger TUI over `program` (compiled from `path`) until the user quits.
+
+    Args:
+        argv: the program's arguments (argv[1:]).
+        commands: console commands to run first (`vyn debug -ex CMD`).
+        heap_limit, max_depth: as for `vyn run`.
 
     Returns the exit status for `vyn debug`: 0.
     """
-    app = VynDebugApp(program, argv=list(argv or []), path=path)
+    app = VynDebugApp(program, argv=list(argv or []), path=path, commands=commands,
+                      heap_limit=heap_limit, max_depth=max_depth)
     code = app.run()
     return code if isinstance(code, int) else 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tui.model import (
@@ -29,6 +29,9 @@ from vyndbg.linemode import LineMode
 from vyndbg.model import DebugError, Output
 
 OUTPUT_LIMIT = 256 * 1024   # characters kept while the UI has not drained the channel
+# The commands an empty console line repeats, as at the line mode's prompt.
+REPEATABLE = frozenset({"next", "step", "stepi", "nexti", "continue", "until", "finish",
+                        "up", "down", "list", "backtrace"})
 
 
 @dataclass(frozen=True)
@@ -128,16 +131,19 @@ class Controller:
     """
 
     def __init__(self, program, channel: OutputChannel, *, path: str = "",
-                 argv: list[str] | None = None):
+                 argv: list[str] | None = None, heap_limit: int | None = None,
+                 max_depth: int | None = None):
         self.channel = channel
         self.line_mode = LineMode(program, path=path, args=argv,
                                   out=_Stream(channel, "debugger"),
-                                  err=_Stream(channel, "error"), interactive=False)
+                                  err=_Stream(channel, "error"), interactive=False,
+                                  heap_limit=heap_limit, max_depth=max_depth)
         self.session = self.line_mode.session
         # Program output keeps its stream (stdout, stderr, dprintf) for the console's
         # colours, rather than being merged into the line mode's replies.
         self.session.on_output = channel.on_output
         self.generation = 0
+        self._last = ""          # the command an empty line repeats
 
     @staticmethod
     def is_quit(line: str) -> bool:
@@ -177,10 +183,28 @@ class Controller:
 
     # -- actions -------------------------------------------------------------------------
 
-    def execute(self, line: str, view: ViewState = ViewState()) -> Snapshot:
-        """A console line, as the line mode runs it."""
-        self._guard(lambda: self.line_mode.execute(line))
+    def execute(self, line: str, view: ViewState = ViewState(), *, echo: bool = False
+                ) -> Snapshot:
+        """A console line, as the line mode runs it (after echoing it, with `echo`)."""
+        if echo:
+            self.channel.write("echo", f"(vyn) {line}\n")
+        line = self._repeat_or_remember(line)
+        if line:
+            self._guard(lambda: self.line_mode.execute(line))
         return self.snapshot(view)
+
+    def _repeat_or_remember(self, line: str) -> str:
+        """gdb's habit (as vyndbg/prompt.py): an empty line repeats the last stepping or
+        listing command."""
+        if not line.strip():
+            return "list" if self._last.split()[:1] in (["list"], ["l"]) else self._last
+        self._last = ""
+        try:
+            if self.line_mode.lookup(line.strip())[0].name in REPEATABLE:
+                self._last = line.strip()
+        except CommandError:
+            pass
+        return line
 
     def resume(self, how: str, view: ViewState = ViewState()) -> Snapshot:
         """A stepping key: `continue` (which runs the program when it has not started or
@@ -284,11 +308,3 @@ class EngineThread:
             if result is not None:
                 self.deliver(result)
 
-
-def flatten(nodes: Iterable[VarNode]) -> list[VarNode]:
-    """Every node of a tree, parents before children (for tests and searches)."""
-    out: list[VarNode] = []
-    for node in nodes:
-        out.append(node)
-        out.extend(flatten(node.children or ()))
-    return out

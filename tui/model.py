@@ -48,8 +48,9 @@ class Status:
     exit_code: int | None = None
 
     @property
-    def text(self) -> str:
-        """One line: `stopped (breakpoint 1) in fib at fib.vyn:2`, `exited (code 0)`."""
+    def headline(self) -> str:
+        """The state and why: `stopped (breakpoint 1)`, `panicked: MESSAGE`, `exited (code
+        0)`."""
         if self.state == "idle":
             return "not started: F5 runs the program"
         if self.state == "running":
@@ -57,14 +58,26 @@ class Status:
         if self.state == "exited":
             return f"exited (code {self.exit_code})" if self.exit_code is not None \
                 else "exited"
-        where = ""
-        if self.function:
-            where += f" in {self.function}"
-        if self.location is not None:
-            where += f" at {location_text(self.location)}"
         if self.reason == "panic":
-            return f"panicked: {self.message}{where}"
-        return f"stopped ({self.reason}){where}"
+            return f"panicked: {self.message}"
+        return f"stopped ({self.reason})"
+
+    @property
+    def where(self) -> str:
+        """`in fib at fib.vyn:2` when stopped, else empty."""
+        if self.state != "stopped":
+            return ""
+        parts = []
+        if self.function:
+            parts.append(f"in {self.function}")
+        if self.location is not None:
+            parts.append(f"at {location_text(self.location)}")
+        return " ".join(parts)
+
+    @property
+    def text(self) -> str:
+        """One line: `stopped (breakpoint 1) in fib at fib.vyn:2`, `exited (code 0)`."""
+        return f"{self.headline} {self.where}".rstrip()
 
 
 def reason_text(stop: StopEvent) -> str:
@@ -266,6 +279,7 @@ class Snapshot:
     locals: tuple[VarNode, ...] = ()
     watches: tuple[VarNode, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
+    stop: StopEvent | None = None    # the stop these came from (a new object at each stop)
 
     @property
     def selected_frame(self) -> FrameInfo | None:
@@ -300,4 +314,5 @@ def collect_snapshot(session, generation: int, *, watches: Iterable[str] = (),
     watch = expand_nodes(session, [watch_node(session, w) for w in watches], expanded)
     return Snapshot(generation, status, bps, frames, selected,
                     loc.file if loc is not None else default, loc.line if loc else 0,
-                    selected == (frames[0].level if frames else 0), args, local, watch, sources)
+                    selected == (frames[0].level if frames else 0), args, local, watch, sources,
+                    st.last_stop)

@@ -14,9 +14,12 @@ from textual.widgets import Input, Label, Static
 
 MOUSE_HELP = (
     ("click a line number", "toggle a breakpoint on that line"),
+    ("click a source line", "put the cursor there (F9 toggles its breakpoint)"),
     ("click a frame", "select it: Source and Variables follow"),
-    ("click a ▸ in Variables", "expand a value (fields, payload, elements)"),
+    ("click ▶ in Variables", "expand a value (fields, payload, elements)"),
+    ("click more…", "load the next 100 elements"),
     ("click a tab", "switch between Variables, Breakpoints and Watches"),
+    ("wheel", "scroll the pane under the pointer"),
 )
 
 

@@ -48,6 +48,8 @@ class ConsoleLog(ScrollView, can_focus=True):
         self.lines: list[list[tuple[str, str]]] = []   # per line: (kind, text) pieces
         self._open = False          # the last line has no newline yet
         self._width = 0
+        self.following = True       # new text scrolls into view (until the user scrolls up)
+        self._writing = False
 
     @property
     def text(self) -> str:
@@ -58,7 +60,6 @@ class ConsoleLog(ScrollView, can_focus=True):
         """Append `text` of `kind`, continuing an unfinished last line."""
         if not text:
             return
-        follow = self.scroll_y >= self.max_scroll_y - 1
         for i, part in enumerate(text.replace("\r\n", "\n").split("\n")):
             if i > 0:  # a newline ended the line before this part
                 if not self._open:
@@ -73,9 +74,19 @@ class ConsoleLog(ScrollView, can_focus=True):
         if len(self.lines) > MAX_LINES:
             del self.lines[:len(self.lines) - MAX_LINES]
         self.virtual_size = Size(self._width, len(self.lines))
-        if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        if self.following:
+            self._writing = True
+            try:
+                self.scroll_to(y=max(0, len(self.lines) - self.scrollable_content_region.height),
+                               animate=False, immediate=True, force=True)
+            finally:
+                self._writing = False
         self.refresh()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if not self._writing:
+            self.following = new >= self.max_scroll_y
 
     def clear(self) -> None:
         self.lines.clear()

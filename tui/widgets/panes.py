@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,11 +31,14 @@ class CallStack(OptionList):
     def show(self, frames: tuple[FrameInfo, ...], selected: int, empty: str) -> None:
         options = []
         for frame in frames:
-            text = Text(no_wrap=True, overflow="ellipsis")
-            text.append("▶ " if frame.level == selected else "  ", style="bold")
-            text.append(frame_text(frame))
-            text.append(f"  [{frame.tier.value}]", style="dim")
-            options.append(Option(text, id=str(frame.level)))
+            # The tier keeps its column at the right; a long frame line is cut instead.
+            row = Table.grid(expand=True, padding=(0, 1))
+            row.add_column(width=1, no_wrap=True)
+            row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+            row.add_column(no_wrap=True, justify="right")
+            row.add_row(Text("▶" if frame.level == selected else " ", style="bold"),
+                        frame_text(frame), Text(frame.tier.value, style="dim"))
+            options.append(Option(row, id=str(frame.level)))
         if not options:
             options.append(Option(Text(empty, style="dim italic"), id="none", disabled=True))
         highlighted = self.highlighted
@@ -160,7 +164,7 @@ class WatchesPane(Vertical):
         yield VariableTree("No watch expressions.", id="watch-tree")
 
     @property
-    def tree(self) -> VariableTree:
+    def results(self) -> VariableTree:
         return self.query_one(VariableTree)
 
     def add(self, expr: str) -> None:
@@ -175,8 +179,8 @@ class WatchesPane(Vertical):
         self.add(event.value)
 
     def action_remove(self) -> None:
-        node = self.tree.cursor_node
-        if node is None or node.data is None or not self.tree.has_focus:
+        node = self.results.cursor_node
+        if node is None or node.data is None or not self.results.has_focus:
             return
         path = getattr(node.data, "path", ())
         if len(path) == 2 and path[1] in self.watches:
@@ -195,10 +199,14 @@ class StatusBar(Static):
         for state in ("idle", "running", "stopped", "exited"):
             self.set_class(state == status.state and not panic, f"-{state}")
         self.set_class(panic, "-panic")
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f" {'PANIC' if panic else status.state.upper()} ", style="bold reverse")
-        text.append(" " + status.text)
-        self.update(text)
+        # The location stays in view on a narrow screen; a long panic message is cut.
+        grid = Table.grid(expand=True, padding=(0, 1))
+        grid.add_column(no_wrap=True, width=len(status.state) + 2 if not panic else 7)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(no_wrap=True, justify="right")
+        grid.add_row(Text(f" {'PANIC' if panic else status.state.upper()} ",
+                          style="bold reverse"), status.headline, status.where)
+        self.update(grid)
 
 
 def where_text(snapshot: Snapshot) -> str:

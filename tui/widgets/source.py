@@ -125,9 +125,9 @@ class SourceView(ScrollView, can_focus=True):
 
     def show_line(self, line: int, *, move_cursor: bool = True) -> None:
         """Bring `line` into view (centred when it was off screen)."""
+        self._scroll_into_view(line, center=True)
         if move_cursor and line > 0:
             self.cursor_line = line
-        self._scroll_into_view(line, center=True)
 
     @property
     def gutter_width(self) -> int:

@@ -1,0 +1,103 @@
+"""What the TUI looks like, at 80x24 and 160x48: screenshots compared with the ones committed
+under tests/snapshots/.
+
+Each case is saved twice: the SVG that `App.export_screenshot()` writes (colours and all)
+and the same screen as plain text (readable in a diff, and quoted in docs/tui.md). After a
+deliberate change of the layout, rewrite them with
+
+    VYN_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_tui_snapshots.py
+
+and look at the new SVGs in a browser before committing them. The SVGs depend on the
+Textual version's rendering (8.x); the text files only on what the panes show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from tests.test_tui_app import command, key, new_app, ready, status, until
+from tests.tui_programs import FIB, PANIC
+from tui.screens import HelpScreen
+from tui.widgets.console import CommandInput
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+UPDATE = os.environ.get("VYN_UPDATE_SNAPSHOTS") == "1"
+
+
+def screen_text(app) -> str:
+    """The screen as plain text, one line per row."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system=None, record=True, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens))
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
+
+
+def check(name: str, text: str, svg: str) -> None:
+    txt_path, svg_path = SNAPSHOTS / f"{name}.txt", SNAPSHOTS / f"{name}.svg"
+    if UPDATE or not txt_path.exists():
+        SNAPSHOTS.mkdir(exist_ok=True)
+        txt_path.write_text(text, encoding="utf-8")
+        svg_path.write_text(svg, encoding="utf-8")
+        if not UPDATE:
+            pytest.fail(f"wrote the new snapshot {txt_path.name}; check it and run again")
+        return
+    assert text == txt_path.read_text(encoding="utf-8"), f"{name}: the screen changed"
+    assert svg == svg_path.read_text(encoding="utf-8"), f"{name}: the colours changed"
+
+
+async def stopped_in_fib(pilot) -> None:
+    """fib(1) called from fib(2): three frames, a breakpoint on line 7, a watch."""
+    app = pilot.app
+    app.query_one(CommandInput).cursor_blink = False
+    await ready(pilot)
+    await command(pilot, "break 7")
+    await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+    await key(pilot, "f11", lambda: "fib.vyn:4" in status(app))
+    await command(pilot, "print n")
+    await pilot.pause()
+
+
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_stopped_at_a_breakpoint(size):
+    async def scenario():
+        app = new_app(FIB, "fib.vyn")
+        async with app.run_test(size=size) as pilot:
+            await stopped_in_fib(pilot)
+            check(f"tui_stopped_{size[0]}x{size[1]}", screen_text(app),
+                  app.export_screenshot())
+    asyncio.run(scenario())
+
+
+def test_a_panic_at_80x24():
+    async def scenario():
+        app = new_app(PANIC, "panic.vyn")
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one(CommandInput).cursor_blink = False
+            await ready(pilot)
+            await key(pilot, "f5", lambda: "panicked" in status(app))
+            await pilot.pause()
+            check("tui_panic_80x24", screen_text(app), app.export_screenshot())
+    asyncio.run(scenario())
+
+
+def test_the_help_screen_at_80x24():
+    async def scenario():
+        app = new_app(FIB, "fib.vyn")
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.query_one(CommandInput).cursor_blink = False
+            await ready(pilot)
+            await pilot.press("f1")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            await pilot.pause()
+            check("tui_help_80x24", screen_text(app), app.export_screenshot())
+    asyncio.run(scenario())
