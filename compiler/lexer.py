@@ -31,12 +31,6 @@ _MASTER = re.compile(
     r"|(?P<id>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)"
     r"|(?P<other>[0-9\"'@#])"
     r"|(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + ")")
-_OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
-_MASTER = re.compile(
-    r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<lc>//[^\n]*)|(?P<bc>/\*)"
-    r"|(?P<id>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)"
-    r"|(?P<other>[0-9\"'@#])"
-    r"|(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + ")")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 

@@ -72,6 +72,7 @@ class Parser:
         self.src = source
         self.sink = sink
         self.depth = 0
+        self.splits: list[tuple[int, Token]] = []   # (index, original) of split `>>` tokens
 
     # ------------------------------------------------------------ token helpers
 
@@ -789,6 +790,7 @@ class Parser:
             # Split `>>` in `Vec<Vec<Int>>`: consume one `>` and leave the rest.
             rest = t.text[1:]
             s = t.span
+            self.splits.append((self.i, t))
             self.toks[self.i] = Token(T.OP, rest, Span(s.file, s.start + 1, s.end, s.line,
                                                         s.col + 1, s.end_line, s.end_col))
             return
@@ -800,7 +802,7 @@ class Parser:
         Accepted only when followed by `(` or `::`, as in `Pair<Int, String>(...)` or
         `Channel<Int>::bounded(4)`; otherwise `<` is a comparison.
         """
-        save_i, save_tok, save_n = self.i, list(self.toks[self.i:self.i + 64]), len(self.sink.items)
+        save_i, save_splits, save_n = self.i, len(self.splits), len(self.sink.items)
         save_depth = self.depth
         try:
             args = self.parse_type_args()
@@ -809,7 +811,9 @@ class Parser:
         except ParseError:
             pass
         # Roll back: tokens may have been split, diagnostics may have been added.
-        self.toks[save_i:save_i + len(save_tok)] = save_tok
+        while len(self.splits) > save_splits:
+            j, original = self.splits.pop()
+            self.toks[j] = original
         self.i = save_i
         self.depth = save_depth
         del self.sink.items[save_n:]

@@ -20,7 +20,7 @@ from compiler import ast
 from compiler.diagnostics import DiagnosticSink
 from compiler.lexer import lex
 from compiler.parser import parse
-from compiler.printer import print_module
+from compiler.printer import print_expr, print_module
 from compiler.span import SourceFile
 from compiler.tokens import T
 
@@ -352,6 +352,45 @@ def test_grammar_generated_programs_round_trip(parts):
 @given(st.lists(items, min_size=1, max_size=4))
 def test_grammar_generated_programs_round_trip_many(parts):
     _grammar_check(parts)
+
+
+# ================================================================ literals
+
+def _reparse_expr(text: str) -> ast.Expr:
+    sink = DiagnosticSink()
+    module = parse(SourceFile("lit.vyn", f"fn main() {{\n    let _ = {text}\n}}\n"), sink)
+    assert [d.message for d in sink.items] == [], text
+    return module.items[0].body.stmts[0].value
+
+
+@FAST
+@given(st.text(max_size=60))
+def test_any_string_literal_prints_and_reads_back(value):
+    lit = ast.StringLit(value)
+    assert _reparse_expr(print_expr(lit)) == lit
+
+
+@FAST
+@given(st.characters())
+def test_any_character_literal_prints_and_reads_back(value):
+    lit = ast.CharLit(value)
+    assert _reparse_expr(print_expr(lit)) == lit
+
+
+@FAST
+@given(st.floats(min_value=0.0, allow_nan=False))
+def test_any_float_literal_prints_and_reads_back(value):
+    text = print_expr(ast.FloatLit(value))
+    assert "." in text or "e" in text
+    back = _reparse_expr(text)
+    assert isinstance(back, ast.FloatLit) and back.value == value
+
+
+@FAST
+@given(st.integers(-(1 << 63), (1 << 63) - 1))
+def test_any_64_bit_integer_literal_prints_and_reads_back(value):
+    lit = ast.IntLit(value)
+    assert _reparse_expr(print_expr(lit)) == lit
 
 
 # ================================================================ pathological sizes

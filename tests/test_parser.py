@@ -577,6 +577,13 @@ def test_generic_call_versus_comparison():
     assert expr("x.parse::<Int>()") == ast.MethodCall(N("x"), "parse", [], [Ty("Int")])
 
 
+def test_a_rejected_generic_reading_leaves_later_shift_operators_intact():
+    many = ", ".join(["c"] * 40)
+    call = expr(f"f(a < b, ({many}), d >> e)")
+    assert call.args[0].value == B("<", N("a"), N("b"))
+    assert call.args[2].value == B(">>", N("d"), N("e"))
+
+
 def test_nested_generics_split_the_shift_token():
     vv = Ty("Vec", args=[Ty("Vec", args=[Ty("Int")])])
     (s,) = body("let m: Vec<Vec<Int>> = x")
