@@ -71,27 +71,43 @@ class ValueReader:
     def variant_of(self, addr: int) -> TypeDesc:
         return self.types[self.vm.desc_of_heap[self.heap.type_of(addr)]]
 
-    def vec_items(self, addr: int, elem_kind: int) -> list:
+    def vec_items(self, addr: int, elem_kind: int, start: int = 0,
+                  stop: int | None = None) -> list:
         h = self.heap
         n = h.get_i64(addr, 0)
         data = h.get_ptr(addr, 1)
         read = self.read_slot
-        return [read(data, i, elem_kind) for i in range(n)]
+        end = n if stop is None else min(n, stop)
+        return [read(data, i, elem_kind) for i in range(start, end)]
 
-    def items(self, value, d: TypeDesc) -> list:
-        """Elements of a vec or array value."""
+    def length(self, value, d: TypeDesc) -> int:
+        """Number of elements of a vec, array or bytes value."""
         if d.kind == "vec":
-            return self.vec_items(value, self.kinds[d.elem])
+            return self.heap.get_i64(value, 0)
+        if d.kind == "array":
+            return self.heap.slots(value)
+        if d.kind == "bytes":
+            return self.heap.bytes_len(value)
+        return 0
+
+    def items(self, value, d: TypeDesc, start: int = 0, stop: int | None = None) -> list:
+        """Elements [start, stop) of a vec or array value (all by default)."""
+        if d.kind == "vec":
+            return self.vec_items(value, self.kinds[d.elem], start, stop)
         if d.kind == "array":
             k = self.kinds[d.elem]
-            return [self.read_slot(value, i, k) for i in range(self.heap.slots(value))]
+            n = self.heap.slots(value)
+            end = n if stop is None else min(n, stop)
+            return [self.read_slot(value, i, k) for i in range(start, end)]
         if d.kind == "bytes":
-            return list(self.heap.read_bytes(value))
+            return list(self.heap.read_bytes(value))[start:stop]
         return []
 
-    def format(self, value, tid: int, nested: bool = False, depth: int = 0) -> str:
+    def format(self, value, tid: int, nested: bool = False, depth: int = 0,
+               limit: int | None = None) -> str:
         """The text of `value` of type `tid` as println prints it (inside a composite when
-        `nested`: strings and chars quoted)."""
+        `nested`: strings and chars quoted). `limit` caps the elements shown of each
+        collection (the debugger's `print elements`); None shows all."""
         d = self.types[tid]
         k = d.kind
         if k == "int":
@@ -114,8 +130,11 @@ class ValueReader:
             return "null"
         if k in ("vec", "array"):
             el = d.elem
-            return "[" + ", ".join(self.format(v, el, True, depth + 1)
-                                   for v in self.items(value, d)) + "]"
+            shown = self.items(value, d, 0, limit)
+            text = ", ".join(self.format(v, el, True, depth + 1, limit) for v in shown)
+            if limit is not None and self.length(value, d) > limit:
+                text += "..."
+            return "[" + text + "]"
         if k == "bytes":
             return "[" + ", ".join(str(b) for b in self.heap.read_bytes(value)) + "]"
         if k == "tuple":

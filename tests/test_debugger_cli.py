@@ -141,9 +141,11 @@ def test_tui_hook_is_called_with_the_program(workdir, capsys, monkeypatch):
     app = pytest.importorskip("tui.app")
     calls = []
     monkeypatch.setattr(app, "run_tui", lambda program, **kw: calls.append(kw) or 0)
-    code, _, _ = vyn(capsys, "debug", "fib.vyn", "--tui", "--", "x")
+    code, _, _ = vyn(capsys, "debug", "fib.vyn", "--tui", "-ex", "break fib",
+                     "--max-depth", "50", "--", "x")
     assert code == 0
-    assert calls == [{"argv": ["x"], "path": "fib.vyn"}]
+    assert calls == [{"argv": ["x"], "path": "fib.vyn", "commands": ["break fib"],
+                      "heap_limit": None, "max_depth": 50}]
 
 
 def test_interact_quits_on_eof_and_ctrl_c_at_the_prompt_says_quit():

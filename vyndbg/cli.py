@@ -428,7 +428,17 @@ def _run_debug(args: argparse.Namespace) -> int:
             from tui.app import run_tui
         except ImportError:
             raise CliError("the full-screen debugger is not available; use --cli") from None
-        code = run_tui(program, argv=list(args.args), path=args.file)
+        commands = []
+        for item in args.startup:
+            if item.kind == "ex":
+                commands.append(item.text)
+            else:
+                try:
+                    commands.extend(Path(item.text).read_text(encoding="utf-8").splitlines())
+                except OSError as e:
+                    raise CliError(f"{item.text}: {e.strerror or e}.") from None
+        code = run_tui(program, argv=list(args.args), path=args.file, commands=commands,
+                       heap_limit=args.heap_limit, max_depth=args.max_depth)
         return code if isinstance(code, int) else EXIT_OK
     from vyndbg.linemode import LineMode
     from vyndbg.prompt import run_line_mode

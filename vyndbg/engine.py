@@ -43,6 +43,7 @@ from vyndbg.model import (
 )
 
 EXPANDABLE = ("struct", "tuple", "vec", "array", "enum")
+PRINT_ELEMENTS = 200     # elements of a collection shown in a value's text (gdb's default)
 
 
 @dataclass
@@ -747,7 +748,7 @@ class Session:
 
     def _text(self, tv: TypedValue) -> str:
         try:
-            return self.vm.reader.format(tv.value, tv.tid, nested=True)
+            return self.vm.reader.format(tv.value, tv.tid, nested=True, limit=PRINT_ELEMENTS)
         except (HeapError, RuntimeFailure) as e:
             return f"<{e}>"
 
@@ -757,15 +758,28 @@ class Session:
         ref = None
         if d.kind in EXPANDABLE and tv.value:
             try:
-                count = len(self._children(tv))
+                count = self._child_count(tv)
                 ref = tv if count else None
             except (HeapError, RuntimeFailure):
                 count = 0
         return ValueInfo(self._type_name(tv.tid), self._text(tv), ref, count)
 
-    def _children(self, tv: TypedValue) -> list[tuple[str, TypedValue]]:
+    def _child_count(self, tv: TypedValue) -> int:
         vm = self.vm
         d = self.program.types[tv.tid]
+        if d.kind in ("vec", "array"):
+            return vm.reader.length(tv.value, d)
+        if d.kind == "enum":
+            return len(vm.reader.variant_of(tv.value).fields)
+        return len(d.fields)
+
+    def _children(self, tv: TypedValue, start: int = 0, stop: int | None = None
+                  ) -> list[tuple[str, TypedValue]]:
+        vm = self.vm
+        d = self.program.types[tv.tid]
+        if d.kind in ("vec", "array"):
+            return [(f"[{start + i}]", TypedValue(x, d.elem))
+                    for i, x in enumerate(vm.reader.items(tv.value, d, start, stop))]
         if d.kind == "struct" or d.kind == "tuple":
             return [(name, TypedValue(vm.reader.read_slot(tv.value, i, vm.kinds[t]), t))
                     for i, (name, t) in enumerate(d.fields)]
@@ -782,9 +796,13 @@ class Session:
         """Fields or elements of an expandable value (lazily, a page at a time)."""
         if not isinstance(ref, TypedValue):
             return []
-        kids = self._children(ref)
-        end = len(kids) if count is None else start + count
-        return [Variable(name, self.value_info(tv), "field") for name, tv in kids[start:end]]
+        d = self.program.types[ref.tid]
+        if d.kind in ("vec", "array"):
+            kids = self._children(ref, start, None if count is None else start + count)
+        else:
+            kids = self._children(ref)
+            kids = kids[start:] if count is None else kids[start:start + count]
+        return [Variable(name, self.value_info(tv), "field") for name, tv in kids]
 
     # ------------------------------------------------------------ expressions
 
