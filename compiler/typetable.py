@@ -23,13 +23,12 @@ from compiler.types import (
     Generic,
     Prim,
     PtrT,
-    RefT,
     StructT,
     TraitT,
     TupleT,
     Type,
     TypeVar,
-    prune,
+    strip_ref,
 )
 
 # Heap layouts (runtime.heap_layout.TypeKind / SlotKind values).
@@ -39,16 +38,8 @@ _SLOT_OF_KIND = {K_INT: SLOT_INT, K_BOOL: SLOT_INT, K_UNIT: SLOT_INT, K_FLOAT: S
                  K_PTR: SLOT_PTR}
 
 
-def unref(t: Type) -> Type:
-    """References and ref<T> are represented by what they refer to."""
-    t = prune(t)
-    while True:
-        if isinstance(t, RefT):
-            t = prune(t.inner)
-        elif isinstance(t, Generic) and t.name == "ref":
-            t = prune(t.args[0])
-        else:
-            return t
+# References and ref<T> are represented by what they refer to.
+unref = strip_ref
 
 
 def kind_of(t: Type) -> int:

@@ -6,7 +6,7 @@ the TypeDesc the instruction names (the receiver's type; for `map`, the result's
 
 from __future__ import annotations
 
-from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, TypeDesc
+from compiler.bytecode import K_INT, TypeDesc
 from runtime.errors import VynPanic
 
 VEC_LEN, VEC_DATA = 0, 1
@@ -17,15 +17,7 @@ def _kind(vm, tid: int) -> int:
 
 
 def _store(vm, addr: int, slot: int, kind: int, v) -> None:
-    h = vm.heap
-    if kind == K_INT or kind == K_BOOL:
-        h.set_i64(addr, slot, int(v) if v is not None else 0)
-    elif kind == K_FLOAT:
-        h.set_f64(addr, slot, v)
-    elif kind == K_PTR:
-        h.set_ptr(addr, slot, v or 0)
-    else:
-        h.set_i64(addr, slot, 0)
+    vm.reader.write_slot(addr, slot, kind, v)
 
 
 def new_vec(vm, items: list, d: TypeDesc) -> int:

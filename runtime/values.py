@@ -63,6 +63,18 @@ class ValueReader:
             return bool(h.get_i64(addr, slot))
         return None
 
+    def write_slot(self, addr: int, slot: int, kind: int, v) -> None:
+        """Store `v` (held as value kind `kind`) in `slot` of the object at `addr`."""
+        h = self.heap
+        if kind == K_INT or kind == K_BOOL:
+            h.set_i64(addr, slot, int(v) if v is not None else 0)
+        elif kind == K_FLOAT:
+            h.set_f64(addr, slot, v)
+        elif kind == K_PTR:
+            h.set_ptr(addr, slot, v or 0)
+        else:
+            h.set_i64(addr, slot, 0)
+
     def string(self, addr: int) -> str:
         if not addr:
             return ""

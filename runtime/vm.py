@@ -518,15 +518,7 @@ class VM:
         return kinds
 
     def _store(self, addr: int, slot: int, kind: int, v) -> None:
-        h = self.heap
-        if kind == K_INT or kind == K_BOOL:
-            h.set_i64(addr, slot, int(v) if v is not None else 0)
-        elif kind == K_FLOAT:
-            h.set_f64(addr, slot, v)
-        elif kind == K_PTR:
-            h.set_ptr(addr, slot, v or 0)
-        else:
-            h.set_i64(addr, slot, 0)
+        self.reader.write_slot(addr, slot, kind, v)
 
     def _slow(self, op: int, ins: tuple, frame: Frame, regs: list, pc: int) -> int:
         """Less frequent instructions; returns the next pc."""
