@@ -20,7 +20,7 @@ from compiler.diagnostics import DiagnosticSink, Label
 from compiler.parser import parse
 from compiler.scope import FnEntry, ModuleEntry, Scope, TypeEntry, TypeParamEntry, VariantEntry
 from compiler.span import SourceFile, Span
-from compiler.symbols import Builtin, CheckedProgram, FnInstance, Local, VariantRef
+from compiler.symbols import Builtin, CheckedProgram, Construct, FnInstance, Local, VariantRef
 from compiler.types import (
     BOOL,
     NEVER,
@@ -198,9 +198,9 @@ class Checker(ExprChecker):
 
     @staticmethod
     def is_trait(decl: ast.TemplateDecl) -> bool:
+        """A template with only method signatures (SEMANTICS: "Classes, templates, traits")."""
         return not decl.fields and bool(decl.methods) and all(
-            m.body is None for m in decl.methods) and not decl.type_params or (
-            not decl.fields and bool(decl.methods) and all(m.body is None for m in decl.methods))
+            m.body is None for m in decl.methods)
 
     @staticmethod
     def cfg_enabled(attrs: list[ast.Attribute]) -> bool:
@@ -538,8 +538,6 @@ class Checker(ExprChecker):
             p.sym = local
             inst.params.append(local)
         inst.ret = self.resolve_type(decl.ret, scope) if decl.ret else UNIT
-        if decl.is_async:
-            inst.ret_inner = inst.ret
         self.functions.append(inst)
         if decl.body is not None:
             self.queue.append((inst, scope))
@@ -556,12 +554,11 @@ class Checker(ExprChecker):
         for p in inst.params:
             body_scope.define(p.name, p)
             inst.locals.append(p)
-        if inst.type_args:
+        # Errors in a template instance say which instance (the note names it).
+        is_instance = bool(inst.type_args) or (inst.self_type is not None and
+                                               inst.self_type.is_template)
+        if is_instance:
             self.inst_notes.append(f"in instance `{inst.name}`")
-        elif inst.self_type is not None and inst.self_type.is_template:
-            self.inst_notes.append(f"in instance `{inst.name}`")
-        else:
-            self.inst_notes.append("") if False else None
         ctx = FnCtx(inst, inst.ret, Inference(), is_async=inst.is_async or (
             decl.name == "main" and inst.parent is None and inst.self_type is None))
         saved, self.ctx = self.ctx, ctx
@@ -570,7 +567,7 @@ class Checker(ExprChecker):
             self.finish_inference(ctx.infer)
         finally:
             self.ctx = saved
-            if inst.type_args or (inst.self_type is not None and inst.self_type.is_template):
+            if is_instance:
                 self.inst_notes.pop()
 
     def check_body(self, body: ast.Block, scope: Scope, ret: Type) -> None:
@@ -609,8 +606,7 @@ class Checker(ExprChecker):
             if isinstance(sym, VariantRef) and has_vars(sym.enum):
                 enum = resolve(sym.enum, UNIT)
                 node.sym = VariantRef(enum, enum.variant(sym.variant.name))
-            elif sym is not None and type(sym).__name__ == "Construct" and has_vars(sym.struct):
-                from compiler.symbols import Construct
+            elif isinstance(sym, Construct) and has_vars(sym.struct):
                 node.sym = Construct(resolve(sym.struct, UNIT), sym.values)
 
     # ------------------------------------------------------------ blocks and statements

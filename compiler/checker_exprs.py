@@ -9,7 +9,7 @@ import difflib
 from compiler import ast
 from compiler.builtins import method_names, method_signature
 from compiler.diagnostics import Label
-from compiler.scope import FnEntry, ModuleEntry, Scope, TypeEntry, TypeParamEntry, VariantEntry
+from compiler.scope import FnEntry, ModuleEntry, Scope, TypeEntry, VariantEntry
 from compiler.symbols import (
     Builtin,
     BuiltinMethod,
@@ -507,13 +507,7 @@ class ExprChecker:
         ft = prune(self.check_expr(callee, scope))
         if isinstance(ft, FnT):
             decl = callee.sym.decl if isinstance(callee.sym, FnInstance) else None
-            if isinstance(callee.sym, FnInstance) or isinstance(getattr(callee, "sym", None),
-                                                                 FnInstance):
-                pass
-            pending_decl = self.pending_decl(callee)
-            names = [p.name for p in (decl or pending_decl).params] if (
-                decl or pending_decl) is not None and not isinstance(
-                decl or pending_decl, ast.Lambda) else None
+            names = [p.name for p in decl.params] if isinstance(decl, ast.FnDecl) else None
             params = list(ft.params)
             if decl is not None and isinstance(callee.sym, FnInstance) and \
                     callee.sym.self_type is not None and decl.params and \
@@ -533,12 +527,6 @@ class ExprChecker:
                  callee.span, "called here")
         self.check_args_loose(e, scope)
         return TypeVar()
-
-    def pending_decl(self, callee):
-        for node, _ in self.ctx.infer.pending[::-1]:
-            if node is callee:
-                return None
-        return None
 
     def check_args_loose(self, e: ast.Call, scope: Scope) -> Type:
         for a in e.args:
@@ -581,7 +569,6 @@ class ExprChecker:
                 self.coerce(t, pt, value)
         for value in extra:
             self.check_expr(value, scope)
-        e.sym = e.sym if e.sym is not None else None
         e.ordered_args = ordered + extra
 
     def construct(self, e: ast.Call, entry: TypeEntry, targs, scope: Scope, expected) -> Type:
@@ -839,7 +826,6 @@ class ExprChecker:
                 self.check_args_loose(e, scope)
                 return UNIT
             msg_params = [p for p in handle.decl.params if p.name != "self"]
-            from compiler.checker import TypeAlias  # noqa: F401
             ptypes = [self.resolve_type(p.type, st.scope) for p in msg_params if p.type]
             e.sym = BuiltinMethod("Actor", "send")
             self.check_call_args(e, ptypes, scope, "`send`", None)
@@ -1425,4 +1411,4 @@ def count_placeholders(fmt: str) -> int | None:
     return n
 
 
-__all__ = ["ExprChecker", "DISCARD", "count_placeholders", "TypeParamEntry"]
+__all__ = ["ExprChecker", "DISCARD", "count_placeholders"]

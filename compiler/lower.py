@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from compiler import ast
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR
-from compiler.diagnostics import Diagnostic, DiagnosticSink
+from compiler.diagnostics import Diagnostic
 from compiler.driver import check_sources
 from compiler.span import NO_SPAN, SourceFile, Span
 from compiler.symbols import (
@@ -40,7 +40,6 @@ from compiler.types import (
     UNIT,
     ArrayT,
     EnumT,
-    FnT,
     Generic,
     Prim,
     StructT,
@@ -1193,4 +1192,4 @@ class FnLowerer:
         self.op(bc.JNE, t, k, fail)
 
 
-__all__ = ["compile_sources", "compile_file", "CompileOutput", "FnT", "DiagnosticSink"]
+__all__ = ["compile_sources", "compile_file", "CompileOutput"]

@@ -6,7 +6,7 @@ the TypeDesc the instruction names (the receiver's type; for `map`, the result's
 
 from __future__ import annotations
 
-from compiler.bytecode import K_INT, TypeDesc
+from compiler.bytecode import TypeDesc
 from runtime.errors import VynPanic
 
 VEC_LEN, VEC_DATA = 0, 1
@@ -137,17 +137,8 @@ def _variant(vm, enum: TypeDesc, name: str, payload: list) -> int:
     raise VynPanic(f"internal: no variant {name} in {enum.name}")
 
 
-def _option_desc(vm, elem_tid: int) -> TypeDesc | None:
-    for d in vm.types:
-        if d.kind == "enum" and d.name.startswith("Option<") and d.variants:
-            some = vm.types[d.variants[0]]
-            if some.fields and some.fields[0][1] == elem_tid:
-                return d
-    return None
-
-
 def make_option(vm, elem_tid: int, value, present: bool) -> int:
-    d = _option_desc(vm, elem_tid)
+    d = vm.option_type(elem_tid)
     if d is None:
         raise VynPanic("internal: Option type missing from the image")
     return _variant(vm, d, "Some", [value]) if present else _variant(vm, d, "None", [])
@@ -278,12 +269,15 @@ def _vec_contains(vm, args, d):
 def _vec_index_of(vm, args, d):
     for i, x in enumerate(vec_items(vm, args[0], d)):
         if vm.reader.equal(x, args[1], d.elem):
-            return make_option(vm, vm.kinds.index(K_INT) if False else _int_tid(vm), i, True)
+            return make_option(vm, _int_tid(vm), i, True)
     return make_option(vm, _int_tid(vm), None, False)
 
 
 def _int_tid(vm) -> int:
-    return next(t.id for t in vm.types if t.kind == "int" and t.name == "Int")
+    return vm.type_id("int", "Int")
+
+
+
 
 
 def _vec_extreme(pick):
@@ -326,22 +320,15 @@ def _s(vm, a: int) -> str:
     return vm.reader.string(a)
 
 
-def _str_method(fn):
-    def f(vm, args, d):
-        return vm.new_string(fn(_s(vm, args[0]), *[_s(vm, a) if isinstance(a, int) and
-                                                   False else a for a in args[1:]]))
-    return f
-
-
 def _split(vm, args, d):
     parts = _s(vm, args[0]).split(_s(vm, args[1])) if _s(vm, args[1]) else list(
         _s(vm, args[0]))
-    vec_t = next(t for t in vm.types if t.kind == "vec" and vm.types[t.elem].kind == "string")
+    vec_t = vm.vec_type("string")
     return new_vec(vm, [vm.new_string(p) for p in parts], vec_t)
 
 
 def _chars(vm, args, d):
-    vec_t = next(t for t in vm.types if t.kind == "vec" and vm.types[t.elem].kind == "rune")
+    vec_t = vm.vec_type("rune")
     return new_vec(vm, [ord(c) for c in _s(vm, args[0])], vec_t)
 
 
@@ -360,7 +347,7 @@ def _parse_float(vm, args, d):
         v, ok = float(_s(vm, args[0]).strip()), True
     except ValueError:
         v, ok = None, False
-    ftid = next(t.id for t in vm.types if t.kind == "float")
+    ftid = vm.type_id("float")
     return make_option(vm, ftid, v, ok)
 
 
@@ -381,7 +368,7 @@ def _substring(vm, args, d):
 
 def _char_at(vm, args, d):
     s = _s(vm, args[0])
-    rt = next(t.id for t in vm.types if t.kind == "rune")
+    rt = vm.type_id("rune")
     i = args[1]
     ok = 0 <= i < len(s)
     return make_option(vm, rt, ord(s[i]) if ok else None, ok)
@@ -442,7 +429,7 @@ BUILTINS = {
     "String.parse_float": _parse_float, "String.find": _find,
     "String.substring": _substring, "String.char_at": _char_at,
     "String.bytes": lambda vm, a, d: vm.heap.alloc_bytes(
-        vm.heap_tid[next(t.id for t in vm.types if t.kind == "bytes")],
+        vm.heap_tid[vm.type_id("bytes")],
         vm.heap.read_bytes(a[0])),
     "Any.to_string": _to_string, "Bytes.from": _bytes_from,
     "Int.abs": lambda vm, a, d: abs(a[0]) if a[0] != -(1 << 63) else a[0],

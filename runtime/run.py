@@ -19,12 +19,8 @@ def backtrace_lines(frames: list) -> list[str]:
             continue
         row = fn.line_at(pc)
         line = row.line if row is not None else fn.line
-        out.append(f"  at {display_name(fn.name)} ({fn.file}:{line})")
+        out.append(f"  at {fn.name} ({fn.file}:{line})")
     return out
-
-
-def display_name(name: str) -> str:
-    return name
 
 
 def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: TextIO,

@@ -13,12 +13,12 @@ import math
 from typing import TextIO
 
 from compiler import bytecode as bc
-from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, Program
+from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, Program, TypeDesc
 from runtime import builtins as rb
 from runtime.errors import Interrupted, Unsupported, VynPanic
 from runtime.heap import Heap
 from runtime.heap_errors import DanglingReference, HeapError, HeapExhausted, UseAfterFree
-from runtime.values import ValueReader, format_float
+from runtime.values import ValueReader
 
 INT_MIN = -(1 << 63)
 INT_MAX = (1 << 63) - 1
@@ -80,15 +80,9 @@ class VM:
         self._register_types()
         self.reader = ValueReader(self)
         self.kinds = self.reader.kinds
-        self.string_tid = next((d.id for d in self.types if d.kind == "string"), 0)
-        if not self.string_tid:
-            from compiler.bytecode import TypeDesc
-            d = TypeDesc(len(self.types), "String", "string", heap=(2, ()))
-            self.types.append(d)
-            self.heap_tid.append(self.heap.register_type(f"String#{d.id}", 2, ()))
-            self.desc_of_heap[self.heap_tid[-1]] = d.id
-            self.kinds.append(K_PTR)
-            self.string_tid = d.id
+        self._type_ids: dict[tuple, int] = {}
+        self._option_types: dict[int, TypeDesc | None] = {}
+        self.string_tid = self.type_id("string", "String", heap=(2, ()))
         self._strings: dict[str, int] = {}
         self.functions = program.functions
         self.codes = [self._link(f) for f in program.functions]
@@ -633,7 +627,7 @@ class VM:
         elif op == bc.ITER:
             regs[ins[1]] = rb.iterate(self, regs[ins[2]], self.types[ins[3]])
         elif op == bc.RANGE:
-            addr = heap.alloc(self.heap_tid[self._range_tid()], 3)
+            addr = heap.alloc(self.heap_tid[self.type_id("range", heap=(0, (0, 0, 0)))], 3)
             heap.set_i64(addr, 0, regs[ins[2]])
             heap.set_i64(addr, 1, regs[ins[3]])
             heap.set_i64(addr, 2, ins[4])
@@ -677,26 +671,54 @@ class VM:
             raise Unsupported(ins[1])
         elif op in (bc.NOP, bc.SAFEPOINT):
             pass
-        elif op == bc.LOADENV:
-            regs[ins[1]] = frame.env
         else:
             raise Unsupported(f"the instruction {bc.OPNAMES[op]}")
         return pc
 
-    def _range_tid(self) -> int:
-        t = getattr(self, "_rtid", None)
-        if t is None:
-            t = next((d.id for d in self.types if d.kind == "range"), 0)
-            if not t:
-                from compiler.bytecode import TypeDesc
-                d = TypeDesc(len(self.types), "Range", "range", heap=(0, (0, 0, 0)))
+    def type_id(self, kind: str, name: str | None = None, heap: tuple | None = None) -> int:
+        """The id of the program's type of `kind` (and `name`), looked up once.
+
+        With `heap`, a type the program lacks is added (a string or range the runtime must
+        make although the program never names the type); otherwise a missing type is 0.
+        """
+        key = (kind, name)
+        tid = self._type_ids.get(key)
+        if tid is None:
+            tid = next((d.id for d in self.types if d.kind == kind and
+                        (name is None or d.name == name)), 0)
+            if not tid and heap is not None:
+                d = TypeDesc(len(self.types), name or kind, kind, heap=heap)
                 self.types.append(d)
-                self.heap_tid.append(self.heap.register_type(f"Range#{d.id}", 0, (0, 0, 0)))
+                self.heap_tid.append(self.heap.register_type(f"{d.name}#{d.id}", *heap))
                 self.desc_of_heap[self.heap_tid[-1]] = d.id
                 self.kinds.append(K_PTR)
-                t = d.id
-            self._rtid = t
-        return t
+                tid = d.id
+            self._type_ids[key] = tid
+        return tid
+
+    def vec_type(self, elem_kind: str) -> TypeDesc:
+        """The program's Vec type whose elements are of `elem_kind` (the result type of
+        `split` or `chars`, which the checker made exist)."""
+        key = ("vec", elem_kind)
+        tid = self._type_ids.get(key)
+        if tid is None:
+            tid = next(d.id for d in self.types
+                       if d.kind == "vec" and self.types[d.elem].kind == elem_kind)
+            self._type_ids[key] = tid
+        return self.types[tid]
+
+    def option_type(self, elem_tid: int) -> TypeDesc | None:
+        """The program's `Option<T>` for element type `elem_tid` (looked up once)."""
+        if elem_tid not in self._option_types:
+            found = None
+            for d in self.types:
+                if d.kind == "enum" and d.name.startswith("Option<") and d.variants:
+                    some = self.types[d.variants[0]]
+                    if some.fields and some.fields[0][1] == elem_tid:
+                        found = d
+                        break
+            self._option_types[elem_tid] = found
+        return self._option_types[elem_tid]
 
     def _print(self, ins: tuple, regs: list) -> None:
         fmt, base, n, tids, flags = ins[1], ins[2], ins[3], ins[4], ins[5]
@@ -758,8 +780,4 @@ def cast(v, src: int, dst: int):
     return v
 
 
-def format_value(vm: VM, value, tid: int) -> str:
-    return vm.reader.format(value, tid)
-
-
-__all__ = ["VM", "Frame", "VMHooks", "cast", "format_float", "K_BOOL"]
+__all__ = ["VM", "Frame", "VMHooks", "cast"]

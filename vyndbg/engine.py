@@ -14,7 +14,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from compiler import bytecode as bc
 from compiler.bytecode import Program
@@ -331,14 +331,11 @@ class Session:
             for bp in list(self._bps.values()):
                 if bp.kind == "watchpoint" and bp.scope_frame is not None:
                     bp.enabled = False
-            self.vm_frames_clear()
+            self._patched = set()      # the VM that held the patches is gone
         else:
             self.state = RunState("stopped", ev)
             self.selected = 0
         return ev
-
-    def vm_frames_clear(self) -> None:
-        self._patched = set()
 
     def _resume(self, step: StepCondition) -> StopEvent:
         self._need_process()
@@ -1056,4 +1053,4 @@ def c_format(fmt: str, values: list[str]) -> str:
     return "".join(out)
 
 
-__all__ = ["Session", "StepCondition", "c_format", "replace"]
+__all__ = ["Session", "StepCondition", "c_format"]

@@ -60,10 +60,10 @@ def compile_expression(text: str) -> Compiled:
 
 
 def _tid(vm, kind: str, name: str | None = None) -> int:
-    for d in vm.types:
-        if d.kind == kind and (name is None or d.name == name):
-            return d.id
-    raise DebugError(f"The program has no values of type {name or kind}.")
+    tid = vm.type_id(kind, name)
+    if not tid:
+        raise DebugError(f"The program has no values of type {name or kind}.")
+    return tid
 
 
 def _wrap(v: int) -> int:
@@ -284,11 +284,10 @@ def _result_tid(vm, d, name: str, value) -> int:
         return vm.string_tid
     if name in ("reverse", "clone", "filter"):
         return d.id
-    if isinstance(value, int) and value and vm.heap.is_live(value) if isinstance(
-            value, int) and value > 0xFFFF else False:
-        return vm.desc_of_heap.get(vm.heap.type_of(value), d.id) if vm.types[
-            vm.desc_of_heap.get(vm.heap.type_of(value), 0)].kind != "variant" else \
-            vm.types[vm.desc_of_heap[vm.heap.type_of(value)]].parent
+    if isinstance(value, int) and value > 0xFFFF and vm.heap.is_live(value):
+        # A heap object: its header names its type (an enum value names its variant).
+        found = vm.types[vm.desc_of_heap.get(vm.heap.type_of(value), d.id)]
+        return found.parent if found.kind == "variant" else found.id
     if d.kind in ("vec", "array") and name in ("remove",):
         return d.elem
     return _tid(vm, "int", "Int") if isinstance(value, int) else d.id
