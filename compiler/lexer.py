@@ -5,6 +5,11 @@ line that ends with a binary operator or `,` (SEMANTICS.md, Syntax). Indentation
 (guide 8.1.1): a line holding a block-header keyword that does not end with `{`, followed
 by more-indented lines, opens a block; the lexer emits synthetic `{` and `}` tokens so the
 parser sees one block structure for both forms.
+
+One pass: a master regular expression finds each token together with the blanks before
+it; identifiers, keywords, operators and newlines are handled inline, rarer tokens
+(numbers, strings, characters, attributes, block comments) by methods. Layout decisions
+are taken at the first token of each non-empty line, when its indentation is known.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import re
 
 from compiler.diagnostics import DiagnosticSink
+from compiler.gcpause import pauses_gc
 from compiler.span import SourceFile, Span
 from compiler.tokens import BLOCK_HEADERS, CONTINUATION_OPS, KEYWORDS, OPERATORS, T, Token
 
@@ -24,44 +30,71 @@ _NUMBER = re.compile(
     r"0[xX][0-9A-Fa-f_]*|0[bB][01_]*|0[oO][0-7_]*"
     r"|[0-9][0-9_]*(?:\.[0-9][0-9_]*)?(?:[eE][+-]?[0-9_]+)?"
 )
-# Alternatives are tried in order and OPERATORS is sorted longest first: greedy matching.
-_OPERATOR = re.compile("|".join(re.escape(op) for op in OPERATORS))
+
+
+def _operator_pattern(operators: list[str]) -> str:
+    """A regex matching the longest operator at a position, branching on its first
+    character: `<(?:<=|<|=)?` instead of trying every operator in turn."""
+    by_first: dict[str, list[str]] = {}
+    for op in operators:
+        by_first.setdefault(op[0], []).append(op[1:])
+    single = "".join(re.escape(c) for c, rests in by_first.items() if rests == [""])
+    branches = [f"[{single}]"] if single else []
+    for c, rests in by_first.items():
+        longer = sorted((r for r in rests if r), key=len, reverse=True)
+        if longer:
+            tail = "|".join(re.escape(r) for r in longer)
+            branches.append(f"{re.escape(c)}(?:{tail})" + ("?" if "" in rests else ""))
+    return "|".join(branches)
+
+
+# Group numbers of _MASTER.
+_ID, _LC, _BC, _OP, _NL, _INT, _OTHER, _BAD = range(1, 9)
+# Blanks, then one token. Alternatives are tried in order: `//` and `/*` before the
+# operators, and OPERATORS is sorted longest first, so operators match greedily.
 _MASTER = re.compile(
-    r"(?P<ws>[ \t\r\f\v]+)|(?P<nl>\n)|(?P<lc>//[^\n]*)|(?P<bc>/\*)"
-    r"|(?P<id>[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)"
-    r"|(?P<other>[0-9\"'@#])"
-    r"|(?P<op>" + "|".join(re.escape(op) for op in OPERATORS) + ")")
+    r"[ \t\r\f\v]*(?:"
+    r"([A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)"
+    r"|(//[^\n]*)|(/\*)"
+    r"|(" + _operator_pattern(OPERATORS) + ")"
+    r"|(\n[ \t]*)"
+    r"|([0-9]{1,18})(?![0-9_.eExXbBoOA-Za-z\u0080-\U0010ffff])"   # a plain decimal Int
+    r"|([0-9\"'@#])"
+    r"|(.)|\Z)", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
+# What the layout does with an operator: open or close a delimiter, or end a statement.
+_OPEN, _CLOSE, _SEMI = 1, 2, 3
+_OP_ROLE = {"(": _OPEN, "[": _OPEN, "{": _OPEN, ")": _CLOSE, "]": _CLOSE, "}": _CLOSE,
+            ";": _SEMI}
 
 
-class _Line:
-    """Tokens of one physical line plus its indentation."""
-
-    __slots__ = ("indent", "tokens", "start")
-
-    def __init__(self, indent: int, start: int):
-        self.indent = indent
-        self.tokens: list[Token] = []
-        self.start = start
+_BOOL_VALUE = {"true": True, "false": False}
 
 
+@pauses_gc
 def lex(source: SourceFile, sink: DiagnosticSink) -> list[Token]:
     """Tokenize a whole file. Errors go to `sink`; the token list always ends with EOF."""
-    raw = _RawLexer(source, sink).run()
-    return _Layout(source, sink).run(raw)
+    return _Lexer(source, sink).run()
 
 
-class _RawLexer:
-    """Characters -> physical lines of tokens (no layout decisions yet)."""
+class _Lexer:
+    """Characters -> the token stream the parser reads, in one pass."""
 
     def __init__(self, source: SourceFile, sink: DiagnosticSink):
         self.src = source
         self.text = source.text
         self.sink = sink
-        self.pos = 0
         self.line_no = 1        # the physical line being lexed, and where it starts
         self.line_start = 0
+        # Layout state (see `begin_line`).
+        self.out: list[Token] = []
+        self.delims: list[Token] = []          # open ( [ { tokens, synthetic `{` included
+        self.blocks: list[tuple[int, int]] = []  # open indentation blocks: (header, body) indent
+        self.header = False                   # the current logical line holds a header keyword
+        self.prev_last: Token | None = None   # last token of the previous non-empty line
+        self.prev_before: Token | None = None  # the token before it on that line
+        self.prev_indent = 0                  # indentation of the current logical line
 
     def span(self, start: int, end: int) -> Span:
         """Span of [start, end); the fast path is a range inside the current line."""
@@ -74,68 +107,195 @@ class _RawLexer:
     def error(self, code: str, msg: str, start: int, end: int, label: str = "") -> None:
         self.sink.error(code, msg, self.span(start, max(end, start + 1)), label)
 
-    def run(self) -> list[_Line]:
-        text, n = self.text, len(self.text)
-        lines: list[_Line] = []
-        line: _Line | None = None
-        pos = 0
-        master = _MASTER.match
+    def run(self) -> list[Token]:
+        text = self.text
         name = self.src.name
-        ident, keyword, op_kind = T.IDENT, T.KEYWORD, T.OP
+        match = _MASTER.match
+        out = self.out
+        append = out.append
+        delims = self.delims
+        ident, keyword, op_kind, int_kind, newline = T.IDENT, T.KEYWORD, T.OP, T.INT, T.NEWLINE
+        keywords, headers, bool_value, op_role = KEYWORDS, BLOCK_HEADERS, _BOOL_VALUE, _OP_ROLE
         new = tuple.__new__      # Token/Span without namedtuple's Python-level __new__
-        while pos < n:
-            if line is None:
-                # Start of a physical line: measure indentation (a tab counts as 4 columns).
-                start = pos
-                indent = 0
-                while pos < n and text[pos] in " \t":
-                    indent += 4 if text[pos] == "\t" else 1
-                    pos += 1
-                self.line_start = start
-                self.line_no = self.src.location(start)[0]
-                line = _Line(indent, start)
-                lines.append(line)
-                toks = line.tokens
-                continue
-            m = master(text, pos)
-            if m is None:
-                c = text[pos]
-                shown = c if c.isprintable() else repr(c)
-                self.error("L0001", f"unexpected character `{shown}`", pos, pos + 1)
-                pos += 1
-                continue
-            group = m.lastgroup
-            end = m.end()
-            if group == "ws" or group == "lc":
-                pos = end
-            elif group == "nl":
-                pos = end
-                line = None
-            elif group == "id":
-                word = m.group()
-                ls = self.line_start
-                ln = self.line_no
-                span = new(Span, (name, pos, end, ln, pos - ls + 1, ln, end - ls + 1))
-                if word in KEYWORDS:
-                    value = (word == "true") if word in ("true", "false") else None
-                    toks.append(new(Token, (keyword, word, span, value, False)))
+        pos = 0
+        ln = 1                   # line number, and base = offset of its start - 1,
+        base = -1                # so that a column is `offset - base`
+        indent = _indent(text, 0)
+        pending = True           # the next token is the first of its line
+        last = before = None     # the last two tokens of the current line
+        while True:
+            m = match(text, pos)
+            k = m.lastindex
+            if k == _ID:
+                s, pos = m.span(1)
+                word = m.group(1)
+                span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
+                if word in keywords:
+                    tok = new(Token, (keyword, word, span, bool_value.get(word), False))
+                    if pending:
+                        pending = False
+                        self.begin_line(tok, indent)
+                    if word in headers:
+                        self.header = True
                 else:
-                    toks.append(new(Token, (ident, word, span, None, False)))
-                pos = end
-            elif group == "op":
-                ls = self.line_start
-                ln = self.line_no
-                span = new(Span, (name, pos, end, ln, pos - ls + 1, ln, end - ls + 1))
-                toks.append(new(Token, (op_kind, m.group(), span, None, False)))
-                pos = end
-            elif group == "bc":
-                # Tokens after a comment that spans lines stay on the line it started on.
-                pos = self.block_comment(pos)
+                    tok = new(Token, (ident, word, span, None, False))
+                    if pending:
+                        pending = False
+                        self.begin_line(tok, indent)
+                append(tok)
+            elif k == _OP:
+                s, pos = m.span(4)
+                word = m.group(4)
+                span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
+                tok = new(Token, (op_kind, word, span, None, False))
+                if pending:
+                    pending = False
+                    self.begin_line(tok, indent)
+                role = op_role.get(word)
+                if role is None:
+                    append(tok)
+                elif role == _OPEN:
+                    if len(delims) >= MAX_NESTING:
+                        self.sink.error("L0010", "nesting too deep", span,
+                                        f"more than {MAX_NESTING} open delimiters")
+                        append(Token(T.EOF, "", span, synthetic=True))
+                        return out
+                    delims.append(tok)
+                    if word == "{":
+                        self.header = False
+                    append(tok)
+                elif role == _CLOSE:
+                    if word == "}":
+                        # A real `}` also ends indentation blocks opened inside it.
+                        while delims and delims[-1].synthetic:
+                            self.blocks.pop()
+                            append(_synth(newline, "\n", span))
+                            self.close(span)
+                    if delims:
+                        delims.pop()
+                    append(tok)
+                else:
+                    append(new(Token, (newline, ";", span, None, False)))
+            elif k == _NL:
+                s, pos = m.span(5)
+                if last is not None:
+                    self.prev_last, self.prev_before = last, before
+                    last = before = None
+                ln += 1
+                base = s
+                indent = pos - s - 1
+                if text.find("\t", s, pos) != -1:
+                    indent += 3 * text.count("\t", s, pos)   # a tab counts as 4 columns
+                pending = True
+                continue
+            elif k == _INT:
+                s, pos = m.span(6)
+                word = m.group(6)
+                span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
+                tok = new(Token, (int_kind, word, span, int(word), False))
+                if pending:
+                    pending = False
+                    self.begin_line(tok, indent)
+                append(tok)
+            elif k == _LC:
+                pos = m.end()
+                continue
+            elif k is None:     # end of text
+                break
             else:
-                tok, pos = self.token(pos)
-                if tok is not None:
-                    toks.append(tok)
-        return lines
+                s = m.start(k)
+                self.line_no, self.line_start = ln, base + 1
+                if k == _BC:
+                    # Tokens after a comment that spans lines stay on the line it started
+                    # on; their columns count from the physical line they are on.
+                    pos = self.block_comment(s)
+                    nl = text.rfind("\n", s, pos)
+                    if nl != -1:
+                        ln += text.count("\n", s, pos)
+                        base = nl
+                    continue
+                if k == _BAD:
+                    c = text[s]
+                    shown = c if c.isprintable() else repr(c)
+                    self.error("L0001", f"unexpected character `{shown}`", s, s + 1)
+                    pos = s + 1
+                    continue
+                tok, pos = self.token(s)
+                nl = text.rfind("\n", s, pos)
+                if nl != -1:     # a string with a raw newline, or an error that ran on
+                    ln += text.count("\n", s, pos)
+                    base = nl
+                if tok is None:
+                    continue
+                if pending:
+                    pending = False
+                    self.begin_line(tok, indent)
+                append(tok)
+            before = last
+            last = tok
+        if last is not None:
+            self.prev_last = last
+        return self.finish()
+
+    def begin_line(self, first: Token, ind: int) -> None:
+        """Layout at the first token of a non-empty line, indented `ind` columns: does the
+        previous line's statement go on, end, open an indentation block or close some?"""
+        prev_last = self.prev_last
+        if prev_last is None:
+            self.prev_indent = ind
+            return
+        delims = self.delims
+        if delims and delims[-1].text in "([":
+            return      # inside ( ) or [ ]
+        kind = prev_last.kind
+        if kind is T.OP:
+            if prev_last.text in CONTINUATION_OPS and not (
+                    prev_last.text == "*" and self.prev_before is not None
+                    and self.prev_before.text == "::"):    # `import a::*` ends its line
+                return
+        elif kind is T.KEYWORD and prev_last.text == "as":
+            return
+        out = self.out
+        if self.header and ind > self.prev_indent and not prev_last.is_op("{"):
+            tok = _synth(T.OP, "{", prev_last.span)
+            out.append(tok)
+            self.delims.append(tok)
+            self.blocks.append((self.prev_indent, ind))
+            self.prev_indent = ind
+            self.header = False
+        elif ind > self.prev_indent and not prev_last.is_op("{") and not self.header:
+            pass  # more indented, no header: the statement goes on
+        else:
+            out.append(_synth(T.NEWLINE, "\n", prev_last.span))
+            blocks = self.blocks
+            closed = None
+            while blocks and ind < blocks[-1][1] and delims and delims[-1].synthetic:
+                closed = blocks.pop()
+                self.close(first.span)
+            if closed is not None and ind > closed[0] and (not blocks or ind != blocks[-1][1]):
+                self.sink.error("L0008", "inconsistent indentation", first.span,
+                                "this line's indentation matches no enclosing block")
+            self.prev_indent = ind
+            self.header = False
+
+    def finish(self) -> list[Token]:
+        """Close what the end of the file leaves open and append EOF."""
+        out = self.out
+        n = len(self.text)
+        end = self.src.span(n, n)
+        if self.prev_last is not None:
+            out.append(_synth(T.NEWLINE, "\n", end))
+        while self.blocks and self.delims and self.delims[-1].synthetic:
+            self.blocks.pop()
+            self.close(end)
+        out.append(Token(T.EOF, "", end, synthetic=True))
+        return out
+
+    def close(self, span: Span) -> None:
+        """Close the innermost indentation block."""
+        self.delims.pop()
+        self.out.append(_synth(T.OP, "}", span))
+        self.out.append(_synth(T.NEWLINE, "\n", span))
 
     def block_comment(self, pos: int) -> int:
         start = pos
@@ -157,33 +317,21 @@ class _RawLexer:
         return n
 
     def token(self, pos: int) -> tuple[Token | None, int]:
+        """The token at a digit, quote, `@` or `#` (the master expression's rare cases)."""
         text = self.text
         c = text[pos]
         if c.isdigit():
             return self.number(pos)
-        if _IDENT_START.match(c):
-            m = _IDENT.match(text, pos + 1)
-            end = m.end()
-            word = text[pos:end]
-            kind = T.KEYWORD if word in KEYWORDS else T.IDENT
-            if word in ("true", "false"):
-                return Token(kind, word, self.span(pos, end), word == "true"), end
-            return Token(kind, word, self.span(pos, end)), end
         if c == '"':
             return self.string(pos)
         if c == "'":
             return self.char(pos)
-        if c in "@#" and pos + 1 < len(text) and _IDENT_START.match(text[pos + 1]):
+        if pos + 1 < len(text) and _IDENT_START.match(text[pos + 1]):
             m = _IDENT.match(text, pos + 2)
             end = m.end()
             kind = T.ATTR if c == "@" else T.HASH_ATTR
             return Token(kind, text[pos + 1:end], self.span(pos, end)), end
-        m = _OPERATOR.match(text, pos)
-        if m is not None:
-            op = m.group()
-            return Token(T.OP, op, self.span(pos, pos + len(op))), pos + len(op)
-        shown = c if c.isprintable() else repr(c)
-        self.error("L0001", f"unexpected character `{shown}`", pos, pos + 1)
+        self.error("L0001", f"unexpected character `{c}`", pos, pos + 1)
         return None, pos + 1
 
     def number(self, pos: int) -> tuple[Token, int]:
@@ -308,108 +456,15 @@ class _RawLexer:
         return Token(T.CHAR, text[start:end], self.span(start, end), "\0"), max(end, start + 1)
 
 
-class _Layout:
-    """Physical lines -> a token stream with NEWLINE and synthetic braces.
+def _indent(text: str, pos: int) -> int:
+    """Indentation of the line starting at `pos` (a tab counts as 4 columns)."""
+    indent = 0
+    n = len(text)
+    while pos < n and text[pos] in " \t":
+        indent += 4 if text[pos] == "\t" else 1
+        pos += 1
+    return indent
 
-    Only indentation blocks live on the level stack; code in braces is insensitive to
-    indentation except that a dedent closes indentation blocks opened inside it.
-    """
 
-    def __init__(self, source: SourceFile, sink: DiagnosticSink):
-        self.src = source
-        self.sink = sink
-
-    def run(self, lines: list[_Line]) -> list[Token]:
-        out: list[Token] = []
-        delims: list[Token] = []          # open ( [ { tokens, synthetic `{` included
-        blocks: list[tuple[int, int]] = []  # open indentation blocks: (header, body) indent
-        header = False                   # the current logical line holds a header keyword
-        prev_last: Token | None = None   # last token of the previous non-empty line
-        prev_before: Token | None = None  # the token before it on that line
-        prev_indent = 0                  # indentation of the current logical line
-        for line in lines:
-            toks = line.tokens
-            if not toks:
-                continue
-            ind = line.indent
-            if prev_last is not None and not self._continues(prev_last, prev_before, delims):
-                if header and ind > prev_indent and not prev_last.is_op("{"):
-                    tok = self._synth(T.OP, "{", prev_last.span)
-                    out.append(tok)
-                    delims.append(tok)
-                    blocks.append((prev_indent, ind))
-                    prev_indent = ind
-                    header = False
-                elif ind > prev_indent and not prev_last.is_op("{") and not header:
-                    pass  # more indented, no header: the statement goes on
-                else:
-                    out.append(self._synth(T.NEWLINE, "\n", prev_last.span))
-                    closed = None
-                    while blocks and ind < blocks[-1][1] and delims and delims[-1].synthetic:
-                        closed = blocks.pop()
-                        self._close(out, delims, toks[0].span)
-                    if closed is not None and ind > closed[0] and (
-                            not blocks or ind != blocks[-1][1]):
-                        self.sink.error("L0008", "inconsistent indentation", toks[0].span,
-                                        "this line's indentation matches no enclosing block")
-                    prev_indent = ind
-                    header = False
-            elif prev_last is None:
-                prev_indent = ind
-            for tok in toks:
-                if tok.kind is T.OP:
-                    text = tok.text
-                    if text in _OPENERS:
-                        if len(delims) >= MAX_NESTING:
-                            self.sink.error("L0010", "nesting too deep", tok.span,
-                                            f"more than {MAX_NESTING} open delimiters")
-                            out.append(Token(T.EOF, "", tok.span, synthetic=True))
-                            return out
-                        delims.append(tok)
-                        if text == "{":
-                            header = False
-                    elif text in ")]}":
-                        if text == "}":
-                            # A real `}` also ends indentation blocks opened inside it.
-                            while delims and delims[-1].synthetic:
-                                blocks.pop()
-                                out.append(self._synth(T.NEWLINE, "\n", tok.span))
-                                self._close(out, delims, tok.span)
-                        if delims:
-                            delims.pop()
-                    elif text == ";":
-                        out.append(Token(T.NEWLINE, ";", tok.span))
-                        continue
-                elif tok.kind is T.KEYWORD and tok.text in BLOCK_HEADERS:
-                    header = True
-                out.append(tok)
-            prev_last = toks[-1]
-            prev_before = toks[-2] if len(toks) > 1 else None
-        end = self.src.span(len(self.src.text), len(self.src.text))
-        if prev_last is not None:
-            out.append(self._synth(T.NEWLINE, "\n", end))
-        while blocks and delims and delims[-1].synthetic:
-            blocks.pop()
-            self._close(out, delims, end)
-        out.append(Token(T.EOF, "", end, synthetic=True))
-        return out
-
-    @staticmethod
-    def _continues(prev_last: Token, prev_before: Token | None, delims: list[Token]) -> bool:
-        """Whether the line after `prev_last` continues the same statement."""
-        if delims and delims[-1].text in "([":
-            return True
-        if prev_last.is_op("*") and prev_before is not None and prev_before.is_op("::"):
-            return False   # `import a::*` ends its line
-        if prev_last.kind is T.OP:
-            return prev_last.text in CONTINUATION_OPS
-        return prev_last.kind is T.KEYWORD and prev_last.text == "as"
-
-    def _close(self, out: list[Token], delims: list[Token], span: Span) -> None:
-        delims.pop()
-        out.append(self._synth(T.OP, "}", span))
-        out.append(self._synth(T.NEWLINE, "\n", span))
-
-    @staticmethod
-    def _synth(kind: T, text: str, span: Span) -> Token:
-        return Token(kind, text, span, synthetic=True)
+def _synth(kind: T, text: str, span: Span) -> Token:
+    return tuple.__new__(Token, (kind, text, span, None, True))

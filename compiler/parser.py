@@ -11,9 +11,16 @@ import sys
 
 from compiler import ast
 from compiler.diagnostics import DiagnosticSink, Label
+from compiler.gcpause import pauses_gc
 from compiler.lexer import lex
 from compiler.span import SourceFile, Span
 from compiler.tokens import T, Token
+
+_new = tuple.__new__   # builds a Span without namedtuple's Python-level __new__
+# Token kinds as module constants: loading an Enum member through its class is several
+# times slower than a global, and the parser tests kinds on every token.
+IDENT, INT, FLOAT, CHAR, STRING = T.IDENT, T.INT, T.FLOAT, T.CHAR, T.STRING
+KEYWORD, OP, ATTR, HASH_ATTR, NEWLINE, EOF = T.KEYWORD, T.OP, T.ATTR, T.HASH_ATTR, T.NEWLINE, T.EOF
 
 # Binding powers for binary operators (higher binds tighter). `as` binds tighter than `*`
 # (SEMANTICS.md, Syntax) and is handled in the same loop as a postfix-like operator.
@@ -31,6 +38,9 @@ BINARY_BP: dict[str, int] = {
 }
 AS_BP = 11
 ASSIGN_OPS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>="})
+# Texts that may start a prefix operator, and that continue an expression as a postfix.
+PREFIX_OPS = frozenset({"-", "!", "~", "*", "&", "&&", "await"})
+POSTFIX_OPS = frozenset({"(", "[", "."})
 # Keywords that may name a path member: `vyn::spawn`, `Thread::spawn`.
 PATH_KEYWORDS = frozenset({"spawn", "await", "actor", "self", "async"})
 MAX_DEPTH = 256          # nested expressions/blocks the parser accepts
@@ -42,6 +52,7 @@ class ParseError(Exception):
     """Internal: unwinds to the nearest recovery point after a diagnostic was reported."""
 
 
+@pauses_gc
 def parse(source: SourceFile, sink: DiagnosticSink) -> ast.Module:
     """Parse one file. Diagnostics go to `sink`; a (possibly partial) Module is always returned."""
     tokens = lex(source, sink)
@@ -58,7 +69,7 @@ def parse_expression(text: str, sink: DiagnosticSink, name: str = "<expr>") -> a
     try:
         e = p.parse_expr()
         p.skip_newlines()
-        if p.tok.kind is not T.EOF:
+        if p.tok.kind is not EOF:
             raise p.error("P1000", f"unexpected {p.describe(p.tok)} after the expression")
         return e
     except ParseError:
@@ -69,6 +80,7 @@ class Parser:
     def __init__(self, tokens: list[Token], source: SourceFile, sink: DiagnosticSink):
         self.toks = tokens
         self.i = 0
+        self.tok = tokens[0]     # always toks[i]: set by advance/seek, read everywhere
         self.src = source
         self.sink = sink
         self.depth = 0
@@ -76,52 +88,55 @@ class Parser:
 
     # ------------------------------------------------------------ token helpers
 
-    @property
-    def tok(self) -> Token:
-        return self.toks[self.i]
-
     def peek(self, k: int = 1) -> Token:
         j = min(self.i + k, len(self.toks) - 1)
         return self.toks[j]
 
     def advance(self) -> Token:
-        t = self.toks[self.i]
-        if t.kind is not T.EOF:
+        t = self.tok
+        if t.kind is not EOF:
             self.i += 1
+            self.tok = self.toks[self.i]
         return t
 
-    @property
-    def prev(self) -> Token:
-        return self.toks[self.i - 1] if self.i > 0 else self.toks[0]
+    def seek(self, i: int) -> None:
+        self.i = i
+        self.tok = self.toks[i]
+
+    # An operator's text is never the text of another kind of token the parser sees
+    # (strings keep their quotes, `;` arrives as NEWLINE), so operators are tested by text.
 
     def at_op(self, text: str) -> bool:
-        t = self.toks[self.i]
-        return t.kind is T.OP and t.text == text
+        return self.tok.text == text
 
     def at_kw(self, text: str) -> bool:
-        t = self.toks[self.i]
-        return t.kind is T.KEYWORD and t.text == text
+        t = self.tok
+        return t.text == text and t.kind is KEYWORD
 
     def eat_op(self, text: str) -> bool:
-        if self.at_op(text):
+        if self.tok.text == text:
             self.advance()
             return True
         return False
 
     def eat_kw(self, text: str) -> bool:
-        if self.at_kw(text):
+        t = self.tok
+        if t.text == text and t.kind is KEYWORD:
             self.advance()
             return True
         return False
 
     def skip_newlines(self) -> None:
-        while self.toks[self.i].kind is T.NEWLINE:
-            self.i += 1
+        if self.tok.kind is NEWLINE:
+            i = self.i + 1
+            while self.toks[i].kind is NEWLINE:
+                i += 1
+            self.seek(i)
 
     def describe(self, t: Token) -> str:
-        if t.kind is T.EOF:
+        if t.kind is EOF:
             return "end of file"
-        if t.kind is T.NEWLINE:
+        if t.kind is NEWLINE:
             return "end of line" if t.text == "\n" else "`;`"
         if t.synthetic and t.text in "{}":
             return "an indented block" if t.text == "{" else "the end of an indented block"
@@ -141,7 +156,7 @@ class Parser:
 
     def expect_ident(self, what: str = "a name") -> Token:
         t = self.tok
-        if t.kind is T.IDENT:
+        if t.kind is IDENT:
             return self.advance()
         raise self.error("P1000", f"expected {what}, found {self.describe(t)}", t.span,
                          f"expected {what}")
@@ -155,18 +170,25 @@ class Parser:
             t.span, f"expected `{text}`",
             secondary=(ast_label(opener.span, "unclosed delimiter opened here"),))
 
-    def span_from(self, start: Token | Span) -> Span:
-        s = start.span if isinstance(start, Token) else start
-        return s.to(self.prev.span)
+    def span_from(self, start: Token) -> Span:
+        """From `start` through the last token consumed."""
+        s = start.span
+        e = self.toks[self.i - 1].span
+        if e[2] >= s[2]:
+            return _new(Span, (s[0], s[1], e[2], s[3], s[4], e[5], e[6]))
+        return s
 
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            # Undo this level only: the callers' `finally: leave()` unwind the rest, and
-            # recovery points restore the depth they saved.
-            self.depth -= 1
-            raise self.error("L0010", "nesting too deep", self.tok.span,
-                             f"more than {MAX_DEPTH} nested expressions or blocks")
+            raise self.too_deep()
+
+    def too_deep(self) -> ParseError:
+        # Undo this level only: the callers' `finally: leave()` unwind the rest, and
+        # recovery points restore the depth they saved.
+        self.depth -= 1
+        return self.error("L0010", "nesting too deep", self.tok.span,
+                          f"more than {MAX_DEPTH} nested expressions or blocks")
 
     def leave(self) -> None:
         self.depth -= 1
@@ -176,9 +198,9 @@ class Parser:
         depth = 0
         while True:
             t = self.tok
-            if t.kind is T.EOF:
+            if t.kind is EOF:
                 return
-            if t.kind is T.OP:
+            if t.kind is OP:
                 if t.text in "([{":
                     depth += 1
                 elif t.text in ")]}":
@@ -188,7 +210,7 @@ class Parser:
                             continue
                         return
                     depth -= 1
-            elif t.kind is T.NEWLINE and depth == 0:
+            elif t.kind is NEWLINE and depth == 0:
                 self.advance()
                 return
             self.advance()
@@ -205,11 +227,11 @@ class Parser:
         while True:
             self.skip_newlines()
             t = self.tok
-            if t.kind is T.EOF:
+            if t.kind is EOF:
                 return items
-            if not top and t.is_op("}"):
+            if not top and t.text == "}":
                 return items
-            if t.is_op("}"):
+            if t.text == "}":
                 self.error("P1000", "unexpected `}`", t.span, "no block to close here")
                 self.advance()
                 continue
@@ -226,7 +248,7 @@ class Parser:
     def parse_item(self) -> ast.Stmt | None:
         attrs = self.parse_attrs()
         t = self.tok
-        if t.kind is T.KEYWORD:
+        if t.kind is KEYWORD:
             if t.text in ("let", "var"):
                 return self.parse_let()
             if t.text in ("fn", "async", "unsafe", "pub") or t.text in (
@@ -239,22 +261,22 @@ class Parser:
 
     def parse_attrs(self) -> list[ast.Attribute]:
         attrs: list[ast.Attribute] = []
-        while self.tok.kind in (T.ATTR, T.HASH_ATTR):
+        while self.tok.kind in (ATTR, HASH_ATTR):
             t = self.advance()
             args: list[str] = []
             if self.at_op("(") and self.tok.span.start == t.span.end:
                 opener = self.advance()
                 while not self.at_op(")"):
                     a = self.tok
-                    if a.kind in (T.IDENT, T.KEYWORD, T.INT, T.STRING):
-                        args.append(str(a.value) if a.kind is T.STRING else a.text)
+                    if a.kind in (IDENT, KEYWORD, INT, STRING):
+                        args.append(str(a.value) if a.kind is STRING else a.text)
                         self.advance()
                     else:
                         raise self.error("P1000", f"unexpected {self.describe(a)} in attribute")
                     if not self.eat_op(","):
                         break
                 self.expect_close(")", opener)
-            attrs.append(ast.Attribute(t.text, args, t.kind is T.HASH_ATTR,
+            attrs.append(ast.Attribute(t.text, args, t.kind is HASH_ATTR,
                                        span=self.span_from(t)))
             self.skip_newlines()
         return attrs
@@ -263,7 +285,7 @@ class Parser:
         """A declaration at the current token, or None if the token does not start one."""
         self.eat_kw("pub")
         t = self.tok
-        if t.is_kw("fn") and self.peek().kind is T.IDENT:
+        if t.is_kw("fn") and self.peek().kind is IDENT:
             return self.parse_fn(attrs)
         if t.is_kw("async") or (t.is_kw("unsafe") and self.peek().is_kw("fn")):
             start = self.advance()
@@ -324,7 +346,7 @@ class Parser:
         body = None
         if self.at_op("{"):
             body = self.parse_block()
-        elif not allow_no_body or not (self.tok.kind in (T.NEWLINE, T.EOF) or self.at_op("}")):
+        elif not allow_no_body or not (self.tok.kind in (NEWLINE, EOF) or self.at_op("}")):
             raise self.error("P1007", f"expected a function body, found {self.describe(self.tok)}",
                              self.tok.span, "expected `{` or an indented block")
         fn = ast.FnDecl(name.text, tparams, params, ret, body, variadic=variadic, attrs=attrs,
@@ -347,7 +369,7 @@ class Parser:
 
     def parse_param(self) -> ast.Param:
         t = self.tok
-        if t.is_op("&"):
+        if t.text == "&":
             # `&self` / `&mut self`
             self.advance()
             mutable = self.eat_kw_ident("mut")
@@ -368,7 +390,7 @@ class Parser:
 
     def eat_kw_ident(self, word: str) -> bool:
         """Contextual keywords (`mut`) are identifiers in the lexer."""
-        if self.tok.kind is T.IDENT and self.tok.text == word:
+        if self.tok.kind is IDENT and self.tok.text == word:
             self.advance()
             return True
         return False
@@ -379,7 +401,7 @@ class Parser:
         methods: list[ast.FnDecl] = []
         while True:
             self.skip_newlines()
-            if self.at_op("}") or self.tok.kind is T.EOF:
+            if self.at_op("}") or self.tok.kind is EOF:
                 break
             depth = self.depth
             try:
@@ -451,7 +473,7 @@ class Parser:
         variants: list[ast.Variant] = []
         while True:
             self.skip_newlines()
-            if self.at_op("}") or self.tok.kind is T.EOF:
+            if self.at_op("}") or self.tok.kind is EOF:
                 break
             v = self.expect_ident("a variant name")
             payload: list[ast.TypeExpr] = []
@@ -464,7 +486,7 @@ class Parser:
                 self.expect_close(")", op)
             variants.append(ast.Variant(v.text, payload, span=self.span_from(v)))
             if not self.eat_op(","):
-                if not (self.tok.kind is T.NEWLINE or self.at_op("}")):
+                if not (self.tok.kind is NEWLINE or self.at_op("}")):
                     raise self.error("P1000", f"expected `,` or a new line after a variant, "
                                      f"found {self.describe(self.tok)}")
         self.expect_close("}", opener)
@@ -475,7 +497,7 @@ class Parser:
         path = [self.expect_ident("a module name").text]
         while self.eat_op("::"):
             t = self.tok
-            if t.kind in (T.IDENT,) or (t.kind is T.OP and t.text == "*"):
+            if t.kind in (IDENT,) or (t.kind is OP and t.text == "*"):
                 path.append(self.advance().text)
             else:
                 raise self.error("P1000", f"expected a name after `::`, found {self.describe(t)}")
@@ -497,13 +519,13 @@ class Parser:
     def parse_extern(self, attrs: list[ast.Attribute]) -> ast.ExternBlock:
         start = self.advance()
         abi = "C"
-        if self.tok.kind is T.STRING:
+        if self.tok.kind is STRING:
             abi = str(self.advance().value)
         opener = self.expect_block_open("`extern`")
         fns: list[ast.FnDecl] = []
         while True:
             self.skip_newlines()
-            if self.at_op("}") or self.tok.kind is T.EOF:
+            if self.at_op("}") or self.tok.kind is EOF:
                 break
             depth = self.depth
             try:
@@ -536,7 +558,7 @@ class Parser:
 
     def end_statement(self) -> None:
         t = self.tok
-        if t.kind in (T.NEWLINE, T.EOF) or t.is_op("}"):
+        if t.kind in (NEWLINE, EOF) or t.text == "}":
             return
         raise self.error("P1000", f"expected the end of the statement, found {self.describe(t)}",
                          t.span, "expected a new line or `;`")
@@ -548,7 +570,7 @@ class Parser:
         while True:
             self.skip_newlines()
             t = self.tok
-            if t.is_op("}") or t.kind is T.EOF:
+            if t.text == "}" or t.kind is EOF:
                 break
             depth = self.depth
             try:
@@ -562,9 +584,10 @@ class Parser:
         return ast.Block(stmts, span=self.span_from(opener))
 
     def parse_stmt(self) -> ast.Stmt:
-        attrs = self.parse_attrs()
         t = self.tok
-        if t.kind is T.KEYWORD:
+        attrs = self.parse_attrs() if t.kind is ATTR or t.kind is HASH_ATTR else []
+        t = self.tok
+        if t.kind is KEYWORD:
             kw = t.text
             if kw in ("let", "var"):
                 return self.parse_let()
@@ -584,13 +607,13 @@ class Parser:
             if kw == "loop":
                 self.advance()
                 return ast.Loop(self.parse_block(), span=self.span_from(t))
-            if kw == "spawn" and self.peek().is_kw("fn") and self.peek(2).kind is T.IDENT:
+            if kw == "spawn" and self.peek().is_kw("fn") and self.peek(2).kind is IDENT:
                 self.advance()
                 fn = self.parse_fn([])
                 return ast.SpawnFn(fn, span=self.span_from(t))
             decl = None
             if kw in ("class", "template", "enum", "import", "module", "extern", "macro", "pub",
-                      "async") or (kw == "fn" and self.peek().kind is T.IDENT) or (
+                      "async") or (kw == "fn" and self.peek().kind is IDENT) or (
                     kw == "unsafe" and self.peek().is_kw("fn")):
                 decl = self.parse_decl(attrs)
             if decl is not None:
@@ -600,7 +623,7 @@ class Parser:
                              f"{self.describe(t)}", t.span)
         expr = self.parse_expr()
         op = self.tok
-        if op.kind is T.OP and op.text in ASSIGN_OPS:
+        if op.kind is OP and op.text in ASSIGN_OPS:
             self.advance()
             if not isinstance(expr, (ast.Name, ast.Field, ast.Index, ast.Unary, ast.Path)) or (
                     isinstance(expr, ast.Unary) and expr.op != "*"):
@@ -612,7 +635,7 @@ class Parser:
 
     def at_stmt_end(self) -> bool:
         t = self.tok
-        return t.kind in (T.NEWLINE, T.EOF) or t.is_op("}")
+        return t.kind in (NEWLINE, EOF) or t.text == "}"
 
     def parse_let(self) -> ast.Let:
         t = self.advance()
@@ -647,10 +670,10 @@ class Parser:
 
     def parse_single_pattern(self) -> ast.Pattern:
         t = self.tok
-        if t.kind is T.IDENT and t.text == "_":
+        if t.kind is IDENT and t.text == "_":
             self.advance()
             return ast.WildcardPat(span=t.span)
-        if t.is_op("("):
+        if t.text == "(":
             opener = self.advance()
             elems: list[ast.Pattern] = []
             while not self.at_op(")"):
@@ -659,19 +682,19 @@ class Parser:
                     break
             self.expect_close(")", opener)
             return ast.TuplePat(elems, span=self.span_from(t))
-        if t.kind in (T.INT, T.FLOAT, T.CHAR, T.STRING) or t.is_kw("true") or t.is_kw(
-                "false") or (t.is_op("-") and self.peek().kind in (T.INT, T.FLOAT)):
+        if t.kind in (INT, FLOAT, CHAR, STRING) or t.is_kw("true") or t.is_kw(
+                "false") or (t.text == "-" and self.peek().kind in (INT, FLOAT)):
             lit = self.parse_literal_pattern_value()
             if self.at_op("..") or self.at_op("..<"):
                 inclusive = self.advance().text == ".."
                 end = self.parse_literal_pattern_value()
                 return ast.RangePat(lit, end, inclusive, span=self.span_from(t))
             return ast.LitPat(lit, span=self.span_from(t))
-        if t.kind is T.IDENT and t.text == "mut" and self.peek().kind is T.IDENT:
+        if t.kind is IDENT and t.text == "mut" and self.peek().kind is IDENT:
             self.advance()
             name = self.advance()
             return ast.IdentPat(name.text, True, span=self.span_from(t))
-        if t.kind is T.IDENT or t.is_kw("self"):
+        if t.kind is IDENT or t.is_kw("self"):
             path = [self.advance().text]
             while self.eat_op("::"):
                 path.append(self.expect_ident("a variant name").text)
@@ -692,7 +715,7 @@ class Parser:
 
     def parse_literal_pattern_value(self) -> ast.Expr:
         t = self.tok
-        if t.is_op("-"):
+        if t.text == "-":
             self.advance()
             num = self.advance()
             lit = self.literal(num)
@@ -701,13 +724,13 @@ class Parser:
         return self.literal(t)
 
     def literal(self, t: Token) -> ast.Expr:
-        if t.kind is T.INT:
+        if t.kind is INT:
             return ast.IntLit(t.value, span=t.span)
-        if t.kind is T.FLOAT:
+        if t.kind is FLOAT:
             return ast.FloatLit(t.value, span=t.span)
-        if t.kind is T.CHAR:
+        if t.kind is CHAR:
             return ast.CharLit(t.value, span=t.span)
-        if t.kind is T.STRING:
+        if t.kind is STRING:
             return ast.StringLit(t.value, span=t.span)
         if t.is_kw("true") or t.is_kw("false"):
             return ast.BoolLit(t.text == "true", span=t.span)
@@ -717,9 +740,13 @@ class Parser:
 
     def parse_type(self) -> ast.TypeExpr:
         t = self.tok
-        self.enter()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.too_deep()
         try:
-            if t.is_op("&") or t.is_op("&&"):
+            if t.kind is IDENT:     # the common case first: `Int`, `Vec<T>`, `a::B`
+                return self.parse_named_type()
+            if t.text == "&" or t.text == "&&":
                 self.advance()
                 mutable = self.eat_kw_ident("mut")
                 inner = self.parse_type()
@@ -727,10 +754,10 @@ class Parser:
                 if t.text == "&&":
                     ty = ast.RefType(ty, False, span=ty.span)
                 return ty
-            if t.is_op("*"):
+            if t.text == "*":
                 self.advance()
                 return ast.PtrType(self.parse_type(), span=self.span_from(t))
-            if t.is_op("("):
+            if t.text == "(":
                 opener = self.advance()
                 elems: list[ast.TypeExpr] = []
                 while not self.at_op(")"):
@@ -739,10 +766,10 @@ class Parser:
                         break
                 self.expect_close(")", opener)
                 return ast.TupleType(elems, span=self.span_from(t))
-            if t.is_op("["):
+            if t.text == "[":
                 opener = self.advance()
                 elem = self.parse_type()
-                if not (self.tok.kind is T.NEWLINE and self.tok.text == ";"):
+                if not (self.tok.kind is NEWLINE and self.tok.text == ";"):
                     self.expect_op(";", " in an array type `[T; N]`")
                 self.advance()
                 size = self.parse_expr()
@@ -759,17 +786,22 @@ class Parser:
                 self.expect_close(")", opener)
                 ret = self.parse_type() if self.eat_op("->") else None
                 return ast.FnType(params, ret, span=self.span_from(t))
-            if t.kind is T.IDENT or t.is_kw("self"):
-                path = [self.advance().text]
-                while self.at_op("::") and self.peek().kind is T.IDENT:
-                    self.advance()
-                    path.append(self.advance().text)
-                args = self.parse_type_args() if self.at_op("<") else []
-                return ast.NamedType(path, args, span=self.span_from(t))
+            if t.is_kw("self"):
+                return self.parse_named_type()
             raise self.error("P1002", f"expected a type, found {self.describe(t)}", t.span,
                              "expected a type")
         finally:
-            self.leave()
+            self.depth -= 1
+
+    def parse_named_type(self) -> ast.NamedType:
+        t = self.advance()
+        path = [t.text]
+        while self.tok.text == "::" and self.peek().kind is IDENT:
+            self.advance()
+            path.append(self.advance().text)
+        if self.tok.text == "<":
+            return ast.NamedType(path, self.parse_type_args(), span=self.span_from(t))
+        return ast.NamedType(path, [], span=self.span_from(t) if len(path) > 1 else t.span)
 
     def parse_type_args(self) -> list[ast.TypeExpr]:
         opener = self.advance()  # <
@@ -783,16 +815,17 @@ class Parser:
 
     def expect_close_angle(self, opener: Token) -> None:
         t = self.tok
-        if t.is_op(">"):
+        if t.text == ">":
             self.advance()
             return
-        if t.kind is T.OP and t.text in (">>", ">=", ">>="):
+        if t.kind is OP and t.text in (">>", ">=", ">>="):
             # Split `>>` in `Vec<Vec<Int>>`: consume one `>` and leave the rest.
             rest = t.text[1:]
             s = t.span
             self.splits.append((self.i, t))
-            self.toks[self.i] = Token(T.OP, rest, Span(s.file, s.start + 1, s.end, s.line,
+            self.toks[self.i] = Token(OP, rest, Span(s.file, s.start + 1, s.end, s.line,
                                                         s.col + 1, s.end_line, s.end_col))
+            self.seek(self.i)
             return
         self.expect_close(">", opener)
 
@@ -814,7 +847,7 @@ class Parser:
         while len(self.splits) > save_splits:
             j, original = self.splits.pop()
             self.toks[j] = original
-        self.i = save_i
+        self.seek(save_i)
         self.depth = save_depth
         del self.sink.items[save_n:]
         self.sink._seen = {(d.code, d.primary.span.file, d.primary.span.start, d.message)
@@ -825,24 +858,24 @@ class Parser:
 
     def parse_expr(self, min_bp: int = 0, no_block: bool = False) -> ast.Expr:
         """An expression. `no_block`: a `{` ends the expression (loop and `if` heads)."""
-        self.enter()
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.too_deep()
         try:
             start = self.tok
             left = self.parse_unary(no_block)
             chain = 0
             while True:
                 t = self.tok
-                if t.kind is T.KEYWORD and t.text == "as":
-                    if AS_BP < min_bp:
-                        break
-                    self.advance()
-                    target = self.parse_type()
-                    left = ast.Cast(left, target, span=self.span_from(start))
-                    continue
-                if t.kind is not T.OP:
+                bp = BINARY_BP.get(t.text)     # only operators have these texts
+                if bp is None:
+                    if t.text == "as" and t.kind is KEYWORD and AS_BP >= min_bp:
+                        self.advance()
+                        target = self.parse_type()
+                        left = ast.Cast(left, target, span=self.span_from(start))
+                        continue
                     break
-                bp = BINARY_BP.get(t.text)
-                if bp is None or bp < min_bp:
+                if bp < min_bp:
                     break
                 chain += 1
                 if chain > MAX_CHAIN:
@@ -857,11 +890,13 @@ class Parser:
                 left = ast.Binary(t.text, left, right, span=self.span_from(start))
             return left
         finally:
-            self.leave()
+            self.depth -= 1
 
     def parse_unary(self, no_block: bool = False) -> ast.Expr:
         t = self.tok
-        if t.kind is T.OP and t.text in ("-", "!", "~", "*"):
+        if t.text not in PREFIX_OPS:
+            return self.parse_postfix(self.parse_primary(no_block), t)
+        if t.kind is OP and t.text in ("-", "!", "~", "*"):
             self.advance()
             self.enter()
             try:
@@ -869,7 +904,7 @@ class Parser:
             finally:
                 self.leave()
             return ast.Unary(t.text, operand, span=self.span_from(t))
-        if t.kind is T.OP and t.text in ("&", "&&"):
+        if t.kind is OP and t.text in ("&", "&&"):
             self.advance()
             mutable = self.eat_kw_ident("mut")
             self.enter()
@@ -894,33 +929,35 @@ class Parser:
     def parse_postfix(self, expr: ast.Expr, start: Token) -> ast.Expr:
         while True:
             t = self.tok
-            if t.is_op("("):
+            if t.text not in POSTFIX_OPS:
+                return expr
+            if t.text == "(":
                 args = self.parse_args()
                 expr = ast.Call(expr, args, span=self.span_from(start))
-            elif t.is_op("["):
+            elif t.text == "[":
                 opener = self.advance()
                 index = self.parse_expr()
                 self.expect_close("]", opener)
                 expr = ast.Index(expr, index, span=self.span_from(start))
-            elif t.is_op("."):
+            elif t.text == ".":
                 self.advance()
                 n = self.tok
                 if n.is_kw("await"):
                     self.advance()
                     expr = ast.Await(expr, span=self.span_from(start))
-                elif n.kind is T.INT:
+                elif n.kind is INT:
                     self.advance()
                     expr = ast.Field(expr, n.text, span=self.span_from(start))
-                elif n.kind is T.FLOAT and n.text.replace(".", "").isdigit():
+                elif n.kind is FLOAT and n.text.replace(".", "").isdigit():
                     # `t.0.1` lexes as `t` `.` `0.1`: two tuple field accesses.
                     self.advance()
                     a, b = n.text.split(".")
                     expr = ast.Field(expr, a, span=self.span_from(start))
                     expr = ast.Field(expr, b, span=self.span_from(start))
-                elif n.kind is T.IDENT:
+                elif n.kind is IDENT:
                     self.advance()
                     targs: list[ast.TypeExpr] = []
-                    if self.at_op("::") and self.peek().is_op("<"):
+                    if self.at_op("::") and self.peek().text == "<":
                         self.advance()
                         targs = self.parse_type_args()
                     if self.at_op("("):
@@ -944,7 +981,7 @@ class Parser:
             if self.at_op(")"):
                 break
             t = self.tok
-            if t.kind is T.IDENT and self.peek().is_op("="):
+            if t.kind is IDENT and self.peek().text == "=":
                 self.advance()
                 self.advance()
                 value = self.parse_expr()
@@ -962,12 +999,12 @@ class Parser:
     def parse_primary(self, no_block: bool = False) -> ast.Expr:
         t = self.tok
         k = t.kind
-        if k in (T.INT, T.FLOAT, T.CHAR, T.STRING):
+        if k is IDENT:
+            return self.parse_name()
+        if k is INT or k is STRING or k is FLOAT or k is CHAR:
             self.advance()
             return self.literal(t)
-        if k is T.IDENT:
-            return self.parse_name()
-        if k is T.KEYWORD:
+        if k is KEYWORD:
             kw = t.text
             if kw in ("true", "false"):
                 self.advance()
@@ -1006,7 +1043,7 @@ class Parser:
                 target = self.parse_type()
                 args = self.parse_args() if self.at_op("(") else []
                 return ast.ActorNew(target, args, span=self.span_from(t))
-        if k is T.OP:
+        if k is OP:
             if t.text == "(":
                 opener = self.advance()
                 self.skip_newlines()
@@ -1056,7 +1093,7 @@ class Parser:
     def parse_name(self) -> ast.Expr:
         t = self.advance()
         # Macro call: `vec![...]`, `name!(...)`.
-        if self.at_op("!") and self.tok.span.start == t.span.end and self.peek().kind is T.OP \
+        if self.at_op("!") and self.tok.span.start == t.span.end and self.peek().kind is OP \
                 and self.peek().text in ("[", "("):
             self.advance()
             opener = self.advance()
@@ -1065,15 +1102,15 @@ class Parser:
             self.expect_close(close, opener)
             return ast.MacroCall(t.text, args, opener.text == "[", span=self.span_from(t))
         targs: list[ast.TypeExpr] = []
-        if self.at_op("<"):
+        if self.tok.text == "<":
             targs = self.try_type_args() or []
-        if not self.at_op("::"):
-            return ast.Name(t.text, targs, span=self.span_from(t))
+        if self.tok.text != "::":
+            return ast.Name(t.text, targs, span=self.span_from(t) if targs else t.span)
         segments = [ast.PathSegment(t.text, targs, span=self.span_from(t))]
         while self.at_op("::"):
             self.advance()
             n = self.tok
-            if n.kind is not T.IDENT and not (n.kind is T.KEYWORD and n.text in PATH_KEYWORDS):
+            if n.kind is not IDENT and not (n.kind is KEYWORD and n.text in PATH_KEYWORDS):
                 n = self.expect_ident("a name after `::`")
             else:
                 self.advance()
@@ -1090,11 +1127,10 @@ class Parser:
         else_: ast.Expr | None = None
         # `else` may follow on the next line (after `}` or the end of an indented block).
         j = self.i
-        while self.toks[j].kind is T.NEWLINE:
+        while self.toks[j].kind is NEWLINE:
             j += 1
         if self.toks[j].is_kw("else"):
-            self.i = j
-            self.advance()
+            self.seek(j + 1)
             if self.at_kw("if"):
                 self.enter()   # else-if chains nest in the tree
                 try:
@@ -1112,7 +1148,7 @@ class Parser:
         arms: list[ast.MatchArm] = []
         while True:
             self.skip_newlines()
-            if self.at_op("}") or self.tok.kind is T.EOF:
+            if self.at_op("}") or self.tok.kind is EOF:
                 break
             depth = self.depth
             try:
@@ -1124,7 +1160,7 @@ class Parser:
                 body = self.parse_expr()
                 arms.append(ast.MatchArm(pat, body, guard, span=self.span_from(start)))
                 if not self.eat_op(","):
-                    if not (self.tok.kind is T.NEWLINE or self.at_op("}")):
+                    if not (self.tok.kind is NEWLINE or self.at_op("}")):
                         raise self.error("P1000", f"expected `,` or a new line after a match "
                                          f"arm, found {self.describe(self.tok)}")
             except ParseError:
@@ -1144,7 +1180,7 @@ class Parser:
 
     def parse_lambda(self) -> ast.Lambda:
         t = self.advance()
-        if self.tok.kind is T.IDENT:
+        if self.tok.kind is IDENT:
             raise self.error("P1000", "a named function cannot be used as an expression",
                              self.tok.span, "remove the name to write a lambda")
         params, _ = self.parse_params()

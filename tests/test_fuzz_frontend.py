@@ -1,6 +1,7 @@
 """Fuzzing the front end: whatever the input, lexing and parsing return (with diagnostics)
-instead of raising, finish quickly, and point every diagnostic inside the file; and every
-tree that parses cleanly survives the printer: parse(print(tree)) == tree.
+instead of raising, finish quickly, give every token its true line:col, and point every
+diagnostic inside the file; and every tree that parses cleanly survives the printer:
+parse(print(tree)) == tree.
 
 Inputs: random text and bytes, soups of Vyn tokens, mutations and truncations of real
 programs, grammar-generated programs, and pathological nesting and lengths.
@@ -124,6 +125,11 @@ def frontend(text: str, *, roundtrip: bool = True) -> ast.Module:
     lex_sink = DiagnosticSink()
     toks = lex(source, lex_sink)
     assert toks and toks[-1].kind is T.EOF
+    for t in toks:   # every real token's line:col is where its offsets are
+        if not t.synthetic:
+            s = t.span
+            assert (s.line, s.col, s.end_line, s.end_col) == (
+                *source.location(s.start), *source.location(s.end)), t
     check_diagnostics(source, lex_sink)
     sink = DiagnosticSink()
     module = parse(source, sink)

@@ -375,3 +375,17 @@ def test_the_token_list_always_ends_with_eof():
     for text in ["", "\n", "   ", "// only a comment", "/*", '"', "'", "@", "#", "\\"]:
         toks = lex(SourceFile("t.vyn", text), DiagnosticSink())
         assert toks[-1].kind is T.EOF
+
+
+def test_tokens_after_a_multi_line_comment_or_string_have_their_true_line_and_column():
+    text = 'let a = /* one\ntwo */ b + "x\ny" + c\nd\n'
+    src = SourceFile("t.vyn", text)
+    toks = [t for t in lex(src, DiagnosticSink()) if not t.synthetic]
+    where = {t.text: (t.span.line, t.span.col) for t in toks}
+    assert where["b"] == (2, 8)
+    assert where["c"] == (3, 6)
+    assert where["d"] == (4, 1)
+    # The comment and the string do not end the statement: `b`, `c` stay on line 1's
+    # statement, and only the real newline after `c` ends it.
+    kinds = [(t.kind.name, t.text) for t in lex(src, DiagnosticSink())][:9]
+    assert kinds[-1] == ("NEWLINE", "\n") and kinds[-2] == ("IDENT", "c")

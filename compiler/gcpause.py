@@ -1,0 +1,54 @@
+"""Pausing Python's cyclic garbage collector while the front end builds its data.
+
+Lexing, parsing and checking allocate hundreds of thousands of long-lived objects
+(tokens, spans, tree nodes, types) and free almost none of them until the phase ends.
+Every few hundred allocations the collector would scan the young ones, find no garbage
+and promote them, and its older generations would rescan the growing tree: on a 1 MB
+program that was about half of the front end's time. Reference counting still frees
+what dies during a pause; only cycles wait for the collector, which runs again as soon
+as the outermost pause ends. The pause nests, and is shared between threads: the
+collector comes back when the last paused phase in the process ends.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+_lock = threading.Lock()
+_depth = 0
+_was_enabled = False
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Run the body with the cyclic collector off (restored to its prior state after)."""
+    global _depth, _was_enabled
+    with _lock:
+        if _depth == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and _was_enabled:
+                gc.enable()
+
+
+def pauses_gc(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: the whole call runs inside `gc_paused()`."""
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with gc_paused():
+            return fn(*args, **kwargs)
+    return wrapper

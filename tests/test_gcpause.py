@@ -1,0 +1,62 @@
+"""The front end's collector pause: nests, survives exceptions, restores the prior state."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from compiler.diagnostics import DiagnosticSink
+from compiler.gcpause import gc_paused, pauses_gc
+from compiler.parser import parse
+from compiler.span import SourceFile
+
+
+@pytest.fixture(autouse=True)
+def _collector_on():
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    if not was:
+        gc.disable()
+
+
+def test_the_collector_is_off_inside_and_back_on_after_nested_pauses():
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()      # the outer pause still holds
+    assert gc.isenabled()
+
+
+def test_an_exception_inside_a_pause_still_restores_the_collector():
+    @pauses_gc
+    def boom():
+        assert not gc.isenabled()
+        raise ValueError("x")
+
+    with pytest.raises(ValueError):
+        boom()
+    assert gc.isenabled()
+
+
+def test_a_collector_the_caller_turned_off_stays_off():
+    gc.disable()
+    with gc_paused():
+        pass
+    assert not gc.isenabled()
+
+
+def test_parsing_runs_paused_and_leaves_the_collector_as_it_was():
+    seen = []
+    src = SourceFile("t.vyn", "fn main() {\n  println(1)\n}\n")
+
+    @pauses_gc
+    def inner():
+        seen.append(gc.isenabled())
+        return parse(src, DiagnosticSink())
+
+    inner()
+    assert seen == [False]
+    assert gc.isenabled()
