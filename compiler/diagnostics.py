@@ -105,7 +105,7 @@ CODES: dict[str, str] = {
     "L0004": "invalid escape sequence",
     "L0005": "invalid character literal",
     "L0006": "malformed number literal",
-    "L0007": "integer literal out of range",
+    "L0007": "number literal out of range",
     "L0008": "inconsistent indentation",
     "L0009": "invalid UTF-8 in source",
     "L0010": "nesting too deep",

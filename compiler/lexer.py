@@ -61,6 +61,7 @@ _MASTER = re.compile(
     r"|([0-9]{1,18})(?![0-9_.eExXbBoOA-Za-z\u0080-\U0010ffff])"   # a plain decimal Int
     r"|([0-9\"'@#])"
     r"|(.)|\Z)", re.S)
+_STRING_RUN = re.compile(r'[^"\\\n]*')    # string characters up to a quote, escape or newline
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 # What the layout does with an operator: open or close a delimiter, or end a statement.
@@ -361,6 +362,10 @@ class _Lexer:
                 value = int(digits[2:], {"0x": 16, "0b": 2, "0o": 8}[low])
             elif any(ch in digits for ch in ".eE"):
                 value = float(digits)
+                if value == float("inf"):
+                    self.error("L0007", f"float literal `{lit}` is out of range", pos, end,
+                               "too large for Float")
+                    value = 0.0
                 return Token(T.FLOAT, lit, span, value), end
             elif len(digits.lstrip("0")) > 19:
                 value = INT_MAX + 1   # too large (and int() refuses > 4300 digits)
@@ -414,24 +419,26 @@ class _Lexer:
         return e, pos + 2
 
     def string(self, pos: int) -> tuple[Token, int]:
-        text, n = self.text, len(self.text)
+        """A string literal; it must close on the line it opens on."""
+        text = self.text
         start = pos
         pos += 1
         out: list[str] = []
-        while pos < n:
-            c = text[pos]
+        while True:
+            m = _STRING_RUN.match(text, pos)
+            out.append(m.group())
+            pos = m.end()
+            c = text[pos:pos + 1]
             if c == '"':
                 pos += 1
                 return Token(T.STRING, text[start:pos], self.span(start, pos), "".join(out)), pos
-            if c == "\\":
-                ch, pos = self.escape(pos, '"')
-                out.append(ch)
-                continue
-            out.append(c)
-            pos += 1
+            if c != "\\":
+                break       # a newline or the end of the file
+            ch, pos = self.escape(pos, '"')
+            out.append(ch)
         self.error("L0002", "unterminated string literal", start, start + 1,
                    "string starts here")
-        return Token(T.STRING, text[start:], self.span(start, n), "".join(out)), n
+        return Token(T.STRING, text[start:pos], self.span(start, pos), "".join(out)), pos
 
     def char(self, pos: int) -> tuple[Token, int]:
         text, n = self.text, len(self.text)

@@ -106,10 +106,12 @@ def int_literal(value: int) -> str:
 
 def float_literal(value: float) -> str:
     """Text that re-lexes to exactly `value` (always with a `.` or an exponent)."""
+    # Infinities and NaN are not literals (`1e400` is an L0007 error); the parser never
+    # produces them, and they print as the expressions that compute them.
     if math.isinf(value):
-        return "1e999" if value > 0 else "-1e999"
+        return "(1.0 / 0.0)" if value > 0 else "(-1.0 / 0.0)"
     if math.isnan(value):
-        return "(0.0 / 0.0)"  # not produced by the parser; printed for completeness
+        return "(0.0 / 0.0)"
     text = repr(value)
     if "." not in text and "e" not in text and "E" not in text:
         text += ".0"

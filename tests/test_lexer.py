@@ -347,6 +347,9 @@ def test_every_lexer_code_is_documented():
     ("let n = 9223372036854775808", [("L0007", "1:9")]),
     ("let n = 0x1_0000_0000_0000_0000", [("L0007", "1:9")]),
     ("let n = " + "9" * 5000, [("L0007", "1:9")]),
+    ("let f = 1e400", [("L0007", "1:9")]),
+    # A string must close on its own line; the next line lexes on its own.
+    ('let s = "ab\ncd"', [("L0002", "1:9"), ("L0002", "2:3")]),
     # L0008 inconsistent indentation: a dedent to a column that matches no block.
     ("fn main()\n        let x = 1\n    let y = 2", [("L0008", "3:5")]),
     # L0010 nesting too deep: points at the first delimiter over the limit.
@@ -377,15 +380,16 @@ def test_the_token_list_always_ends_with_eof():
         assert toks[-1].kind is T.EOF
 
 
-def test_tokens_after_a_multi_line_comment_or_string_have_their_true_line_and_column():
-    text = 'let a = /* one\ntwo */ b + "x\ny" + c\nd\n'
+def test_tokens_after_multi_line_comments_have_their_true_line_and_column():
+    text = 'let a = /* one\ntwo */ b + /*\n\n*/ c\nd\n'
     src = SourceFile("t.vyn", text)
     toks = [t for t in lex(src, DiagnosticSink()) if not t.synthetic]
     where = {t.text: (t.span.line, t.span.col) for t in toks}
     assert where["b"] == (2, 8)
-    assert where["c"] == (3, 6)
-    assert where["d"] == (4, 1)
-    # The comment and the string do not end the statement: `b`, `c` stay on line 1's
-    # statement, and only the real newline after `c` ends it.
-    kinds = [(t.kind.name, t.text) for t in lex(src, DiagnosticSink())][:9]
-    assert kinds[-1] == ("NEWLINE", "\n") and kinds[-2] == ("IDENT", "c")
+    assert where["c"] == (4, 4)
+    assert where["d"] == (5, 1)
+    # The comments do not end the statement: `b` and `c` belong to line 1's statement, and
+    # only the real newline after `c` ends it.
+    kinds = [(t.kind.name, t.text) for t in lex(src, DiagnosticSink())]
+    first_end = kinds.index(("NEWLINE", "\n"))
+    assert kinds[first_end - 1] == ("IDENT", "c")
