@@ -168,6 +168,26 @@ def test_every_file_is_passed_to_the_driver_in_order(driver, tmp_path):
     assert [s.name for s in driver.seen] == [str(p) for p in paths]
 
 
+def test_check_reads_the_files_imports_name_once_each(driver, tmp_path):
+    (tmp_path / "main.vyn").write_text("import utils::helper\nfn main() { helper() }\n",
+                                       encoding="utf-8")
+    (tmp_path / "utils.vyn").write_text("fn helper() {}\n", encoding="utf-8")
+    main_path, utils_path = str(tmp_path / "main.vyn"), str(tmp_path / "utils.vyn")
+    assert main(["check", main_path]) == 0
+    assert [s.name for s in driver.seen] == [main_path, utils_path]
+    driver.seen.clear()
+    assert main(["check", main_path, utils_path]) == 0
+    assert [s.name for s in driver.seen] == [main_path, utils_path]
+
+
+def test_check_follows_imports_with_the_real_checker(capsys, tmp_path):
+    (tmp_path / "main.vyn").write_text("import utils::helper\nfn main() { helper(1) }\n",
+                                       encoding="utf-8")
+    (tmp_path / "utils.vyn").write_text("fn helper(n: Int) -> Int { n }\n", encoding="utf-8")
+    assert main(["check", str(tmp_path / "main.vyn")]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
 def test_byte_order_mark_is_dropped(driver, tmp_path):
     path = tmp_path / "bom.vyn"
     path.write_bytes(b"\xef\xbb\xbffn main() {}\n")

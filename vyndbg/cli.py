@@ -123,11 +123,12 @@ def _configure_check(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    """Type-check the files as one program; print its diagnostics.
+    """Type-check the files, and the files their imports name, as one program; print its
+    diagnostics.
 
     Returns 1 if there is an error, else 0 (warnings alone do not fail a check).
     """
-    sources = [read_source(path) for path in args.files]
+    sources = gather_sources(*args.files)
     # Imported here, not at the top: `vyn --version` and `vyn --help` need no front end.
     from compiler.driver import check_sources
     from compiler.render import render_human, render_json
@@ -144,8 +145,8 @@ def _run_check(args: argparse.Namespace) -> int:
 
 # -- vyn build / run / disasm ----------------------------------------------------------------
 
-def gather_sources(path: str) -> list[SourceFile]:
-    """The file at `path` and, transitively, every file its `import`s name beside it.
+def gather_sources(*paths: str) -> list[SourceFile]:
+    """The files at `paths` and, transitively, every file their `import`s name beside them.
 
     Guide 3.4: `import utils::helper` in `src/main.vyn` reads `src/utils.vyn`. A module
     that has no file (the prelude's `vyn`, a `module` declared inline) is left for the
@@ -158,8 +159,12 @@ def gather_sources(path: str) -> list[SourceFile]:
     from compiler.diagnostics import DiagnosticSink
     from compiler.parser import parse
 
-    sources = [read_source(path)]
-    seen = {os.path.normpath(path)}
+    sources: list[SourceFile] = []
+    seen: set[str] = set()
+    for path in paths:
+        if os.path.normpath(path) not in seen:
+            seen.add(os.path.normpath(path))
+            sources.append(read_source(path))
     for source in sources:  # grows while it is walked
         # A throwaway sink: the compile proper reports this file's errors.
         items = list(parse(source, DiagnosticSink()).items)
