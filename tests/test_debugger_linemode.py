@@ -284,6 +284,33 @@ def test_finish_of_a_function_returning_nothing_prints_no_value():
         "5\t  hello()"]
 
 
+COUNT = """\
+fn count(n: Int) -> Int {
+  if n == 0 {
+    return 0
+  }
+  let r = count(n - 1)
+  return r + 1
+}
+
+fn main() {
+  println("{}", count(3))
+}
+"""
+
+
+def test_until_loc_skips_recursive_calls_and_advance_stops_in_the_first_frame_there():
+    # gdb: `until LOC` reaches LOC only in the current frame; `advance LOC` in any frame.
+    lines = transcript(COUNT, "break count if n == 3", "run", "delete", "until 6", "print n",
+                       name="count.vyn")
+    assert output_of(lines, "until 6") == ["count (n=3) at count.vyn:6", "6\t  return r + 1"]
+    assert output_of(lines, "print n") == ["$1 = 3"]
+    lines = transcript(COUNT, "break count if n == 3", "run", "delete", "advance 6", "print n",
+                       name="count.vyn")
+    assert output_of(lines, "advance 6") == ["count (n=1) at count.vyn:6", "6\t  return r + 1"]
+    assert output_of(lines, "print n") == ["$1 = 1"]
+
+
 def test_until_runs_past_the_loop_and_advance_stops_when_the_frame_returns():
     lines = transcript(FIB, "break 11", "run", "delete", "next", "until", "until")
     assert output_of(lines, "next") == ["10\t  for i in 0..<5 {"]

@@ -76,12 +76,13 @@ Prints the value the function returned, which is added to the value history.""",
     _c("until", "Execute until past the current line or past a LOCATION.", """
 Usage: until [LOCATION]
 Without an argument, like `next`, but does not go backwards in a loop. With LOCATION,
-runs until LOCATION is reached or the current frame returns (as `advance`).""",
+runs until LOCATION is reached in the current frame (deeper calls, recursive ones
+included, pass it by) or the current frame returns.""",
        ("u",), "location"),
     _c("advance", "Continue the program up to the given location.", """
 Usage: advance LOCATION
-Runs until LOCATION (FILE:LINE, LINE, FUNCTION, FILE:FUNCTION) is reached or the
-current frame returns.""", completes="location"),
+Runs until LOCATION (FILE:LINE, LINE, FUNCTION, FILE:FUNCTION) is reached, in any
+frame, or the current frame returns.""", completes="location"),
     _c("stepi", "Step one bytecode instruction exactly.", """
 Usage: stepi [N]
 Enters a called function at its first instruction.""", ("si",)),

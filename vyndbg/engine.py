@@ -75,7 +75,8 @@ class _Bp:
 @dataclass
 class StepCondition:
     """What a resume waits for. mode: continue | step | next | until | finish | stepi |
-    nexti | advance."""
+    nexti | advance | until_loc (`until LOC`: like advance, but LOC counts only in the
+    starting frame or a frame outside it)."""
 
     mode: str = "continue"
     frame: object = None         # the frame stepping started in
@@ -259,7 +260,7 @@ class Session:
             vm.patch(site[0], site[1], 0)
         self._patched = want
         needs_calls = self._step.mode in ("step", "stepi", "nexti", "next", "until", "finish",
-                                          "advance") or any(
+                                          "advance", "until_loc") or any(
             b.kind == "watchpoint" and b.scope_frame is not None for b in self._bps.values())
         vm.call_hooks = self._hooks if needs_calls else None
 
@@ -413,15 +414,18 @@ class Session:
         return self._resume(cond)
 
     def until(self, spec: str | None = None) -> StopEvent:
+        """`until`: `next` that does not go back in a loop. `until LOC`: run to LOC in the
+        current frame (deeper calls, recursive ones included, pass it by) or until the
+        frame returns."""
         if spec:
-            return self.advance(spec)
+            return self.advance(spec, mode="until_loc")
         return self._step_once("until")
 
-    def advance(self, spec: str) -> StopEvent:
-        """`advance LOC` / `until LOC`: run to LOC or until the current frame returns."""
+    def advance(self, spec: str, mode: str = "advance") -> StopEvent:
+        """`advance LOC`: run to LOC, in any frame, or until the current frame returns."""
         frame = self._here()
         r = locations.resolve(self.program, spec, self.current_location())
-        cond = StepCondition("advance", frame, frame.depth, 0, frame.fn.index, frame.pc)
+        cond = StepCondition(mode, frame, frame.depth, 0, frame.fn.index, frame.pc)
         cond.sites = set(r.sites)
         self._arm_return(cond, frame)
         return self._resume(cond)
@@ -484,6 +488,8 @@ class Session:
             # The caller's resume site counts only once the frame has returned: a
             # recursive call returning there at the same depth is not the frame's return.
             return site != c.return_site or depth < c.depth
+        if mode == "until_loc":
+            return depth <= c.depth and (site != c.return_site or depth < c.depth)
         return False
 
     def _on_trap(self, frame: Frame) -> None:
@@ -584,7 +590,7 @@ class Session:
                 self._output(Output("dprintf", f"\nWatchpoint {bp.number} deleted because "
                                                "the program has left the block in\nwhich its "
                                                "expression is valid.\n"))
-        if c.mode in ("step", "next", "until", "stepi", "nexti", "advance") and \
+        if c.mode in ("step", "next", "until", "stepi", "nexti", "advance", "until_loc") and \
                 frame is c.frame and frame.parent is not None:
             # Stepping out of the function: stop in the caller after the call.
             c.return_site = (frame.parent.fn.index, frame.parent.pc)
