@@ -252,6 +252,43 @@ def test_keyboard_interrupt_while_waiting_interrupts_the_program():
     lm.close()
 
 
+SPIN_CALL = """\
+fn spin() -> Int {
+  var i = 0
+  while true {
+    i += 1
+  }
+  return i
+}
+
+fn main() {
+  let x = 41
+  println("{}", x + 1)
+}
+"""
+
+
+def test_interrupting_a_call_made_by_print_abandons_it_and_keeps_the_stop():
+    # The engine side, as the TUI uses it: interrupt() from another thread.
+    lm, out = debugger(SPIN_CALL, "spin.vyn")
+    try:
+        lm.execute("break 11")
+        lm.execute("run")
+        timer = threading.Timer(0.3, lm.session.interrupt)
+        timer.start()
+        lm.execute("print spin()")
+        timer.join()
+        lm.execute("print x")
+        lm.execute("next")
+    finally:
+        lm.close()
+    text = out.getvalue()
+    assert "Interrupted while in a function called from the debugger; the call was " \
+        "abandoned." in text
+    assert "$1 = 41\n" in text
+    assert "42\n" in text
+
+
 # -- stepping --------------------------------------------------------------------------------
 
 def test_next_and_step_show_the_frame_line_when_the_frame_changes():

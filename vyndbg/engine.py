@@ -431,8 +431,9 @@ class Session:
         return self._resume(cond)
 
     def interrupt(self) -> None:
-        """Stop a running program where it is (thread-safe; Ctrl-C)."""
-        if self.vm is not None and self.state.state == "running":
+        """Stop a running program where it is, or abandon a call of one of its functions
+        that an expression made (thread-safe; Ctrl-C)."""
+        if self.vm is not None and (self.state.state == "running" or self._evaluating):
             self.vm.interrupt[0] = True
 
     def kill(self) -> None:
@@ -605,6 +606,10 @@ class Session:
         self._block(self._stop_event(StopReason.PANIC, frame, message=error.message))
 
     def _on_interrupt(self, frame: Frame) -> None:
+        if self._evaluating:
+            # Unwinds the call; call_in_program puts the stopped program back as it was.
+            raise DebugError("Interrupted while in a function called from the debugger; "
+                             "the call was abandoned.")
         self._step = StepCondition()
         self._sync()
         self._block(self._stop_event(StopReason.INTERRUPT, frame))
