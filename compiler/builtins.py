@@ -42,42 +42,41 @@ def _sig(kind: str, params: tuple[Type, ...], ret: Type) -> MethodSig:
     return MethodSig(kind, params, ret)
 
 
+# Signatures that do not depend on the receiver's type arguments, built once.
+_TO_STRING = _sig("Any", (), STRING)
+_VEC_FIXED = {"len": _sig("Vec", (), INT), "is_empty": _sig("Vec", (), BOOL),
+              "clear": _sig("Vec", (), UNIT), "sort": _sig("Vec", (), UNIT)}
+_STRING_METHODS = {
+    "len": ((), INT), "is_empty": ((), BOOL), "contains": ((STRING,), BOOL),
+    "starts_with": ((STRING,), BOOL), "ends_with": ((STRING,), BOOL),
+    "to_upper": ((), STRING), "to_lower": ((), STRING), "trim": ((), STRING),
+    "split": ((STRING,), vec_of(STRING)), "chars": ((), vec_of(RUNE)),
+    "bytes": ((), BYTES), "to_cstr": ((), PtrT(CHAR)), "repeat": ((INT,), STRING),
+    "replace": ((STRING, STRING), STRING), "substring": ((INT, INT), STRING),
+}
+_STRING_FIXED = {name: _sig("String", p, r) for name, (p, r) in _STRING_METHODS.items()}
+_BYTES_LEN = _sig("Bytes", (), INT)
+_ARRAY_LEN = _sig("Array", (), INT)
+
+
 def method_signature(recv: Type, name: str, option_of, result_of) -> MethodSig | None:
     """The builtin method `name` on `recv` (already auto-dereferenced), or None.
 
-    `option_of(T)` / `result_of(T, E)` build the prelude's Option/Result instances.
+    `option_of(T)` / `result_of(T, E)` build the prelude's Option/Result instances. Only
+    the signature asked for is built, but every Option instance the receiver's whole method
+    table mentions is still instantiated, in table order: instantiating a concrete Option
+    adds it to the program, so the program does not depend on which method was looked up.
     """
     t = prune(recv)
     if name == "to_string":
-        return _sig("Any", (), STRING)
+        return _TO_STRING
     if isinstance(t, Generic):
         a = t.args[0]
         if t.name == "Vec":
-            u = TypeVar("map")
-            table = {
-                "len": ((), INT), "is_empty": ((), BOOL), "push": ((a,), UNIT),
-                "pop": ((), option_of(a)), "map": ((FnT((a,), u),), vec_of(u)),
-                "filter": ((FnT((a,), BOOL),), vec_of(a)), "reverse": ((), vec_of(a)),
-                "contains": ((a,), BOOL), "get": ((INT,), option_of(a)),
-                "first": ((), option_of(a)), "last": ((), option_of(a)),
-                "insert": ((INT, a), UNIT), "remove": ((INT,), a), "clear": ((), UNIT),
-                "sort": ((), UNIT), "clone": ((), vec_of(a)),
-                "for_each": ((FnT((a,), UNIT),), UNIT),
-                "fold": ((u, FnT((u, a), u)), u),
-                "index_of": ((a,), option_of(INT)),
-            }
-            if prune(a) == STRING:
-                table["join"] = ((STRING,), STRING)
-            if is_int(prune(a)) or is_float(prune(a)):
-                table["sum"] = ((), prune(a))
-                table["min"] = ((), option_of(a))
-                table["max"] = ((), option_of(a))
-            if name in table:
-                p, r = table[name]
-                return _sig("Vec", p, r)
-            return None
+            return _vec_method(a, name, option_of)
         if t.name == "Channel":
-            table = {"send": ((a,), UNIT), "recv": ((), option_of(a)), "close": ((), UNIT),
+            opt = option_of(a)
+            table = {"send": ((a,), UNIT), "recv": ((), opt), "close": ((), UNIT),
                      "len": ((), INT), "try_recv": ((), option_of(a))}
         elif t.name in ("Thread", "Task"):
             table = {"join": ((), a), "is_done": ((), BOOL)}
@@ -104,27 +103,25 @@ def method_signature(recv: Type, name: str, option_of, result_of) -> MethodSig |
             return _sig(t.name, p, r)
         return None
     if t == STRING:
-        table = {
-            "len": ((), INT), "is_empty": ((), BOOL), "contains": ((STRING,), BOOL),
-            "starts_with": ((STRING,), BOOL), "ends_with": ((STRING,), BOOL),
-            "to_upper": ((), STRING), "to_lower": ((), STRING), "trim": ((), STRING),
-            "split": ((STRING,), vec_of(STRING)), "chars": ((), vec_of(RUNE)),
-            "bytes": ((), BYTES), "to_cstr": ((), PtrT(CHAR)), "repeat": ((INT,), STRING),
-            "parse_int": ((), option_of(INT)), "parse_float": ((), option_of(FLOAT)),
-            "replace": ((STRING, STRING), STRING), "find": ((STRING,), option_of(INT)),
-            "substring": ((INT, INT), STRING), "char_at": ((INT,), option_of(RUNE)),
-        }
-        if name in table:
-            p, r = table[name]
-            return _sig("String", p, r)
+        opt_int = option_of(INT)
+        opt_float = option_of(FLOAT)
+        opt_rune = option_of(RUNE)
+        if name in _STRING_FIXED:
+            return _STRING_FIXED[name]
+        if name == "parse_int" or name == "find":
+            return _sig("String", () if name == "parse_int" else (STRING,), opt_int)
+        if name == "parse_float":
+            return _sig("String", (), opt_float)
+        if name == "char_at":
+            return _sig("String", (INT,), opt_rune)
         return None
     if t == BYTES:
         if name == "len":
-            return _sig("Bytes", (), INT)
+            return _BYTES_LEN
         return None
     if isinstance(t, ArrayT):
         if name == "len":
-            return _sig("Array", (), INT)
+            return _ARRAY_LEN
         return None
     if is_int(t):
         table = {"abs": ((), t), "pow": ((INT,), t), "min": ((t,), t), "max": ((t,), t)}
@@ -146,6 +143,46 @@ def method_signature(recv: Type, name: str, option_of, result_of) -> MethodSig |
         if name in table:
             p, r = table[name]
             return _sig("Char", p, r)
+    return None
+
+
+def _vec_method(a: Type, name: str, option_of) -> MethodSig | None:
+    """`Vec<a>.name`: see method_signature (the table mentions Option<a> and Option<Int>)."""
+    opt = option_of(a)
+    opt_int = option_of(INT)
+    fixed = _VEC_FIXED.get(name)
+    if fixed is not None:
+        return fixed
+    elem = prune(a)
+    if name in ("pop", "get", "first", "last"):
+        return _sig("Vec", (INT,) if name == "get" else (), opt)
+    if name in ("push", "contains"):
+        return _sig("Vec", (a,), UNIT if name == "push" else BOOL)
+    if name in ("reverse", "clone"):
+        return _sig("Vec", (), vec_of(a))
+    if name == "map":
+        u = TypeVar("map")
+        return _sig("Vec", (FnT((a,), u),), vec_of(u))
+    if name == "fold":
+        u = TypeVar("map")
+        return _sig("Vec", (u, FnT((u, a), u)), u)
+    if name == "filter":
+        return _sig("Vec", (FnT((a,), BOOL),), vec_of(a))
+    if name == "insert":
+        return _sig("Vec", (INT, a), UNIT)
+    if name == "remove":
+        return _sig("Vec", (INT,), a)
+    if name == "for_each":
+        return _sig("Vec", (FnT((a,), UNIT),), UNIT)
+    if name == "index_of":
+        return _sig("Vec", (a,), opt_int)
+    if name == "join" and elem == STRING:
+        return _sig("Vec", (STRING,), STRING)
+    if is_int(elem) or is_float(elem):
+        if name == "sum":
+            return _sig("Vec", (), elem)
+        if name in ("min", "max"):
+            return _sig("Vec", (), opt)
     return None
 
 

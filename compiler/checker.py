@@ -17,6 +17,7 @@ from pathlib import PurePath
 from compiler import ast
 from compiler.checker_exprs import ExprChecker
 from compiler.diagnostics import DiagnosticSink, Label
+from compiler.gcpause import pauses_gc
 from compiler.parser import parse
 from compiler.scope import FnEntry, ModuleEntry, Scope, TypeEntry, TypeParamEntry, VariantEntry
 from compiler.span import SourceFile, Span
@@ -31,6 +32,7 @@ from compiler.types import (
     FieldInfo,
     FnT,
     Generic,
+    Prim,
     PtrT,
     RefT,
     StructT,
@@ -39,6 +41,7 @@ from compiler.types import (
     Type,
     TypeVar,
     VariantInfo,
+    any_vars,
     has_vars,
     mangle,
     prune,
@@ -55,6 +58,8 @@ BUILTIN_FUNCS = ("println", "print", "dbg", "panic", "assert", "alloc", "free", 
 BUILTIN_GENERICS = {"Vec": 1, "Channel": 1, "Thread": 1, "ThreadPool": 1, "Future": 1,
                     "Task": 1, "ref": 1, "Actor": 1}
 KNOWN_ATTRS = frozenset({"test", "bench", "prop", "cfg", "inline", "log_calls"})
+NESTED_DECLS = frozenset({ast.FnDecl, ast.ClassDecl, ast.TemplateDecl, ast.EnumDecl})
+BINDING_STMTS = NESTED_DECLS | {ast.Let, ast.Import, ast.SpawnFn}
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class Checker(ExprChecker):
         self.macros: dict[str, ast.MacroDecl] = {}
         self.ctx: FnCtx | None = None
         self.inst_notes: list[str] = []
+        self.expr_handlers: dict[type, object] = {}   # node class -> bound x_ method
         self._setup_prelude()
 
     # ------------------------------------------------------------ errors
@@ -334,16 +340,18 @@ class Checker(ExprChecker):
     def resolve_type(self, te: ast.TypeExpr, scope: Scope) -> Type:
         """Syntax -> semantic type; reports T2005/T2008 and returns a fresh variable on error."""
         if isinstance(te, ast.NamedType):
-            args = tuple(self.resolve_type(a, scope) for a in te.args)
+            args = tuple([self.resolve_type(a, scope) for a in te.args]) if te.args else ()
             name = te.path[-1]
             if len(te.path) == 1:
                 entry = scope.lookup(name)
             else:
                 entry = self.lookup_path(te.path[:-1], scope, te.span)
                 entry = entry.scope.names.get(name) if isinstance(entry, ModuleEntry) else None
-            if isinstance(entry, TypeAlias):
+            if entry is None:
+                pass   # a primitive or builtin type (below), or an error
+            elif isinstance(entry, TypeAlias):
                 return entry.type
-            if isinstance(entry, TypeEntry):
+            elif isinstance(entry, TypeEntry):
                 n = len(entry.decl.type_params)
                 if len(args) != n:
                     self.err("T2008", f"`{name}` takes {n} type argument{'s' * (n != 1)} "
@@ -351,7 +359,7 @@ class Checker(ExprChecker):
                              te.span)
                     return TypeVar()
                 return self.type_instance(entry, args, te.span)
-            if isinstance(entry, TypeParamEntry):
+            elif isinstance(entry, TypeParamEntry):
                 return TypeVar(name)
             if name in PRIMS and len(te.path) == 1:
                 if args:
@@ -404,18 +412,22 @@ class Checker(ExprChecker):
 
     def type_instance(self, entry: TypeEntry, args: tuple[Type, ...], span: Span) -> Type:
         """The class/template/enum/trait `entry` applied to `args` (cached when concrete)."""
-        concrete = not any(has_vars(a) for a in args)
+        cached = entry.instances.get(args)   # hits only for args that are already resolved
+        if cached is not None:
+            return cached
+        concrete = not any_vars(args)
         if concrete:
-            args = tuple(resolve(a) for a in args)
+            args = tuple([resolve(a) for a in args])
             cached = entry.instances.get(args)
             if cached is not None:
                 return cached
         decl = entry.decl
         name = decl.name
-        env = {tp.name: a for tp, a in zip(decl.type_params, args, strict=False)}
         inner = Scope(entry.scope, "class")
-        for k, v in env.items():
-            inner.define(k, TypeAlias(v))
+        env = {}
+        for tp, a in zip(decl.type_params, args, strict=False):
+            env[tp.name] = a
+            inner.define(tp.name, TypeAlias(a))
 
         def family(a: tuple[Type, ...], entry=entry, span=span) -> Type:
             return self.type_instance(entry, a, span)
@@ -425,8 +437,8 @@ class Checker(ExprChecker):
             if concrete:
                 entry.instances[args] = t
                 self.enums.append(t)
-            t.variants = [VariantInfo(v.name, tuple(self.resolve_type(p, inner)
-                                                    for p in v.payload), i)
+            t.variants = [VariantInfo(v.name, tuple([self.resolve_type(p, inner)
+                                                     for p in v.payload]), i)
                           for i, v in enumerate(decl.variants)]
             return t
         if entry.kind == "trait":
@@ -502,7 +514,8 @@ class Checker(ExprChecker):
     def fn_instance(self, entry: FnEntry, type_args: tuple[Type, ...], span: Span
                     ) -> FnInstance:
         """The instance of `entry` for concrete `type_args`, created and queued once."""
-        type_args = tuple(resolve(a, UNIT) for a in type_args)
+        if type_args:
+            type_args = tuple([resolve(a, UNIT) for a in type_args])
         inst = entry.instances.get(type_args)
         if inst is not None:
             return inst
@@ -524,7 +537,7 @@ class Checker(ExprChecker):
         inst = FnInstance(name, decl, [], UNIT, entry.module, parent=entry.parent,
                           self_type=st, is_async=decl.is_async, is_extern=entry.extern,
                           variadic=decl.variadic, type_args=type_args, span=decl.span,
-                          attrs=tuple(a.name for a in decl.attrs))
+                          attrs=tuple([a.name for a in decl.attrs]))
         entry.instances[type_args] = inst
         decl.sym = inst
         for p in decl.params:
@@ -594,60 +607,73 @@ class Checker(ExprChecker):
                     self.err("T2009", f"cannot infer the type of `{local.name}`", span,
                              "type annotation needed", suggestion=f"write `{local.name}: Type`")
         for node in infer.typed:
-            node.ty = resolve(node.ty, UNIT)
+            ty = node.ty
+            if type(ty) is not Prim:   # most types are primitive: nothing to resolve
+                node.ty = resolve(ty, UNIT)
         for fn in [self.ctx.fn, *getattr(infer, "lambdas", ())]:
             for local in fn.locals:
-                local.type = resolve(local.type, UNIT)
+                if type(local.type) is not Prim:
+                    local.type = resolve(local.type, UNIT)
             fn.ret = resolve(fn.ret, UNIT)
         for node, thunk in infer.pending:
             node.sym = thunk()
         for node in infer.typed:
             sym = node.sym
-            if isinstance(sym, VariantRef) and has_vars(sym.enum):
+            if sym is None:
+                continue
+            if type(sym) is VariantRef and has_vars(sym.enum):
                 enum = resolve(sym.enum, UNIT)
                 node.sym = VariantRef(enum, enum.variant(sym.variant.name))
-            elif isinstance(sym, Construct) and has_vars(sym.struct):
+            elif type(sym) is Construct and has_vars(sym.struct):
                 node.sym = Construct(resolve(sym.struct, UNIT), sym.values)
 
     # ------------------------------------------------------------ blocks and statements
 
     def check_block(self, block: ast.Block, parent: Scope, expected: Type | None) -> Type:
-        scope = Scope(parent, "block")
-        nested = [s for s in block.stmts if isinstance(s, (
-            ast.FnDecl, ast.ClassDecl, ast.TemplateDecl, ast.EnumDecl))]
-        if nested:
-            self.declare_items(nested, scope, scope.module, parent=self.ctx.fn)
-            for s in nested:
-                if isinstance(s, ast.FnDecl):
-                    e = scope.names.get(s.name)
-                    if isinstance(e, FnEntry) and e.decl is s and not e.generic:
-                        inst = self.fn_instance(e, (), s.name_span)
-                        # The instance is checked at its position in the block, so that
-                        # it sees the variables declared before it.
-                        self.queue = deque(q for q in self.queue if q[0] is not inst)
-                        inst.closure_local = Local(s.name, inst.fn_type, False, s.name_span,
-                                                   self.ctx.fn)
-                        self.ctx.fn.locals.append(inst.closure_local)
-                        inst._scope = scope
+        stmts = block.stmts
+        # Only these statements add names to a block's scope: a block without them (most
+        # `if` and loop bodies) resolves names in its parent's scope directly.
+        scope = parent
+        for s in stmts:
+            if type(s) in BINDING_STMTS:
+                scope = Scope(parent, "block")
+                if any(type(s) in NESTED_DECLS for s in stmts):
+                    self.declare_nested(stmts, scope)
+                break
         result: Type = UNIT
         diverged = False
-        n = len(block.stmts)
-        for i, stmt in enumerate(block.stmts):
-            last = i == n - 1
-            if isinstance(stmt, ast.ExprStmt):
-                t = self.check_expr(stmt.expr, scope, expected if last else None)
-                if last:
-                    result = t
-                elif prune(t) is NEVER:
+        last = len(stmts) - 1
+        for i, stmt in enumerate(stmts):
+            if type(stmt) is ast.ExprStmt:
+                if i == last:
+                    result = self.check_expr(stmt.expr, scope, expected)
+                elif prune(self.check_expr(stmt.expr, scope)) is NEVER:
                     diverged = True
             else:
                 if self.check_stmt(stmt, scope):
                     diverged = True
-                if last:
+                if i == last:
                     result = UNIT
         if diverged:
             return NEVER
         return result
+
+    def declare_nested(self, stmts: list[ast.Stmt], scope: Scope) -> None:
+        """Declare the functions and types of a block in its scope, before its statements."""
+        nested = [s for s in stmts if type(s) in NESTED_DECLS]
+        self.declare_items(nested, scope, scope.module, parent=self.ctx.fn)
+        for s in nested:
+            if isinstance(s, ast.FnDecl):
+                e = scope.names.get(s.name)
+                if isinstance(e, FnEntry) and e.decl is s and not e.generic:
+                    inst = self.fn_instance(e, (), s.name_span)
+                    # The instance is checked at its position in the block, so that
+                    # it sees the variables declared before it.
+                    self.queue = deque(q for q in self.queue if q[0] is not inst)
+                    inst.closure_local = Local(s.name, inst.fn_type, False, s.name_span,
+                                               self.ctx.fn)
+                    self.ctx.fn.locals.append(inst.closure_local)
+                    inst._scope = scope
 
     def check_stmt(self, stmt: ast.Stmt, scope: Scope) -> bool:
         """Check one statement; True if control never continues past it."""
@@ -855,6 +881,7 @@ class Checker(ExprChecker):
         return src.text[node.span.start:node.span.end] if src else "?"
 
 
+@pauses_gc
 def check(modules: list[ast.Module], sink: DiagnosticSink,
           sources: dict[str, SourceFile]) -> CheckedProgram:
     """Check parsed modules together (one program). Diagnostics go to `sink`."""

@@ -65,6 +65,7 @@ ARITH = frozenset({"+", "-", "*", "/", "%"})
 BITS = frozenset({"&", "|", "^", "<<", ">>"})
 COMPARE = frozenset({"<", ">", "<=", ">="})
 EQUALITY = frozenset({"==", "!="})
+RESOLVED_SYMS = (VariantRef, Construct)   # node symbols that finish_inference may rewrite
 STATIC_BUILTINS = {("Channel", "bounded"), ("Channel", "unbounded"), ("Thread", "spawn"),
                    ("Vec", "new"), ("Vec", "with_capacity"), ("String", "from")}
 
@@ -79,23 +80,31 @@ class ExprChecker:
     # ------------------------------------------------------------ entry point
 
     def check_expr(self, e: ast.Expr, scope: Scope, expected: Type | None = None) -> Type:
-        handler = getattr(self, "x_" + type(e).__name__, None)
+        # The handler for a node class is `x_<ClassName>`, looked up once per class.
+        handler = self.expr_handlers.get(type(e))
+        if handler is None:
+            handler = getattr(self, "x_" + type(e).__name__, None)
+            if handler is not None:
+                self.expr_handlers[type(e)] = handler
         if handler is None:
             self.err("P1001", "this expression is not supported here", e.span)
             t: Type = TypeVar()
         else:
             t = handler(e, scope, expected)
         e.ty = t
-        self.ctx.infer.typed.append(e)
+        # finish_inference resolves node types and variant/construction symbols; a node with
+        # a primitive type and neither symbol has nothing to resolve, so it is not recorded.
+        if type(t) is not Prim or type(e.sym) in RESOLVED_SYMS:
+            self.ctx.infer.typed.append(e)
         return t
 
     # ------------------------------------------------------------ coercion
 
     def compatible(self, actual: Type, expected: Type) -> bool:
         a, b = prune(actual), prune(expected)
-        if a is NEVER or b is DISCARD:
+        if a is b or a is NEVER or b is DISCARD:
             return True
-        if isinstance(a, TypeVar) or isinstance(b, TypeVar):
+        if type(a) is TypeVar or type(b) is TypeVar:
             return unify(a, b)
         if unify(a, b):
             return True
@@ -126,7 +135,7 @@ class ExprChecker:
             t.args, trait.args, strict=False)) for t in st.traits)
 
     def coerce(self, actual: Type, expected: Type, node: ast.Node) -> bool:
-        if self.compatible(actual, expected):
+        if actual is expected or self.compatible(actual, expected):
             return True
         a, b = resolve(actual), resolve(expected)
         notes = ()
@@ -146,7 +155,9 @@ class ExprChecker:
     # ------------------------------------------------------------ literals
 
     def x_IntLit(self, e, scope, expected):
-        exp = prune(_real(expected) or INT)
+        if expected is None or expected is DISCARD:
+            return INT
+        exp = prune(expected)
         if is_int(exp):
             bits = INT_BITS[exp.name]
             if bits < 64:
@@ -193,6 +204,11 @@ class ExprChecker:
 
     def x_Name(self, e, scope, expected):
         entry = scope.lookup(e.name)
+        if type(entry) is Local:   # the common case, as in use_entry
+            if entry.owner is not self.ctx.fn:
+                self.capture(entry)
+            e.sym = entry
+            return entry.type
         if entry is None:
             self.err("T2000", f"cannot find `{e.name}` in this scope", e.span, "not found",
                      suggestion=self.suggest(e.name, scope))
@@ -400,7 +416,7 @@ class ExprChecker:
             for side in (e.left, e.right):
                 self.coerce(self.check_expr(side, scope, BOOL), BOOL, side)
             return BOOL
-        hint = _real(expected) if op in ARITH or op in BITS else None
+        hint = expected if expected is not DISCARD and (op in ARITH or op in BITS) else None
         lt = self.check_expr(e.left, scope, hint)
         pl = prune(lt)
         rt = self.check_expr(e.right, scope, pl if is_numeric(pl) or pl in (CHAR, RUNE) else (
@@ -409,7 +425,7 @@ class ExprChecker:
 
     def check_binary_types(self, op: str, lt: Type, rt: Type, span, rnode) -> Type:
         a, b = prune(lt), prune(rt)
-        if isinstance(a, TypeVar) or isinstance(b, TypeVar):
+        if type(a) is TypeVar or type(b) is TypeVar:
             if unify(a, b):
                 return BOOL if op in COMPARE or op in EQUALITY else a
         if op in EQUALITY:
@@ -594,9 +610,9 @@ class ExprChecker:
                 self.err("T2008", f"`{decl.name}` takes {n} type argument{'s' * (n != 1)} "
                          f"but {len(targs)} {'were' if len(targs) != 1 else 'was'} given", span)
                 return TypeVar()
-            args = tuple(self.resolve_type(a, scope) for a in targs)
+            args = tuple([self.resolve_type(a, scope) for a in targs])
         else:
-            args = tuple(TypeVar(tp.name) for tp in decl.type_params)
+            args = tuple([TypeVar(tp.name) for tp in decl.type_params])
         st = self.type_instance(entry, args, span)
         exp = prune(_real(expected)) if _real(expected) else None
         if isinstance(exp, RefT):
@@ -1025,20 +1041,21 @@ class ExprChecker:
     def x_Match(self, e, scope, expected):
         st = self.check_expr(e.subject, scope)
         result: Type | None = None
+        real = _real(expected)
         for arm in e.arms:
             inner = Scope(scope, "block")
             self.check_pattern(arm.pattern, st, inner, refutable=True)
             if arm.guard is not None:
                 self.check_cond(arm.guard, inner)
             t = self.check_expr(arm.body, inner, expected if expected is DISCARD else (
-                _real(expected) or result))
+                real or result))
             if expected is DISCARD:
                 continue
             if result is None or prune(result) is NEVER:
                 result = t
-                if _real(expected) is not None and prune(t) is not NEVER:
-                    self.coerce(t, _real(expected), self.value_node(arm.body))
-                    result = _real(expected)
+                if real is not None and prune(t) is not NEVER:
+                    self.coerce(t, real, self.value_node(arm.body))
+                    result = real
             elif prune(t) is not NEVER:
                 self.coerce(t, result, self.value_node(arm.body))
         self.check_exhaustive(e, st)
@@ -1130,7 +1147,7 @@ class ExprChecker:
         finally:
             self.ctx = saved
         self.ctx.infer.lambdas = getattr(self.ctx.infer, "lambdas", []) + [inst]
-        return FnT(tuple(p.type for p in inst.params), ret)
+        return FnT(tuple([p.type for p in inst.params]), ret)
 
     def x_Await(self, e, scope, expected):
         if not self.ctx.is_async:
@@ -1224,30 +1241,50 @@ class ExprChecker:
     def check_pattern(self, pat: ast.Pattern, t: Type, scope: Scope, refutable: bool,
                       mutable: bool = False, region: bool = False, infer_span=None) -> None:
         pat.ty = t
-        if isinstance(pat, ast.WildcardPat):
-            return
         if isinstance(pat, ast.IdentPat):
-            ts = strip_ref(t)
-            if refutable and isinstance(ts, EnumT):
-                v = ts.variant(pat.name)
-                if v is not None:
-                    pat.sym = VariantRef(ts, v)
-                    if v.payload:
-                        self.err("T2014", f"variant `{v.name}` carries a value: write "
-                                 f"`{v.name}({', '.join('_' for _ in v.payload)})`", pat.span)
+            if refutable:
+                ts = strip_ref(t)
+                if isinstance(ts, EnumT):
+                    v = ts.variant(pat.name)
+                    if v is not None:
+                        pat.sym = VariantRef(ts, v)
+                        if v.payload:
+                            self.err("T2014", f"variant `{v.name}` carries a value: write "
+                                     f"`{v.name}({', '.join('_' for _ in v.payload)})`",
+                                     pat.span)
+                        return
+                if isinstance(scope.lookup(pat.name), VariantEntry):
+                    self.err("T2014", f"variant `{pat.name}` does not belong to `{resolve(t)}`",
+                             pat.span, "mismatched pattern")
                     return
-            entry = scope.lookup(pat.name)
-            if refutable and isinstance(entry, VariantEntry):
-                self.err("T2014", f"variant `{pat.name}` does not belong to `{resolve(t)}`",
-                         pat.span, "mismatched pattern")
-                return
-            local = Local(pat.name, t, mutable or pat.mutable, pat.span, self.ctx.fn,
-                          scoped_depth=self.ctx.scoped_depth, region_value=region)
+            ctx = self.ctx
+            local = Local(pat.name, t, mutable or pat.mutable, pat.span, ctx.fn,
+                          scoped_depth=ctx.scoped_depth, region_value=region)
             pat.sym = local
             scope.define(pat.name, local)
-            self.ctx.fn.locals.append(local)
+            ctx.fn.locals.append(local)
             if infer_span is not None:
-                self.ctx.infer.lets.append((local, infer_span))
+                ctx.infer.lets.append((local, infer_span))
+            return
+        if isinstance(pat, ast.VariantPat):
+            if not refutable:
+                self.err("T2014", "a variant pattern can fail to match; use `match` or "
+                         "`while let`", pat.span)
+            enum, v = self.pattern_variant(pat, t, scope)
+            if v is None:
+                for p in pat.args or []:
+                    self.check_pattern(p, TypeVar(), scope, refutable, mutable, region)
+                return
+            pat.sym = VariantRef(enum, v)
+            args = pat.args or []
+            if len(args) != len(v.payload):
+                self.err("T2014", f"variant `{v.name}` has {len(v.payload)} field"
+                         f"{'s' * (len(v.payload) != 1)} but the pattern has {len(args)}",
+                         pat.span)
+            for p, pt in zip(args, v.payload, strict=False):
+                self.check_pattern(p, pt, scope, refutable, mutable, region)
+            return
+        if isinstance(pat, ast.WildcardPat):
             return
         if isinstance(pat, ast.LitPat):
             if not refutable:
@@ -1273,24 +1310,6 @@ class ExprChecker:
                 return
             for p, et in zip(pat.elems, ts.elems, strict=True):
                 self.check_pattern(p, et, scope, refutable, mutable, region)
-            return
-        if isinstance(pat, ast.VariantPat):
-            if not refutable:
-                self.err("T2014", "a variant pattern can fail to match; use `match` or "
-                         "`while let`", pat.span)
-            enum, v = self.pattern_variant(pat, t, scope)
-            if v is None:
-                for p in pat.args or []:
-                    self.check_pattern(p, TypeVar(), scope, refutable, mutable, region)
-                return
-            pat.sym = VariantRef(enum, v)
-            args = pat.args or []
-            if len(args) != len(v.payload):
-                self.err("T2014", f"variant `{v.name}` has {len(v.payload)} field"
-                         f"{'s' * (len(v.payload) != 1)} but the pattern has {len(args)}",
-                         pat.span)
-            for p, pt in zip(args, v.payload, strict=False):
-                self.check_pattern(p, pt, scope, refutable, mutable, region)
             return
         if isinstance(pat, ast.OrPat):
             for alt in pat.alts:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from compiler.checker import check
 from compiler.diagnostics import Diagnostic, DiagnosticSink
+from compiler.gcpause import pauses_gc
 from compiler.parser import parse
 from compiler.span import SourceFile
 from compiler.symbols import CheckedProgram
@@ -25,10 +26,12 @@ class CheckResult:
         return not any(d.is_error for d in self.diagnostics)
 
 
+@pauses_gc
 def check_sources(sources: list[SourceFile]) -> CheckResult:
     """Lex, parse and check `sources` as one program.
 
     Lexer and parser errors stop before the checker (its errors would mostly echo them).
+    One collector pause covers all the phases (see gcpause).
     """
     sink = DiagnosticSink()
     by_name = {s.name: s for s in sources}

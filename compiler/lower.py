@@ -17,6 +17,7 @@ from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR
 from compiler.diagnostics import Diagnostic
 from compiler.driver import check_sources
+from compiler.gcpause import pauses_gc
 from compiler.span import NO_SPAN, SourceFile, Span
 from compiler.symbols import (
     Builtin,
@@ -74,6 +75,7 @@ class CompileOutput:
     sources: dict[str, SourceFile]
 
 
+@pauses_gc
 def compile_sources(sources: list[SourceFile]) -> CompileOutput:
     """Check and lower `sources` (one program) to bytecode."""
     result = check_sources(sources)

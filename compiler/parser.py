@@ -105,6 +105,8 @@ class Parser:
 
     # An operator's text is never the text of another kind of token the parser sees
     # (strings keep their quotes, `;` arrives as NEWLINE), so operators are tested by text.
+    # Where the current token is known not to be EOF, the methods below step past it
+    # inline (`i += 1`) instead of calling advance().
 
     def at_op(self, text: str) -> bool:
         return self.tok.text == text
@@ -115,7 +117,8 @@ class Parser:
 
     def eat_op(self, text: str) -> bool:
         if self.tok.text == text:
-            self.advance()
+            self.i += 1
+            self.tok = self.toks[self.i]
             return True
         return False
 
@@ -148,23 +151,29 @@ class Parser:
         return ParseError()
 
     def expect_op(self, text: str, what: str = "") -> Token:
-        if self.at_op(text):
-            return self.advance()
         t = self.tok
+        if t.text == text:
+            self.i += 1
+            self.tok = self.toks[self.i]
+            return t
         raise self.error("P1000", f"expected `{text}`{what}, found {self.describe(t)}",
                          t.span, f"expected `{text}`")
 
     def expect_ident(self, what: str = "a name") -> Token:
         t = self.tok
         if t.kind is IDENT:
-            return self.advance()
+            self.i += 1
+            self.tok = self.toks[self.i]
+            return t
         raise self.error("P1000", f"expected {what}, found {self.describe(t)}", t.span,
                          f"expected {what}")
 
     def expect_close(self, text: str, opener: Token) -> Token:
-        if self.at_op(text):
-            return self.advance()
         t = self.tok
+        if t.text == text:
+            self.i += 1
+            self.tok = self.toks[self.i]
+            return t
         raise self.error(
             "P1004", f"expected `{text}` to close `{opener.text}`, found {self.describe(t)}",
             t.span, f"expected `{text}`",

@@ -23,7 +23,7 @@ class Local:
     mutable: bool
     span: Span
     owner: FnInstance | None          # None for a global
-    id: int = field(default_factory=lambda: next(_local_ids))
+    id: int = field(default_factory=_local_ids.__next__)
     captured: bool = False            # some closure or nested function uses it
     scoped_depth: int = 0             # enclosing `scoped` blocks where it was declared
     region_value: bool = False        # holds an object allocated in its `scoped` block
@@ -60,7 +60,7 @@ class FnInstance:
 
     @property
     def fn_type(self) -> FnT:
-        ps = tuple(p.type for p in self.params)
+        ps = tuple([p.type for p in self.params])
         if self.self_type is not None and self.params and self.params[0].name == "self":
             ps = ps[1:]
         return FnT(ps, self.ret)

@@ -25,6 +25,10 @@ class Prim(Type):
 
     name: str
 
+    def __eq__(self, other: object) -> bool:
+        # Most Prims are the singletons below, so try identity first (hash stays by name).
+        return self is other or (type(other) is Prim and self.name == other.name)
+
     def __str__(self) -> str:
         return "()" if self.name == "Unit" else self.name
 
@@ -54,15 +58,15 @@ PRIMS: dict[str, Prim] = {
 
 
 def is_int(t: Type) -> bool:
-    return isinstance(t, Prim) and t.name in INT_BITS
+    return type(t) is Prim and t.name in INT_BITS
 
 
 def is_float(t: Type) -> bool:
-    return isinstance(t, Prim) and t.name in FLOAT_TYPES
+    return type(t) is Prim and t.name in FLOAT_TYPES
 
 
 def is_numeric(t: Type) -> bool:
-    return is_int(t) or is_float(t)
+    return type(t) is Prim and (t.name in INT_BITS or t.name in FLOAT_TYPES)
 
 
 @dataclass(frozen=True, eq=True)
@@ -156,7 +160,7 @@ class StructT(Type):
     traits: list[TraitT] = field(default_factory=list)
     env: dict[str, Type] = field(default_factory=dict)   # type parameter -> argument
     scope: object = None               # the scope the declaration lives in
-    type_id: int = field(default_factory=lambda: next(_ids))
+    type_id: int = field(default_factory=_ids.__next__)
     is_template: bool = False
     family: object = None              # args -> canonical instance (for inference)
     methods: dict = field(default_factory=dict)   # name -> FnEntry, per instance
@@ -187,7 +191,7 @@ class EnumT(Type):
     args: tuple[Type, ...]
     decl: object
     variants: list[VariantInfo] = field(default_factory=list)
-    type_id: int = field(default_factory=lambda: next(_ids))
+    type_id: int = field(default_factory=_ids.__next__)
     family: object = None
 
     def __str__(self) -> str:
@@ -212,7 +216,7 @@ class TraitT(Type):
     decl: object
     env: dict[str, Type] = field(default_factory=dict)
     scope: object = None
-    type_id: int = field(default_factory=lambda: next(_ids))
+    type_id: int = field(default_factory=_ids.__next__)
     family: object = None
 
     def __str__(self) -> str:
@@ -253,54 +257,72 @@ class TypeVar(Type):
 
 def prune(t: Type) -> Type:
     """Follow type-variable bindings to the representative type."""
-    while isinstance(t, TypeVar) and t.ref is not None:
+    while type(t) is TypeVar and t.ref is not None:
         t = t.ref
     return t
 
 
+# The type functions below dispatch on `type(t) is ...`: no class here has subclasses, and
+# it is much cheaper than a chain of isinstance calls on these very hot paths.
+_NOMINAL = (StructT, EnumT, TraitT)
+
+
 def resolve(t: Type, default: Type | None = None) -> Type:
     """Replace every bound type variable inside `t`; free ones become `default` if given."""
-    t = prune(t)
-    if isinstance(t, TypeVar):
-        if default is not None:
-            return INT if t.int_literal else default
+    while type(t) is TypeVar:
+        if t.ref is None:
+            if default is not None:
+                return INT if t.int_literal else default
+            return t
+        t = t.ref
+    cls = type(t)
+    if cls is Prim:
         return t
-    if isinstance(t, Generic):
-        return Generic(t.name, tuple(resolve(a, default) for a in t.args))
-    if isinstance(t, TupleT):
-        return TupleT(tuple(resolve(a, default) for a in t.elems))
-    if isinstance(t, ArrayT):
+    if cls is Generic:
+        return Generic(t.name, tuple([resolve(a, default) for a in t.args]))
+    if cls is TupleT:
+        return TupleT(tuple([resolve(a, default) for a in t.elems]))
+    if cls is ArrayT:
         return ArrayT(resolve(t.elem, default), t.size)
-    if isinstance(t, FnT):
-        return FnT(tuple(resolve(a, default) for a in t.params), resolve(t.ret, default))
-    if isinstance(t, RefT):
+    if cls is FnT:
+        return FnT(tuple([resolve(a, default) for a in t.params]), resolve(t.ret, default))
+    if cls is RefT:
         return RefT(resolve(t.inner, default), t.mutable)
-    if isinstance(t, PtrT):
+    if cls is PtrT:
         return PtrT(resolve(t.inner, default))
-    if isinstance(t, StructT | EnumT | TraitT) and t.args and t.family is not None:
-        if any(has_vars(a) for a in t.args):
-            args = tuple(resolve(a, default) for a in t.args)
-            if default is not None or not any(has_vars(a) for a in args):
-                return t.family(args)
+    if cls in _NOMINAL and t.args and t.family is not None and any_vars(t.args):
+        args = tuple([resolve(a, default) for a in t.args])
+        if default is not None or not any_vars(args):
+            return t.family(args)
     return t
 
 
 def has_vars(t: Type) -> bool:
-    t = prune(t)
-    if isinstance(t, TypeVar):
-        return True
-    if isinstance(t, Generic):
-        return any(has_vars(a) for a in t.args)
-    if isinstance(t, TupleT):
-        return any(has_vars(a) for a in t.elems)
-    if isinstance(t, ArrayT):
+    while type(t) is TypeVar:
+        if t.ref is None:
+            return True
+        t = t.ref
+    cls = type(t)
+    if cls is Prim:
+        return False
+    if cls is Generic or cls in _NOMINAL:
+        return any_vars(t.args)
+    if cls is TupleT:
+        return any_vars(t.elems)
+    if cls is ArrayT:
         return has_vars(t.elem)
-    if isinstance(t, FnT):
-        return any(has_vars(a) for a in t.params) or has_vars(t.ret)
-    if isinstance(t, (RefT, PtrT)):
+    if cls is FnT:
+        return any_vars(t.params) or has_vars(t.ret)
+    if cls is RefT or cls is PtrT:
         return has_vars(t.inner)
-    if isinstance(t, (StructT, EnumT, TraitT)):
-        return any(has_vars(a) for a in t.args)
+    return False
+
+
+def any_vars(ts: tuple[Type, ...]) -> bool:
+    """Whether any of `ts` has a free type variable."""
+    for a in ts:
+        if has_vars(a):
+            return True
     return False
 
 
@@ -308,15 +330,16 @@ def occurs(v: TypeVar, t: Type) -> bool:
     t = prune(t)
     if t is v:
         return True
-    if isinstance(t, Generic | StructT | EnumT | TraitT):
+    cls = type(t)
+    if cls is Generic or cls in _NOMINAL:
         return any(occurs(v, a) for a in t.args)
-    if isinstance(t, TupleT):
+    if cls is TupleT:
         return any(occurs(v, a) for a in t.elems)
-    if isinstance(t, ArrayT):
+    if cls is ArrayT:
         return occurs(v, t.elem)
-    if isinstance(t, FnT):
+    if cls is FnT:
         return any(occurs(v, a) for a in t.params) or occurs(v, t.ret)
-    if isinstance(t, RefT | PtrT):
+    if cls is RefT or cls is PtrT:
         return occurs(v, t.inner)
     return False
 
@@ -326,9 +349,10 @@ def unify(a: Type, b: Type) -> bool:
     a, b = prune(a), prune(b)
     if a is b:
         return True
-    if isinstance(a, TypeVar) or isinstance(b, TypeVar):
-        v, other = (a, b) if isinstance(a, TypeVar) else (b, a)
-        if isinstance(other, TypeVar):
+    cls = type(a)
+    if cls is TypeVar or type(b) is TypeVar:
+        v, other = (a, b) if cls is TypeVar else (b, a)
+        if type(other) is TypeVar:
             v.int_literal = v.int_literal and other.int_literal
             other.int_literal = v.int_literal
             v.ref = other
@@ -339,39 +363,47 @@ def unify(a: Type, b: Type) -> bool:
             return False
         v.ref = other
         return True
-    if isinstance(a, Prim) and isinstance(b, Prim):
-        return a == b
-    if type(a) is not type(b):
+    if cls is not type(b):
         return False
-    if isinstance(a, Generic):
-        return a.name == b.name and len(a.args) == len(b.args) and all(
-            unify(x, y) for x, y in zip(a.args, b.args, strict=True))
-    if isinstance(a, TupleT):
-        return len(a.elems) == len(b.elems) and all(
-            unify(x, y) for x, y in zip(a.elems, b.elems, strict=True))
-    if isinstance(a, ArrayT):
+    if cls is Prim:
+        return a == b
+    if cls is Generic:
+        return a.name == b.name and _unify_all(a.args, b.args)
+    if cls is TupleT:
+        return _unify_all(a.elems, b.elems)
+    if cls is ArrayT:
         return a.size == b.size and unify(a.elem, b.elem)
-    if isinstance(a, FnT):
-        return len(a.params) == len(b.params) and all(
-            unify(x, y) for x, y in zip(a.params, b.params, strict=True)) and unify(a.ret, b.ret)
-    if isinstance(a, RefT):
+    if cls is FnT:
+        return _unify_all(a.params, b.params) and unify(a.ret, b.ret)
+    if cls is RefT:
         return a.mutable == b.mutable and unify(a.inner, b.inner)
-    if isinstance(a, PtrT):
+    if cls is PtrT:
         return unify(a.inner, b.inner)
-    if isinstance(a, StructT | EnumT | TraitT):
-        return a.decl is b.decl and len(a.args) == len(b.args) and all(
-            unify(x, y) for x, y in zip(a.args, b.args, strict=True))
+    if cls in _NOMINAL:
+        return a.decl is b.decl and _unify_all(a.args, b.args)
     return a is b
+
+
+def _unify_all(xs: tuple[Type, ...], ys: tuple[Type, ...]) -> bool:
+    """Unify pairwise, left to right, stopping at the first failure."""
+    if len(xs) != len(ys):
+        return False
+    for x, y in zip(xs, ys, strict=True):
+        if not unify(x, y):
+            return False
+    return True
 
 
 def strip_ref(t: Type) -> Type:
     """`&T` / `&mut T` / `ref<T>` -> T (auto-deref for field access and method calls)."""
-    t = prune(t)
     while True:
-        if isinstance(t, RefT):
-            t = prune(t.inner)
-        elif isinstance(t, Generic) and t.name == "ref":
-            t = prune(t.args[0])
+        cls = type(t)
+        if cls is TypeVar and t.ref is not None:
+            t = t.ref
+        elif cls is RefT:
+            t = t.inner
+        elif cls is Generic and t.name == "ref":
+            t = t.args[0]
         else:
             return t
 

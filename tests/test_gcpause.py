@@ -60,3 +60,16 @@ def test_parsing_runs_paused_and_leaves_the_collector_as_it_was():
     inner()
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_what_a_pause_allocated_leaves_it_old_and_collectable_not_frozen():
+    with gc_paused():
+        made = [[i] for i in range(50_000)]     # tracked objects, young if nothing is done
+    assert gc.get_count()[0] < 1_000            # nothing young left to scan
+    assert gc.get_freeze_count() == 0           # and nothing exempt from collection
+    assert gc.is_tracked(made[0])
+    cycle: list = []
+    cycle.append(cycle)
+    with gc_paused():
+        del cycle
+    assert gc.collect() >= 1                    # a cycle that died in a pause is collected
