@@ -144,6 +144,14 @@ def vyn_front_end(src: SourceFile) -> tuple[float, float, float, float]:
     return t1 - t0, t2 - t1, t3 - t2, t5 - t4
 
 
+def corpus_sources() -> list[SourceFile]:
+    """The real programs in the repository (hand-written, with comments and blank lines)."""
+    root = Path(__file__).resolve().parent.parent
+    paths = sorted((root / "tests" / "programs").rglob("*.vyn")) + sorted(
+        (root / "examples").glob("*.vyn"))
+    return [SourceFile(str(p), p.read_text(encoding="utf-8")) for p in paths]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("size_mb", nargs="?", type=float, default=1.0)
@@ -159,6 +167,10 @@ def main() -> None:
     check_s = min(r[2] for r in runs)
     total = min(r[3] for r in runs)
 
+    corpus = corpus_sources()
+    corpus_mb = sum(len(c.text.encode()) for c in corpus) / 1e6
+    corpus_s = best(lambda: [check_sources([c]) for c in corpus], args.repeat)
+
     py_text = generate(size, PY_UNIT, "print(work0(10))\n")
     py_mb = len(py_text.encode()) / 1e6
     tok_s = best(lambda: sum(1 for _ in tokenize.generate_tokens(io.StringIO(py_text).readline)),
@@ -170,6 +182,9 @@ def main() -> None:
     for name, s in (("lex", lex_s), ("parse", lex_parse_s - lex_s), ("check", check_s),
                     ("total", total)):
         print(f"{name:<8}{s:>10.3f}{mb / s:>10.2f}")
+    print(f"{'corpus':<8}{corpus_s:>10.3f}{corpus_mb / corpus_s:>10.2f}   "
+          f"({len(corpus)} files of tests/programs and examples, {corpus_mb * 1000:.0f} KB, "
+          f"each checked alone)")
     print(f"\nreferences: the same program in Python, {py_mb:.2f} MB")
     print(f"{'':<34}{'MB/s':>8}{'vyn is':>12}")
     print(f"{'Python tokenize (Python) vs lex':<34}{py_mb / tok_s:>8.2f}"
