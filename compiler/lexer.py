@@ -111,7 +111,6 @@ class _Lexer:
     def run(self) -> list[Token]:
         text = self.text
         name = self.src.name
-        match = _MASTER.match
         out = self.out
         append = out.append
         delims = self.delims
@@ -124,116 +123,126 @@ class _Lexer:
         indent = _indent(text, 0)
         pending = True           # the next token is the first of its line
         last = before = None     # the last two tokens of the current line
-        while True:
-            m = match(text, pos)
-            k = m.lastindex
-            if k == _ID:
-                s, pos = m.span(1)
-                word = m.group(1)
-                span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
-                if word in keywords:
-                    tok = new(Token, (keyword, word, span, bool_value.get(word), False))
+        scan = _MASTER.finditer(text)
+        while scan is not None:
+            # One iterator over the text; a token the expression only starts (a number,
+            # string, block comment ...) is finished by a method, and scanning restarts
+            # where it ends.
+            restart, scan = scan, None
+            for m in restart:
+                k = m.lastindex
+                if k == _ID:
+                    s, pos = m.span(1)
+                    word = m.group(1)
+                    span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
+                    if word in keywords:
+                        tok = new(Token, (keyword, word, span, bool_value.get(word), False))
+                        if pending:
+                            pending = False
+                            self.begin_line(tok, indent)
+                        if word in headers:
+                            self.header = True
+                    else:
+                        tok = new(Token, (ident, word, span, None, False))
+                        if pending:
+                            pending = False
+                            self.begin_line(tok, indent)
+                    append(tok)
+                elif k == _OP:
+                    s, pos = m.span(4)
+                    word = m.group(4)
+                    span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
+                    tok = new(Token, (op_kind, word, span, None, False))
                     if pending:
                         pending = False
                         self.begin_line(tok, indent)
-                    if word in headers:
-                        self.header = True
-                else:
-                    tok = new(Token, (ident, word, span, None, False))
+                    role = op_role.get(word)
+                    if role is None:
+                        append(tok)
+                    elif role == _OPEN:
+                        if len(delims) >= MAX_NESTING:
+                            self.sink.error("L0010", "nesting too deep", span,
+                                            f"more than {MAX_NESTING} open delimiters")
+                            append(Token(T.EOF, "", span, synthetic=True))
+                            return out
+                        delims.append(tok)
+                        if word == "{":
+                            self.header = False
+                        append(tok)
+                    elif role == _CLOSE:
+                        if word == "}":
+                            # A real `}` also ends indentation blocks opened inside it.
+                            while delims and delims[-1].synthetic:
+                                self.blocks.pop()
+                                append(_synth(newline, "\n", span))
+                                self.close(span)
+                        if delims:
+                            delims.pop()
+                        append(tok)
+                    else:
+                        append(new(Token, (newline, ";", span, None, False)))
+                elif k == _NL:
+                    s, pos = m.span(5)
+                    if last is not None:
+                        self.prev_last, self.prev_before = last, before
+                        last = before = None
+                    ln += 1
+                    base = s
+                    indent = pos - s - 1
+                    if text.find("\t", s, pos) != -1:
+                        indent += 3 * text.count("\t", s, pos)   # a tab counts as 4 columns
+                    pending = True
+                    continue
+                elif k == _INT:
+                    s, pos = m.span(6)
+                    word = m.group(6)
+                    span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
+                    tok = new(Token, (int_kind, word, span, int(word), False))
                     if pending:
                         pending = False
                         self.begin_line(tok, indent)
-                append(tok)
-            elif k == _OP:
-                s, pos = m.span(4)
-                word = m.group(4)
-                span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
-                tok = new(Token, (op_kind, word, span, None, False))
-                if pending:
-                    pending = False
-                    self.begin_line(tok, indent)
-                role = op_role.get(word)
-                if role is None:
                     append(tok)
-                elif role == _OPEN:
-                    if len(delims) >= MAX_NESTING:
-                        self.sink.error("L0010", "nesting too deep", span,
-                                        f"more than {MAX_NESTING} open delimiters")
-                        append(Token(T.EOF, "", span, synthetic=True))
-                        return out
-                    delims.append(tok)
-                    if word == "{":
-                        self.header = False
-                    append(tok)
-                elif role == _CLOSE:
-                    if word == "}":
-                        # A real `}` also ends indentation blocks opened inside it.
-                        while delims and delims[-1].synthetic:
-                            self.blocks.pop()
-                            append(_synth(newline, "\n", span))
-                            self.close(span)
-                    if delims:
-                        delims.pop()
-                    append(tok)
+                elif k == _LC:
+                    continue
+                elif k is None:     # end of text
+                    break
                 else:
-                    append(new(Token, (newline, ";", span, None, False)))
-            elif k == _NL:
-                s, pos = m.span(5)
-                if last is not None:
-                    self.prev_last, self.prev_before = last, before
-                    last = before = None
-                ln += 1
-                base = s
-                indent = pos - s - 1
-                if text.find("\t", s, pos) != -1:
-                    indent += 3 * text.count("\t", s, pos)   # a tab counts as 4 columns
-                pending = True
-                continue
-            elif k == _INT:
-                s, pos = m.span(6)
-                word = m.group(6)
-                span = new(Span, (name, s, pos, ln, s - base, ln, pos - base))
-                tok = new(Token, (int_kind, word, span, int(word), False))
-                if pending:
-                    pending = False
-                    self.begin_line(tok, indent)
-                append(tok)
-            elif k == _LC:
-                pos = m.end()
-                continue
-            elif k is None:     # end of text
-                break
-            else:
-                s = m.start(k)
-                self.line_no, self.line_start = ln, base + 1
-                if k == _BC:
-                    # Tokens after a comment that spans lines stay on the line it started
-                    # on; their columns count from the physical line they are on.
-                    pos = self.block_comment(s)
+                    s = m.start(k)
+                    self.line_no, self.line_start = ln, base + 1
+                    if k == _BC:
+                        # Tokens after a comment that spans lines stay on the line it started
+                        # on; their columns count from the physical line they are on.
+                        pos = self.block_comment(s)
+                        nl = text.rfind("\n", s, pos)
+                        if nl != -1:
+                            ln += text.count("\n", s, pos)
+                            base = nl
+                        scan = _MASTER.finditer(text, pos)
+                        break
+                    if k == _BAD:
+                        c = text[s]
+                        shown = c if c.isprintable() else repr(c)
+                        self.error("L0001", f"unexpected character `{shown}`", s, s + 1)
+                        pos = s + 1
+                        continue
+                    tok, pos = self.token(s)
                     nl = text.rfind("\n", s, pos)
-                    if nl != -1:
+                    if nl != -1:     # a string with a raw newline, or an error that ran on
                         ln += text.count("\n", s, pos)
                         base = nl
+                    if tok is not None:
+                        if pending:
+                            pending = False
+                            self.begin_line(tok, indent)
+                        append(tok)
+                        before = last
+                        last = tok
+                    if pos != m.end():
+                        scan = _MASTER.finditer(text, pos)
+                        break
                     continue
-                if k == _BAD:
-                    c = text[s]
-                    shown = c if c.isprintable() else repr(c)
-                    self.error("L0001", f"unexpected character `{shown}`", s, s + 1)
-                    pos = s + 1
-                    continue
-                tok, pos = self.token(s)
-                nl = text.rfind("\n", s, pos)
-                if nl != -1:     # a string with a raw newline, or an error that ran on
-                    ln += text.count("\n", s, pos)
-                    base = nl
-                if tok is None:
-                    continue
-                if pending:
-                    pending = False
-                    self.begin_line(tok, indent)
-                append(tok)
-            before = last
-            last = tok
+                before = last
+                last = tok
         if last is not None:
             self.prev_last = last
         return self.finish()
