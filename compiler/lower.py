@@ -16,7 +16,7 @@ from compiler import ast
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR
 from compiler.diagnostics import Diagnostic
-from compiler.driver import check_sources
+from compiler.driver import ImportLoader, check_sources
 from compiler.gcpause import pauses_gc
 from compiler.span import NO_SPAN, SourceFile, Span
 from compiler.symbols import (
@@ -76,9 +76,11 @@ class CompileOutput:
 
 
 @pauses_gc
-def compile_sources(sources: list[SourceFile]) -> CompileOutput:
-    """Check and lower `sources` (one program) to bytecode."""
-    result = check_sources(sources)
+def compile_sources(sources: list[SourceFile], load_import: ImportLoader | None = None
+                    ) -> CompileOutput:
+    """Check and lower `sources` (one program, with the files their imports name: see
+    driver.check_sources) to bytecode."""
+    result = check_sources(sources, load_import)
     if not result.ok or result.program is None:
         return CompileOutput(result.diagnostics, None, result.sources)
     program = ProgramLowerer(result.program).lower()

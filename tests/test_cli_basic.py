@@ -35,6 +35,7 @@ def run_vyn(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 @dataclass
 class FakeResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -45,9 +46,17 @@ def driver(monkeypatch):
     module.seen = []
     module.diagnostics = lambda sources: []
 
-    def check_sources(sources: list[SourceFile]) -> FakeResult:
-        module.seen.extend(sources)
-        return FakeResult(module.diagnostics(sources))
+    def check_sources(sources: list[SourceFile], load_import=None) -> FakeResult:
+        files = list(sources)
+        if load_import is not None:     # as the real driver: follow `import NAME` lines
+            for source in files:
+                for line in source.text.splitlines():
+                    if line.startswith("import "):
+                        found = load_import(source, line.split()[1].split("::"))
+                        if found is not None and found not in files:
+                            files.append(found)
+        module.seen.extend(files)
+        return FakeResult(module.diagnostics(files), {s.name: s for s in files})
 
     module.check_sources = check_sources
     monkeypatch.setitem(sys.modules, "compiler.driver", module)

@@ -153,10 +153,11 @@ def test_compiled_program_survives_the_image_payloads(program: CorpusProgram, mo
     from compiler.lower import compile_sources
     from compiler.serialize import program_to_sections
     from runtime.loader import sections_to_program
-    from vyndbg.cli import gather_sources
+    from vyndbg.cli import import_loader, read_source
 
     monkeypatch.chdir(program.directory)
-    compiled = compile_sources(gather_sources(program.file)).program
+    sources = [read_source(program.file)]
+    compiled = compile_sources(sources, import_loader(sources)).program
     assert compiled is not None, "the program does not compile"
     sections = program_to_sections(compiled)
     assert sections_to_program(sections, program.file) == compiled

@@ -128,76 +128,79 @@ def _run_check(args: argparse.Namespace) -> int:
 
     Returns 1 if there is an error, else 0 (warnings alone do not fail a check).
     """
-    sources = gather_sources(*args.files)
+    sources = read_sources(args.files)
     # Imported here, not at the top: `vyn --version` and `vyn --help` need no front end.
     from compiler.driver import check_sources
     from compiler.render import render_human, render_json
 
-    diagnostics = check_sources(sources).diagnostics
+    result = check_sources(sources, import_loader(sources))
+    diagnostics = result.diagnostics
     if args.error_format == "json":
         sys.stdout.write(render_json(diagnostics))
     else:
-        by_name = {source.name: source for source in sources}
         color = use_color(args.color, sys.stderr)
-        sys.stderr.write(render_human(diagnostics, by_name, color=color))
+        sys.stderr.write(render_human(diagnostics, result.sources, color=color))
     return EXIT_COMPILE_ERRORS if any(d.is_error for d in diagnostics) else EXIT_OK
 
 
 # -- vyn build / run / disasm ----------------------------------------------------------------
 
-def gather_sources(*paths: str) -> list[SourceFile]:
-    """The files at `paths` and, transitively, every file their `import`s name beside them.
-
-    Guide 3.4: `import utils::helper` in `src/main.vyn` reads `src/utils.vyn`. A module
-    that has no file (the prelude's `vyn`, a `module` declared inline) is left for the
-    checker to resolve or report.
+def read_sources(paths: Sequence[str]) -> list[SourceFile]:
+    """The files at `paths`, each once (by normalized path), in order.
 
     Raises:
         CliError: a file cannot be read.
     """
-    from compiler.ast import Import, ModuleDecl
-    from compiler.diagnostics import DiagnosticSink
-    from compiler.parser import parse
-
     sources: list[SourceFile] = []
     seen: set[str] = set()
     for path in paths:
         if os.path.normpath(path) not in seen:
             seen.add(os.path.normpath(path))
             sources.append(read_source(path))
-    for source in sources:  # grows while it is walked
-        # A throwaway sink: the compile proper reports this file's errors.
-        items = list(parse(source, DiagnosticSink()).items)
-        for item in items:
-            if isinstance(item, ModuleDecl) and item.items:
-                items.extend(item.items)
-            if not isinstance(item, Import) or not item.path:
-                continue
-            imported = os.path.join(os.path.dirname(source.name), f"{item.path[0]}.vyn")
-            if os.path.normpath(imported) not in seen and os.path.isfile(imported):
-                seen.add(os.path.normpath(imported))
-                sources.append(read_source(imported))
     return sources
 
 
-def _print_diagnostics(diagnostics: Sequence, sources: list[SourceFile], color: str) -> None:
+def import_loader(sources: list[SourceFile]) -> Callable[[SourceFile, list[str]],
+                                                         SourceFile | None]:
+    """For the compiler's driver: the file an `import` names, beside the importing file
+    (guide 3.4: `import utils::helper` in `src/main.vyn` reads `src/utils.vyn`), or None
+    when there is none (the prelude's `vyn`, a `module` declared inline): the checker then
+    resolves or reports it. A file named twice, however its path is spelled, is the same
+    SourceFile (one of `sources` if it is one), so the driver parses it once.
+
+    The loader raises CliError when the file exists but cannot be read.
+    """
+    known = {os.path.normpath(s.name): s for s in sources}
+
+    def load(importer: SourceFile, path: list[str]) -> SourceFile | None:
+        imported = os.path.normpath(
+            os.path.join(os.path.dirname(importer.name), f"{path[0]}.vyn"))
+        if imported not in known:
+            if not os.path.isfile(imported):
+                return None
+            known[imported] = read_source(imported)
+        return known[imported]
+
+    return load
+
+
+def _print_diagnostics(diagnostics: Sequence, sources: dict[str, SourceFile],
+                       color: str) -> None:
     """Diagnostics on standard error, rendered as `vyn check` renders them."""
     from compiler.render import render_human
 
     if diagnostics:
-        by_name = {source.name: source for source in sources}
-        sys.stderr.write(render_human(diagnostics, by_name,
-                                      color=use_color(color, sys.stderr)))
+        sys.stderr.write(render_human(diagnostics, sources, color=use_color(color, sys.stderr)))
 
 
 def _compile(path: str, color: str) -> Program | None:
     """The Program compiled from the source file at `path` (and the files it imports), or
     None after printing its compile errors. Warnings are printed too."""
-    sources = gather_sources(path)
     from compiler.lower import compile_sources
 
-    output = compile_sources(sources)
-    _print_diagnostics(output.diagnostics, sources, color)
+    sources = [read_source(path)]
+    output = compile_sources(sources, import_loader(sources))
+    _print_diagnostics(output.diagnostics, output.sources, color)
     if any(d.is_error for d in output.diagnostics):
         return None
     if output.program is None:
