@@ -296,3 +296,14 @@ def test_closed_stdout_exits_141_quietly(capsys, driver, program):
 def test_examples_check_clean(example):
     done = run_vyn("check", f"examples/{example}")
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_the_fast_exit_after_run_still_delivers_all_output_through_a_pipe(tmp_path):
+    # `vyn run` ends with os._exit after flushing; a pipe must still get every line.
+    (tmp_path / "many.vyn").write_text(
+        "fn main() {\n  for i in 0..<20000 {\n    println(\"line {}\", i)\n  }\n}\n",
+        encoding="utf-8")
+    done = run_vyn("run", "many.vyn", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    lines = done.stdout.splitlines()
+    assert len(lines) == 20000 and lines[-1] == "line 19999"

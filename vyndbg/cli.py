@@ -553,5 +553,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL_ERROR
 
 
+# Commands after which the process may end without tearing down its objects.
+_FAST_EXIT = frozenset({"check", "build", "run", "disasm"})
+
+
+def entry() -> NoReturn:
+    """The `vyn` console command: main(), then exit.
+
+    After `check`, `build`, `run` and `disasm`, the process ends at once (flushing its
+    output, then `os._exit`) rather than letting the interpreter free every object it
+    made: the compiler's tree, types and symbols refer to each other in cycles, and the
+    collection and teardown at exit took 0.4 s after checking a 1 MB program. (mypy ends
+    the same way.) `debug` exits normally: the line mode saves its history at exit.
+    """
+    argv = sys.argv[1:]
+    code = main(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command in _FAST_EXIT:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            _silence_stdout()
+            code = EXIT_BROKEN_PIPE
+        except (OSError, ValueError):
+            pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
