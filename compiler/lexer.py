@@ -51,7 +51,7 @@ def _operator_pattern(operators: list[str]) -> str:
 # Group numbers of _MASTER.
 _ID, _LC, _BC, _OP, _NL, _INT, _OTHER, _BAD = range(1, 9)
 # Blanks, then one token. Alternatives are tried in order: `//` and `/*` before the
-# operators, and OPERATORS is sorted longest first, so operators match greedily.
+# operators, and each operator branch tries its longest forms first (greedy matching).
 _MASTER = re.compile(
     r"[ \t\r\f\v]*(?:"
     r"([A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)"
@@ -63,13 +63,10 @@ _MASTER = re.compile(
     r"|(.)|\Z)", re.S)
 _STRING_RUN = re.compile(r'[^"\\\n]*')    # string characters up to a quote, escape or newline
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", "'": "'", '"': '"'}
-_OPENERS = {"(": ")", "[": "]", "{": "}"}
 # What the layout does with an operator: open or close a delimiter, or end a statement.
 _OPEN, _CLOSE, _SEMI = 1, 2, 3
 _OP_ROLE = {"(": _OPEN, "[": _OPEN, "{": _OPEN, ")": _CLOSE, "]": _CLOSE, "}": _CLOSE,
             ";": _SEMI}
-
-
 _BOOL_VALUE = {"true": True, "false": False}
 
 

@@ -205,6 +205,27 @@ def test_every_operator_is_one_token(op):
     assert [t.text for t in toks] == [op]
 
 
+def test_any_two_operators_in_a_row_split_by_longest_match():
+    from compiler.tokens import OPERATORS
+
+    def munch(text: str) -> list[str]:     # the reference: longest operator first
+        out = []
+        while text:
+            op = max((o for o in OPERATORS if text.startswith(o)), key=len)
+            out.append(op)
+            text = text[len(op):]
+        return out
+
+    for a in OPERATORS:
+        for b in OPERATORS:
+            text = a + b
+            if "//" in text or "/*" in text or ";" in text:
+                continue     # comments, and `;` ends a statement
+            toks = [t.text for t in lex(SourceFile("t.vyn", f"x {text} y"), DiagnosticSink())
+                    if t.kind is T.OP]
+            assert toks == munch(text), text
+
+
 def test_operators_match_greedily():
     assert kinds("a..<b") == [("IDENT", "a"), ("OP", "..<"), ("IDENT", "b")]
     assert kinds("x<<=1") == [("IDENT", "x"), ("OP", "<<="), ("INT", "1")]
