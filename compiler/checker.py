@@ -76,6 +76,7 @@ class Inference:
     typed: list = field(default_factory=list)        # nodes whose .ty may hold variables
     lets: list = field(default_factory=list)         # (Local, span) to check for inference
     pending: list = field(default_factory=list)      # (node, entry, type args) instances
+    lambdas: list = field(default_factory=list)      # FnInstances of the lambdas inside
 
 
 @dataclass
@@ -96,7 +97,8 @@ class Checker(ExprChecker):
         self.sources = sources
         self.prelude = Scope(None, "prelude", module="prelude")
         self.functions: list[FnInstance] = []
-        self.queue: deque = deque()
+        self.queue: deque = deque()   # (instance, scope) to check, in order
+        self.unqueued: set[int] = set()   # ids of instances taken out of the queue
         self.structs: list[StructT] = []
         self.enums: list[EnumT] = []
         self.traits: list[TraitT] = []
@@ -164,7 +166,15 @@ class Checker(ExprChecker):
     def drain(self) -> None:
         while self.queue:
             inst, entry = self.queue.popleft()
+            if self.unqueued and id(inst) in self.unqueued:
+                continue   # taken out by unqueue (checked where it is declared)
             self.check_fn_body(inst, entry)
+
+    def unqueue(self, inst: FnInstance) -> None:
+        """Take `inst` out of the queue (without a scan: drain skips it). An instance is
+        queued at most once, when it is created, and stays alive in self.functions, so its
+        id is not reused while it is in the queue."""
+        self.unqueued.add(id(inst))
 
     # ------------------------------------------------------------ declarations
 
@@ -610,7 +620,7 @@ class Checker(ExprChecker):
             ty = node.ty
             if type(ty) is not Prim:   # most types are primitive: nothing to resolve
                 node.ty = resolve(ty, UNIT)
-        for fn in [self.ctx.fn, *getattr(infer, "lambdas", ())]:
+        for fn in [self.ctx.fn, *infer.lambdas]:
             for local in fn.locals:
                 if type(local.type) is not Prim:
                     local.type = resolve(local.type, UNIT)
@@ -669,7 +679,7 @@ class Checker(ExprChecker):
                     inst = self.fn_instance(e, (), s.name_span)
                     # The instance is checked at its position in the block, so that
                     # it sees the variables declared before it.
-                    self.queue = deque(q for q in self.queue if q[0] is not inst)
+                    self.unqueue(inst)
                     inst.closure_local = Local(s.name, inst.fn_type, False, s.name_span,
                                                self.ctx.fn)
                     self.ctx.fn.locals.append(inst.closure_local)
@@ -793,7 +803,7 @@ class Checker(ExprChecker):
         if entry.generic:
             return   # instantiated where used
         inst = self.fn_instance(entry, (), decl.name_span)
-        self.queue = deque(q for q in self.queue if q[0] is not inst)
+        self.unqueue(inst)
         if inst.closure_local is None:
             inst.closure_local = Local(decl.name, inst.fn_type, False, decl.name_span,
                                        self.ctx.fn)

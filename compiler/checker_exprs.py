@@ -10,6 +10,7 @@ from compiler import ast
 from compiler.builtins import method_names, method_signature
 from compiler.diagnostics import Label
 from compiler.scope import FnEntry, ModuleEntry, Scope, TypeEntry, VariantEntry
+from compiler.span import Span
 from compiler.symbols import (
     Builtin,
     BuiltinMethod,
@@ -72,6 +73,46 @@ STATIC_BUILTINS = {("Channel", "bounded"), ("Channel", "unbounded"), ("Thread", 
 
 def _real(expected: Type | None) -> Type | None:
     return None if expected is None or expected is DISCARD else expected
+
+
+# What the checker writes into syntax nodes. `ty` and `sym` are fields of the nodes that
+# have them (None when parsed); the others are set only by the checker.
+NOTES = frozenset({"ty", "sym", "ordered_args", "alloc_type"})
+SHARED_VALUES = frozenset({str, int, float, bool, type(None), Span})   # immutable
+
+
+def copy_syntax(node: ast.Node, memo: dict | None = None) -> ast.Node:
+    """A private copy of the syntax tree `node` as the parser made it: the checker's notes
+    on `node` are not copied (checking the copy writes its own), so neither is anything
+    they refer to (types, symbols, and through those scopes and declarations)."""
+    if memo is None:
+        memo = {}
+    else:
+        done = memo.get(id(node))
+        if done is not None:
+            return done
+    cls = type(node)
+    new = cls.__new__(cls)
+    memo[id(node)] = new
+    fields = cls.__dataclass_fields__
+    d = new.__dict__
+    for k, v in node.__dict__.items():
+        if k in NOTES:
+            if k in fields:
+                d[k] = None
+        else:
+            d[k] = _copy_value(v, memo)
+    return new
+
+
+def _copy_value(v: object, memo: dict) -> object:
+    if type(v) in SHARED_VALUES:
+        return v
+    if isinstance(v, ast.Node):
+        return copy_syntax(v, memo)
+    if type(v) is list:
+        return [_copy_value(x, memo) for x in v]
+    return copy.deepcopy(v, memo)
 
 
 class ExprChecker:
@@ -652,7 +693,9 @@ class ExprChecker:
         for i, f in enumerate(fields):
             if values[i] is None:
                 if f.default is not None:
-                    d = copy.deepcopy(f.default)
+                    # A private copy per construction: checking writes types and
+                    # symbols (locals, lambdas) of this use into it.
+                    d = copy_syntax(f.default)
                     t = self.check_expr(d, st.scope, f.type)
                     self.coerce(t, f.type, d)
                     values[i] = d
@@ -1146,7 +1189,7 @@ class ExprChecker:
                 self.coerce(t, ret, last.expr if isinstance(last, ast.ExprStmt) else e.body)
         finally:
             self.ctx = saved
-        self.ctx.infer.lambdas = getattr(self.ctx.infer, "lambdas", []) + [inst]
+        self.ctx.infer.lambdas.append(inst)
         return FnT(tuple([p.type for p in inst.params]), ret)
 
     def x_Await(self, e, scope, expected):
