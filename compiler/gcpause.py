@@ -11,8 +11,11 @@ collector comes back when the last paused phase in the process ends.
 
 When it comes back, everything allocated during the pause would still count as young,
 and the first young collection would scan it all (0.3 s after a 1 MB program) to find
-it alive. So the outermost pause ends by moving every tracked object to the oldest
-generation (`gc.freeze()` then `gc.unfreeze()`: two list splices, no scan). Nothing is
+it alive. So an outermost pause that allocated much (PROMOTE_AFTER tracked objects) ends
+by moving every tracked object to the oldest generation (`gc.freeze()` then
+`gc.unfreeze()`: two list splices, no scan). Small pauses (a debugger expression, a
+highlighted file) end normally, so a long-running debugger's young garbage is not
+promoted each time it parses something. Nothing is
 exempted from collection: cycles among those objects are found by the next full
 collection. (This unfreezes objects that someone else froze; nothing in Vyn freezes.)
 """
@@ -25,6 +28,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
+
+PROMOTE_AFTER = 50_000   # tracked objects a pause allocated; fewer are scanned cheaply
 
 _lock = threading.Lock()
 _depth = 0
@@ -49,8 +54,9 @@ def gc_paused() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0 and _was_enabled:
-                gc.freeze()      # all generations -> permanent, young count reset
-                gc.unfreeze()    # permanent -> oldest generation
+                if gc.get_count()[0] >= PROMOTE_AFTER:
+                    gc.freeze()      # all generations -> permanent, young count reset
+                    gc.unfreeze()    # permanent -> oldest generation
                 gc.enable()
 
 

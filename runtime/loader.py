@@ -148,7 +148,9 @@ class _Reader:
         _fail(self.name, f"the {self.section} section{where} {what}")
 
     def unpack(self, fmt: str) -> tuple:
-        s = _S[fmt]
+        return self._read(_S[fmt])
+
+    def _read(self, s: struct.Struct) -> tuple:
         end = self.pos + s.size
         if end > len(self.data):
             self.fail("ends too early")
@@ -186,13 +188,7 @@ class _Reader:
             self.fail("holds a string that is not valid UTF-8")
 
     def operands(self, n: int) -> tuple[int, ...]:
-        s = _OPERANDS[n]
-        end = self.pos + s.size
-        if end > len(self.data):
-            self.fail("ends too early")
-        values = s.unpack_from(self.data, self.pos)
-        self.pos = end
-        return values
+        return self._read(_OPERANDS[n])
 
     def done(self) -> None:
         self.where = ""

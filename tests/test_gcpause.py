@@ -7,7 +7,7 @@ import gc
 import pytest
 
 from compiler.diagnostics import DiagnosticSink
-from compiler.gcpause import gc_paused, pauses_gc
+from compiler.gcpause import PROMOTE_AFTER, gc_paused, pauses_gc
 from compiler.parser import parse
 from compiler.span import SourceFile
 
@@ -64,7 +64,7 @@ def test_parsing_runs_paused_and_leaves_the_collector_as_it_was():
 
 def test_what_a_pause_allocated_leaves_it_old_and_collectable_not_frozen():
     with gc_paused():
-        made = [[i] for i in range(50_000)]     # tracked objects, young if nothing is done
+        made = [[i] for i in range(PROMOTE_AFTER)]   # tracked, young if nothing is done
     assert gc.get_count()[0] < 1_000            # nothing young left to scan
     assert gc.get_freeze_count() == 0           # and nothing exempt from collection
     assert gc.is_tracked(made[0])
@@ -73,3 +73,11 @@ def test_what_a_pause_allocated_leaves_it_old_and_collectable_not_frozen():
     with gc_paused():
         del cycle
     assert gc.collect() >= 1                    # a cycle that died in a pause is collected
+
+
+def test_a_small_pause_ends_without_promoting_young_objects():
+    gc.collect()
+    with gc_paused():
+        made = [[i] for i in range(100)]
+    assert gc.get_count()[0] >= 100              # still young: a cheap scan will see them
+    assert gc.is_tracked(made[0])

@@ -72,6 +72,10 @@ class _Bp:
                           self.expression, self.sites)
 
 
+# Modes that stop in the caller when the frame they started in returns.
+_STEPPING = frozenset({"step", "next", "until", "stepi", "nexti", "advance", "until_loc"})
+
+
 @dataclass
 class StepCondition:
     """What a resume waits for. mode: continue | step | next | until | finish | stepi |
@@ -259,8 +263,7 @@ class Session:
         for site in want - self._patched:
             vm.patch(site[0], site[1], 0)
         self._patched = want
-        needs_calls = self._step.mode in ("step", "stepi", "nexti", "next", "until", "finish",
-                                          "advance", "until_loc") or any(
+        needs_calls = self._step.mode in _STEPPING or self._step.mode == "finish" or any(
             b.kind == "watchpoint" and b.scope_frame is not None for b in self._bps.values())
         vm.call_hooks = self._hooks if needs_calls else None
 
@@ -485,12 +488,10 @@ class Session:
             return depth < c.depth or (depth == c.depth and self._line_of(frame) != c.line)
         if mode == "until":
             return depth < c.depth or (depth == c.depth and self._line_of(frame) > c.line)
-        if mode == "advance":
+        if mode == "advance" or (mode == "until_loc" and depth <= c.depth):
             # The caller's resume site counts only once the frame has returned: a
             # recursive call returning there at the same depth is not the frame's return.
             return site != c.return_site or depth < c.depth
-        if mode == "until_loc":
-            return depth <= c.depth and (site != c.return_site or depth < c.depth)
         return False
 
     def _on_trap(self, frame: Frame) -> None:
@@ -591,7 +592,7 @@ class Session:
                 self._output(Output("dprintf", f"\nWatchpoint {bp.number} deleted because "
                                                "the program has left the block in\nwhich its "
                                                "expression is valid.\n"))
-        if c.mode in ("step", "next", "until", "stepi", "nexti", "advance", "until_loc") and \
+        if c.mode in _STEPPING and \
                 frame is c.frame and frame.parent is not None:
             # Stepping out of the function: stop in the caller after the call.
             c.return_site = (frame.parent.fn.index, frame.parent.pc)
