@@ -271,9 +271,10 @@ class Spawn(Expr):
 
 @dataclass(eq=True)
 class ActorNew(Expr):
-    """`actor Counter(args)`."""
+    """`actor Counter(args)`; `actor[N] Counter(args)` gives the mailbox a capacity."""
     target: TypeExpr
     args: list[Arg]
+    capacity: Expr | None = None
 
 
 @dataclass(eq=True)

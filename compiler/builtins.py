@@ -81,7 +81,8 @@ def method_signature(recv: Type, name: str, option_of, result_of) -> MethodSig |
         elif t.name in ("Thread", "Task"):
             table = {"join": ((), a), "is_done": ((), BOOL)}
         elif t.name == "ThreadPool":
-            table = {"submit": ((FnT((), a),), Generic("Thread", (a,))), "size": ((), INT)}
+            table = {"submit": ((FnT((), a),), Generic("Thread", (a,))), "size": ((), INT),
+                     "join": ((), UNIT)}
         elif t.name == "Future":
             table = {}
         else:

@@ -1210,6 +1210,8 @@ class ExprChecker:
 
     def x_ActorNew(self, e, scope, expected):
         te = e.target
+        if e.capacity is not None:
+            self.coerce(self.check_expr(e.capacity, scope, INT), INT, e.capacity)
         entry = scope.lookup(te.path[0]) if isinstance(te, ast.NamedType) and len(
             te.path) == 1 else None
         if not isinstance(entry, TypeEntry) or entry.kind not in ("class", "template"):

@@ -3,9 +3,9 @@
 One FnLowerer per function instance. Values live in registers; named variables get a
 register each for the block they are declared in; temporaries are freed at the end of
 each statement. Captured `var`s live in heap cells so that closures and the enclosing
-function share them (guide 3.3). Features of the concurrency runtime (actors, channels,
-tasks, threads, async) compile to UNSUPPORTED, which stops the program with a clear
-message (issue 3).
+function share them (guide 3.3). The concurrency constructs (actors, channels, tasks,
+threads, async/await) compile to CALLB of the runtime's scheduler builtins (`spawn`,
+`actor`, `await`, `Channel.send`, ...), which may suspend the calling fiber.
 """
 
 from __future__ import annotations
@@ -62,7 +62,6 @@ INT_OPS = {"+": bc.ADD, "-": bc.SUB, "*": bc.MUL, "/": bc.DIV, "%": bc.MOD, "&":
 FLOAT_OPS = {"+": bc.FADD, "-": bc.FSUB, "*": bc.FMUL, "/": bc.FDIV, "%": bc.FMOD}
 CMP_OPS = {"==": bc.EQ, "!=": bc.NE, "<": bc.LT, "<=": bc.LE, ">": bc.GT, ">=": bc.GE}
 DISCARD = -1      # `dst` for an expression in statement position: no value wanted
-UNSUPPORTED_KINDS = ("Channel", "Thread", "Task", "ThreadPool", "Future", "Actor")
 
 
 @dataclass(frozen=True)
@@ -213,8 +212,6 @@ class FnLowerer:
             if self.boxed(p):
                 r = self.reg_of[p]
                 self.op(bc.CELLNEW, r, r, self.types.cell(kind_of(p.type)))
-        if inst.is_async:
-            self.op(bc.UNSUPPORTED, Const("async functions"))
         self.span = body.span
         want = prune(inst.ret) != UNIT and prune(inst.ret).__str__() != "Never"
         if want:
@@ -435,7 +432,16 @@ class FnLowerer:
                 r = self.declare(inst.closure_local)
                 self.closure(inst, r)
         elif isinstance(s, ast.SpawnFn):
-            self.op(bc.UNSUPPORTED, Const("spawning tasks"))
+            inst = s.func.sym
+            if inst.closure_local is not None:
+                clo = self.declare(inst.closure_local)
+            else:
+                clo = self.reg()
+            self.closure(inst, clo)
+            base = self.regs(1)
+            self.op(bc.MOV, base, clo)
+            self.op(bc.CALLB, self.reg(), Const("spawn"), base, 1,
+                    self.tid(Generic("Task", (UNIT,))))
         # Type declarations, imports and macros produce no code.
 
     def close_vars(self) -> None:
@@ -776,8 +782,13 @@ class FnLowerer:
         d = self.target(dst, e.ty)
         if isinstance(target, FnInstance):
             if target.is_async:
-                self.op(bc.UNSUPPORTED, Const("async functions"))
-                return self.const(d, None)
+                # A call of an `async fn` makes a future that has not started.
+                base = self.regs(1 + len(args))
+                self.const(base, self.pl.fidx[target])
+                for i, a in enumerate(args):
+                    self.ex(a, base + 1 + i)
+                self.op(bc.CALLB, d, Const("async"), base, 1 + len(args), self.tid(e.ty))
+                return d
             if target.closure_local is None:
                 base = self.args_into(args)
                 self.op(bc.CALL, d, self.pl.fidx[target], base, len(args))
@@ -833,19 +844,14 @@ class FnLowerer:
             self.op(bc.CALLV, d, fn, base, len(args))
             return d
         if isinstance(sym, BuiltinMethod):
-            if sym.kind in UNSUPPORTED_KINDS:
-                what = {"Actor": "actors", "Channel": "channels", "Thread": "threads",
-                        "ThreadPool": "thread pools", "Task": "tasks"}.get(sym.kind, sym.kind)
-                self.op(bc.UNSUPPORTED, Const(what))
-                return self.const(d, None)
             base = self.regs(1 + len(args))
             self.ex(e.receiver, base)
             for i, a in enumerate(args):
                 self.ex(a, base + 1 + i)
             recv_t = unref(e.receiver.ty)
             name = f"{sym.kind}.{sym.name}"
-            if sym.name == "map":
-                # The result's element type is needed to build the new Vec.
+            if sym.name == "map" or name == "ThreadPool.submit":
+                # The result's type is needed to build the new Vec or handle.
                 self.op(bc.CALLB, d, Const(name), base, 1 + len(args), self.tid(e.ty))
             else:
                 self.op(bc.CALLB, d, Const(name), base, 1 + len(args), self.tid(recv_t))
@@ -927,10 +933,11 @@ class FnLowerer:
             r = self.ex(args[0])
             self.op(bc.TOSTR, d, r, self.tid(args[0].ty))
             return d
-        what = {"spawn": "spawning tasks", "Thread::spawn": "threads",
-                "ThreadPool": "thread pools"}.get(name, "channels")
-        self.op(bc.UNSUPPORTED, Const(what))
-        return self.const(d, None)
+        # The scheduler's constructors (`spawn`, `Thread::spawn`, `ThreadPool`,
+        # `Channel::bounded`, ...): y is the type of the handle they return.
+        base = self.args_into(args)
+        self.op(bc.CALLB, d, Const(name), base, len(args), self.tid(e.ty))
+        return d
 
     # ------------------------------------------------------------ data
 
@@ -1115,16 +1122,30 @@ class FnLowerer:
         return self.closure(e.sym, self.target(dst, e.ty))
 
     def e_Await(self, e, dst):
-        self.op(bc.UNSUPPORTED, Const("await"))
-        return self.const(self.target(dst), None)
+        d = self.target(dst, e.ty)
+        base = self.args_into([e.expr])
+        self.op(bc.CALLB, d, Const("await"), base, 1, self.tid(e.expr.ty))
+        return d
 
     def e_Spawn(self, e, dst):
-        self.op(bc.UNSUPPORTED, Const("spawning tasks"))
-        return self.const(self.target(dst), None)
+        d = self.target(dst, e.ty)
+        base = self.args_into([e.expr])
+        self.op(bc.CALLB, d, Const("spawn"), base, 1, self.tid(e.ty))
+        return d
 
     def e_ActorNew(self, e, dst):
-        self.op(bc.UNSUPPORTED, Const("actors"))
-        return self.const(self.target(dst), None)
+        """The actor's state is constructed as a class instance, then handed to the
+        scheduler with the mailbox capacity (-1: unbounded)."""
+        d = self.target(dst, e.ty)
+        base = self.regs(2)
+        st = e.sym.struct
+        self.construct(e.sym, base, st)
+        if e.capacity is not None:
+            self.ex(e.capacity, base + 1)
+        else:
+            self.const(base + 1, -1)
+        self.op(bc.CALLB, d, Const("actor"), base, 2, self.tid(e.ty))
+        return d
 
     # ------------------------------------------------------------ patterns
 

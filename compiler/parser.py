@@ -1049,9 +1049,14 @@ class Parser:
                 return ast.Spawn(inner, span=self.span_from(t))
             if kw == "actor":
                 self.advance()
+                capacity = None
+                if self.at_op("["):
+                    opener = self.advance()
+                    capacity = self.parse_expr()
+                    self.expect_close("]", opener)
                 target = self.parse_type()
                 args = self.parse_args() if self.at_op("(") else []
-                return ast.ActorNew(target, args, span=self.span_from(t))
+                return ast.ActorNew(target, args, capacity, span=self.span_from(t))
         if k is OP:
             if t.text == "(":
                 opener = self.advance()

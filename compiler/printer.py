@@ -555,7 +555,8 @@ class _Printer:
         return "spawn(" + self.expr(e.expr, ind) + ")"
 
     def e_ActorNew(self, e: ast.ActorNew, ind: int, risky: bool = False) -> str:
-        return "actor " + self.type(e.target, ind) + self.args(e.args, ind)
+        cap = f"[{self.expr(e.capacity, ind)}]" if e.capacity is not None else ""
+        return "actor" + cap + " " + self.type(e.target, ind) + self.args(e.args, ind)
 
     def e_Scoped(self, e: ast.Scoped, ind: int, risky: bool = False) -> str:
         return "scoped " + self.block(e.body, ind)

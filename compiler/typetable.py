@@ -41,6 +41,10 @@ _SLOT_OF_KIND = {K_INT: SLOT_INT, K_BOOL: SLOT_INT, K_UNIT: SLOT_INT, K_FLOAT: S
 # References and ref<T> are represented by what they refer to.
 unref = strip_ref
 
+# The concurrency runtime's handle types and their TypeDesc kinds.
+HANDLE_KINDS = {"Channel": "channel", "Actor": "actor", "Task": "task", "Thread": "thread",
+                "ThreadPool": "pool", "Future": "future"}
+
 
 def kind_of(t: Type) -> int:
     """How a value of `t` sits in a register or heap slot."""
@@ -99,6 +103,13 @@ class TypeTable:
                              heap=(ARRAY, (_SLOT_OF_KIND[kind_of(t.args[0])],)))
             d.elem = elem
             d.size = data.id          # for a vec, `size` holds its data array's type id
+            return d.id
+        if isinstance(t, Generic) and t.name in HANDLE_KINDS:
+            # A handle to a runtime object (channel, fiber, pool, future): one Int slot,
+            # the object's number in the scheduler. `elem` is the type it carries.
+            d = self._new(name=str(t), kind=HANDLE_KINDS[t.name], heap=(RECORD, (SLOT_INT,)))
+            self._ids[key] = d.id
+            d.elem = self.tid(t.args[0])
             return d.id
         if isinstance(t, ArrayT):
             d = self._new(name=str(t), kind="array", size=t.size,

@@ -12,6 +12,13 @@ from runtime.errors import VynPanic
 VEC_LEN, VEC_DATA = 0, 1
 
 
+class CallRequest(tuple):
+    """What a builtin generator yields to have the VM call a closure: (closure, args).
+    The generator is resumed with the call's result."""
+
+    __slots__ = ()
+
+
 def _kind(vm, tid: int) -> int:
     return vm.kinds[tid]
 
@@ -181,16 +188,25 @@ def _ok(vm, args, d):
 
 # ---------------------------------------------------------------- Vec
 
+# Builtins that call closures are generators: each `yield CallRequest((closure, args))`
+# has the VM call the closure in its own loop (a frame like any other, counted as a
+# reduction) and resumes with the closure's value.
+
 def _vec_map(vm, args, result: TypeDesc):
     vec, fn = args
     src_t = vm.types[vm.desc_of_heap[vm.heap.type_of(vec)]]
-    items = vec_items(vm, vec, src_t)
-    return new_vec(vm, [vm.call_closure(fn, [x]) for x in items], result)
+    out = []
+    for x in vec_items(vm, vec, src_t):
+        out.append((yield CallRequest((fn, [x]))))
+    return new_vec(vm, out, result)
 
 
 def _vec_filter(vm, args, d):
-    items = vec_items(vm, args[0], d)
-    return new_vec(vm, [x for x in items if vm.call_closure(args[1], [x])], d)
+    out = []
+    for x in vec_items(vm, args[0], d):
+        if (yield CallRequest((args[1], [x]))):
+            out.append(x)
+    return new_vec(vm, out, d)
 
 
 def _vec_pop(vm, args, d):
@@ -297,13 +313,13 @@ def _vec_join(vm, args, d):
 def _vec_fold(vm, args, d):
     acc = args[1]
     for x in vec_items(vm, args[0], d):
-        acc = vm.call_closure(args[2], [acc, x])
+        acc = yield CallRequest((args[2], [acc, x]))
     return acc
 
 
 def _vec_for_each(vm, args, d):
     for x in vec_items(vm, args[0], d):
-        vm.call_closure(args[1], [x])
+        yield CallRequest((args[1], [x]))
 
 
 def _vec_sum(vm, args, d):
@@ -401,15 +417,15 @@ BUILTINS = {
     "Vec.is_empty": lambda vm, a, d: _len(vm, a, d) == 0,
     "String.is_empty": lambda vm, a, d: _len(vm, a, d) == 0,
     "Vec.push": lambda vm, a, d: vec_push(vm, a[0], a[1], d),
-    "Vec.pop": _vec_pop, "Vec.map": _vec_map, "Vec.filter": _vec_filter,
+    "Vec.pop": _vec_pop,
     "Vec.reverse": lambda vm, a, d: new_vec(vm, vec_items(vm, a[0], d)[::-1], d),
     "Vec.clone": lambda vm, a, d: new_vec(vm, vec_items(vm, a[0], d), d),
     "Vec.contains": _vec_contains, "Vec.get": _vec_get, "Vec.first": _vec_end(False),
     "Vec.last": _vec_end(True), "Vec.insert": _vec_insert, "Vec.remove": _vec_remove,
     "Vec.clear": lambda vm, a, d: vm.heap.set_i64(a[0], VEC_LEN, 0),
     "Vec.sort": _vec_sort, "Vec.join": _vec_join, "Vec.sum": _vec_sum,
-    "Vec.min": _vec_extreme(min), "Vec.max": _vec_extreme(max), "Vec.fold": _vec_fold,
-    "Vec.for_each": _vec_for_each, "Vec.index_of": _vec_index_of,
+    "Vec.min": _vec_extreme(min), "Vec.max": _vec_extreme(max),
+    "Vec.index_of": _vec_index_of,
     "Option.unwrap": _unwrap, "Result.unwrap": _unwrap,
     "Option.expect": lambda vm, a, d: _unwrap(vm, a[:1], d, _s(vm, a[1])),
     "Result.expect": lambda vm, a, d: _unwrap(vm, a[:1], d, _s(vm, a[1])),
@@ -459,3 +475,9 @@ def _fpow(a: float, b: float) -> float:
         return float(a ** b) if not isinstance(a ** b, complex) else float("nan")
     except (OverflowError, ZeroDivisionError):
         return float("inf")
+
+# Generators (see CallRequest above); the VM drives them.
+GENERATORS = {
+    "Vec.map": _vec_map, "Vec.filter": _vec_filter, "Vec.fold": _vec_fold,
+    "Vec.for_each": _vec_for_each,
+}

@@ -23,6 +23,24 @@ def backtrace_lines(frames: list) -> list[str]:
     return out
 
 
+def panic_text(p: VynPanic) -> str:
+    """What a panic prints on stderr (SEMANTICS "Failure"): the message, the fiber when it
+    is not main, and its backtrace; for a deadlock, every blocked fiber with its own."""
+    lines = [f"panic: {p.message}"]
+    blocked = getattr(p, "blocked", None)
+    if blocked is not None:
+        for b in blocked:
+            f = b.fiber
+            lines.append(f"fiber {f.id} ({f.name}), blocked {f.wait.what if f.wait else ''}:")
+            lines.extend(backtrace_lines(b.frames))
+        return "\n".join(lines) + "\n"
+    fiber = getattr(p, "fiber", None)
+    if fiber is not None and fiber.kind != "main":
+        lines.append(f"  in {fiber.name}")
+    lines.extend(backtrace_lines(p.frames))
+    return "\n".join(lines) + "\n"
+
+
 def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: TextIO,
                 heap_limit: int | None = None, max_depth: int | None = None) -> int:
     """Run `program`'s main; returns the exit code (0, 101 after a panic, 2 when the
@@ -39,9 +57,7 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
         vm.run_main()
     except VynPanic as p:
         stdout.flush()
-        stderr.write(f"panic: {p.message}\n")
-        for line in backtrace_lines(p.frames):
-            stderr.write(line + "\n")
+        stderr.write(panic_text(p))
         return EXIT_PANIC
     except Unsupported as u:
         stdout.flush()

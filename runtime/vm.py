@@ -1,10 +1,15 @@
 """The bytecode interpreter: one loop over frames linked for backtraces (guide 8.2.1).
 
-Hot state (code, registers, pc) lives in locals of `_run`; a call pushes a Frame and
-continues in the same loop (no Python recursion per Vyn call). Builtins that call back
-into Vyn code (`map`, `filter`, ...) run a nested loop for that call. A debugger attaches
-through `VMHooks` and BREAKPOINT patching (`patch`/`unpatch`): with no hooks and no
-patches the loop does nothing for the debugger but one opcode comparison.
+Hot state (code, registers, pc) lives in locals of `_exec`; every Vyn call (CALL, CALLV,
+CALLM, and the closures that builtins such as `map` call) pushes a Frame in one place and
+continues in the same loop: no Python recursion per Vyn call. The loop runs a fiber for a
+slice of reductions (calls and loop back-edges, SEMANTICS "Concurrency") and can stop
+after any of them and resume later; `run_main` is the scheduler's loop over fibers
+(`runtime/sched.py`). A builtin that calls back into Vyn code or has to wait is a
+generator: the VM pushes the frames it asks for and parks the fiber while it waits.
+
+A debugger attaches through `VMHooks` and BREAKPOINT patching (`patch`/`unpatch`): with
+no hooks and no patches the loop does nothing for the debugger but one opcode comparison.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from typing import TextIO
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, Program, TypeDesc
 from runtime import builtins as rb
-from runtime.errors import Interrupted, Unsupported, VynPanic
+from runtime import sched as rs
+from runtime.errors import Interrupted, RuntimeFailure, Unsupported, VynPanic
 from runtime.heap import Heap
 from runtime.heap_errors import DanglingReference, HeapError, HeapExhausted, UseAfterFree
 from runtime.values import ValueReader
@@ -26,12 +32,25 @@ MASK64 = (1 << 64) - 1
 DEFAULT_MAX_DEPTH = 20000
 DEFAULT_HEAP_LIMIT = 1 << 30
 
+# What `_exec` stopped for.
+DONE, YIELD, BLOCK = 0, 1, 2
+PUSHED = 3            # `_drive`: a builtin's generator asked for a call (a reduction)
+GEN_RETURN = -1       # Frame.ret of a closure a builtin generator called
+
+
+class WouldBlock(RuntimeFailure):
+    """A function the debugger called would have to wait (on a channel, a join, ...)."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
+
 
 class Frame:
     """A Vyn call frame. `pc` is the next instruction while running, the current one
     when the frame is stopped or is a caller."""
 
-    __slots__ = ("fn", "code", "regs", "pc", "parent", "ret", "env", "depth", "iters")
+    __slots__ = ("fn", "code", "regs", "pc", "parent", "ret", "env", "depth", "gen")
 
     def __init__(self, fn, code, regs, parent, ret, env, depth):
         self.fn = fn
@@ -42,6 +61,7 @@ class Frame:
         self.ret = ret
         self.env = env
         self.depth = depth
+        self.gen = None
 
 
 class VMHooks:
@@ -62,6 +82,9 @@ class VMHooks:
 
     def interrupted(self, vm: VM, frame: Frame) -> None:
         """Someone set vm.interrupt: the program is stopped at frame.pc."""
+
+    def deadlock(self, vm: VM, error: rs.Deadlock) -> None:
+        """Every fiber left is blocked (vm.sched.current: the first of them)."""
 
 
 class VM:
@@ -93,7 +116,12 @@ class VM:
         self.call_hooks: VMHooks | None = None   # call/return events (stepping)
         self.interrupt = [False]
         self.frame: Frame | None = None      # innermost frame while stopped or panicking
-        self.builtins = rb.BUILTINS
+        self.builtins = {**rb.BUILTINS, **rs.PLAIN}
+        self.gen_builtins = {**rb.GENERATORS, **rs.WAITING}
+        self.sched = rs.Scheduler()
+        self.nesting = 0          # calls the debugger is making (they must not block)
+        self.result = None        # the value of the call `_exec` finished
+        self.left = 0             # reductions left in the slice `_exec` ended
         self.exited = False
         self._capkinds: dict[int, list[int]] = {}
 
@@ -158,16 +186,103 @@ class VM:
     # ------------------------------------------------------------ running
 
     def run_main(self) -> None:
-        """Run the globals initializer and `main`. Raises VynPanic, Unsupported."""
+        """Run the program: the globals initializer and `main` in the main fiber, then
+        every fiber until the program ends (SEMANTICS "Concurrency"). Raises VynPanic
+        (a Deadlock when every fiber left is blocked), Unsupported, Interrupted."""
         p = self.program
-        if p.init >= 0:
-            self.call_function(p.init, [])
         if p.entry < 0:
             raise Unsupported("a program without a `main` function")
-        self.call_function(p.entry, [])
+        main = self.sched.new_fiber("main")
+        if p.init >= 0:
+            main.calls.append((p.init, [], 0))
+        main.calls.append((p.entry, [], 0))
+        self._schedule()
+
+    def _schedule(self) -> None:
+        sched = self.sched
+        interrupt = self.interrupt
+        while True:
+            f = sched.next_runnable()
+            if f is None:
+                if sched.live():
+                    self._deadlock()
+                self.frame = None
+                sched.current = None
+                return
+            sched.current = f
+            sched.step += 1
+            f.slices += 1
+            f.state = rs.RUNNING
+            budget = rs.SLICE
+            while True:
+                if f.frame is None:
+                    call = rs.next_call(self, f)
+                    if call is None:
+                        f.state = rs.out_of_calls(f)
+                        break
+                    f.frame = f.bottom = self._bottom_frame(*call)
+                    budget -= 1
+                    fresh = True
+                else:
+                    fresh = False
+                if interrupt[0]:
+                    self._interrupted(f.frame, f.frame.pc)
+                try:
+                    status = self._exec(f.frame, f.bottom, budget, fresh)
+                except VynPanic as p:
+                    if getattr(p, "fiber", None) is None:
+                        p.fiber = f
+                    raise
+                f.reductions += budget - self.left
+                budget = self.left
+                if status == DONE:
+                    f.frame = f.bottom = None
+                    rs.call_returned(self, f, self.result)
+                    if budget > 0:
+                        continue
+                    f.state = rs.RUNNABLE
+                    sched.runq.append(f)
+                elif status == YIELD:
+                    f.frame = self.frame
+                    f.state = rs.RUNNABLE
+                    sched.runq.append(f)
+                else:
+                    f.frame = self.frame
+                break
+
+    def _bottom_frame(self, fidx: int, args: list, env: int) -> Frame:
+        fn = self.functions[fidx]
+        regs = list(args) + self.pads[fidx]
+        if len(regs) < fn.nregs:
+            regs.extend([None] * (fn.nregs - len(regs)))
+        return Frame(fn, self.codes[fidx], regs, None, 0, env, 1)
+
+    def _deadlock(self) -> None:
+        blocked = []
+        for f in self.sched.blocked():
+            frames = []
+            fr = f.frame
+            inner = True
+            while fr is not None:
+                frames.append((fr.fn, fr.pc if inner else max(0, fr.pc - 1)))
+                inner = False
+                fr = fr.parent
+            blocked.append(rs.BlockedFiber(f, frames))
+        err = rs.Deadlock(blocked)
+        first = blocked[0].fiber if blocked else None
+        err.fiber = first
+        err.frames = blocked[0].frames if blocked else []
+        self.sched.current = first
+        self.frame = first.frame if first is not None else None
+        if self.hooks is not None and self.frame is not None:
+            err.reported = True
+            self.hooks.deadlock(self, err)
+        raise err
 
     def call_function(self, fidx: int, args: list, env: int = 0, parent: Frame | None = None):
-        """Call function `fidx` with `args` and run it to completion; returns its value."""
+        """Call function `fidx` with `args` and run it to completion, outside the
+        scheduler (the debugger's calls); returns its value. Raises WouldBlock if it
+        would have to wait for another fiber."""
         fn = self.functions[fidx]
         regs = list(args) + self.pads[fidx]
         if len(regs) < fn.nregs:
@@ -178,24 +293,37 @@ class VM:
         if depth > self.max_depth:
             raise VynPanic("stack overflow")
         frame = Frame(fn, self.codes[fidx], regs, parent, 0, env, depth)
-        return self._run(frame)
+        self.nesting += 1
+        try:
+            fresh = True
+            while True:
+                status = self._exec(frame if fresh else self.frame, frame, rs.SLICE, fresh)
+                if status == DONE:
+                    return self.result
+                fresh = False
+                if self.interrupt[0]:
+                    self._interrupted(self.frame, self.frame.pc)
+        finally:
+            self.nesting -= 1
 
     def call_closure(self, addr: int, args: list):
-        """Call a closure object (from builtins such as `map`)."""
+        """Call a closure object to completion (the debugger's calls)."""
         fidx = self.heap.get_i64(addr, 0)
         return self.call_function(fidx, args, addr, self.frame)
 
-    def _run(self, frame: Frame):
-        """Run until `frame` returns; returns its value."""
-        stop = frame
+    def _exec(self, frame: Frame, stop: Frame, budget: int, fresh: bool) -> int:
+        """Run from `frame` (the innermost frame of a fiber) until `stop` returns (DONE,
+        its value in self.result), the fiber has to wait (BLOCK) or `budget` reductions
+        are used (YIELD). self.frame is then the innermost frame, its pc the next
+        instruction; self.left the reductions left. `fresh`: frame starts a call."""
         heap = self.heap
         funcs = self.functions
         codes = self.codes
         pads = self.pads
         types = self.types
         reader = self.reader
-        interrupt = self.interrupt
         max_depth = self.max_depth
+        builtins = self.builtins
         get_i64, set_i64 = heap.get_i64, heap.set_i64
         get_f64, set_f64 = heap.get_f64, heap.set_f64
         get_ptr, set_ptr = heap.get_ptr, heap.set_ptr
@@ -204,19 +332,35 @@ class VM:
         MOV, LOADK, ADD, SUB, ADDK, SUBK = bc.MOV, bc.LOADK, bc.ADD, bc.SUB, bc.ADDK, bc.SUBK
         JGEK, JLTK, JGE, JGT, JLT, JLE = bc.JGEK, bc.JLTK, bc.JGE, bc.JGT, bc.JLT, bc.JLE
         JMP, JF, JT, JNE, JEQ = bc.JMP, bc.JF, bc.JT, bc.JNE, bc.JEQ
-        CALL, RET, GETF, SETF, MUL = bc.CALL, bc.RET, bc.GETF, bc.SETF, bc.MUL
+        CALL, CALLV, RET, GETF, SETF, MUL = bc.CALL, bc.CALLV, bc.RET, bc.GETF, bc.SETF, bc.MUL
+        CALLS = frozenset((bc.CALL, bc.CALLV, bc.CALLM))
         LT, LE, GT, GE, EQ, NE = bc.LT, bc.LE, bc.GT, bc.GE, bc.EQ, bc.NE
         FADD, FSUB, FMUL, FDIV = bc.FADD, bc.FSUB, bc.FMUL, bc.FDIV
-        NEXT, INDEX, CALLB, CALLV = bc.NEXT, bc.INDEX, bc.CALLB, bc.CALLV
+        NEXT, INDEX, CALLB = bc.NEXT, bc.INDEX, bc.CALLB
+        self.frame = frame
+        chk = self.call_hooks
+        if fresh and chk is not None:
+            chk.call(self, frame)
+            chk = self.call_hooks
         code = frame.code
         regs = frame.regs
         pc = frame.pc
         depth = frame.depth
-        self.frame = frame
-        chk = self.call_hooks
-        if chk is not None:
-            chk.call(self, frame)
         try:
+            if not fresh and getattr(frame, "gen", None) is not None:
+                # A builtin this frame called was waiting: go on with it.
+                status = self._drive(frame, frame.gen, None)
+                if status == BLOCK:
+                    self.left = budget
+                    return BLOCK
+                frame = self.frame
+                code = frame.code
+                regs = frame.regs
+                pc = frame.pc
+                depth = frame.depth
+                chk = self.call_hooks
+                if status == YIELD:
+                    budget -= 1
             while True:
                 ins = code[pc]
                 op = ins[0]
@@ -250,8 +394,17 @@ class VM:
                     if v > INT_MAX:
                         v = ((v - INT_MIN) & MASK64) + INT_MIN
                     regs[ins[1]] = v
-                elif op == CALL:
-                    fi = ins[2]
+                elif op in CALLS:
+                    # The one frame push: CALL, CALLV and CALLM.
+                    if op == CALL:
+                        fi = ins[2]
+                        env = 0
+                    elif op == CALLV:
+                        env = regs[ins[2]]
+                        fi = get_i64(env, 0)
+                    else:
+                        fi = self._method(regs[ins[3]], ins[2])
+                        env = 0
                     base = ins[3]
                     new = regs[base:base + ins[4]] + pads[fi]
                     if depth >= max_depth:
@@ -265,8 +418,8 @@ class VM:
                     f.pc = 0
                     f.parent = frame
                     f.ret = ins[1]
-                    f.env = 0
-                    f.depth = depth
+                    f.env = env
+                    f.depth = depth            # f.gen stays unset until a builtin waits
                     frame = f
                     code = frame.code
                     regs = new
@@ -275,6 +428,11 @@ class VM:
                         self.frame = frame
                         chk.call(self, frame)
                         chk = self.call_hooks
+                    budget -= 1
+                    if budget <= 0:
+                        self.frame = frame
+                        self.left = 0
+                        return YIELD
                 elif op == RET:
                     val = regs[ins[1]]
                     if chk is not None:
@@ -284,18 +442,44 @@ class VM:
                         chk = self.call_hooks
                     if frame is stop:
                         self.frame = frame.parent
-                        return val
+                        self.result = val
+                        self.left = budget
+                        return DONE
                     dst = frame.ret
                     frame = frame.parent
                     depth -= 1
                     code = frame.code
                     regs = frame.regs
                     pc = frame.pc
-                    regs[dst] = val
+                    if dst == GEN_RETURN:
+                        # The value goes to the builtin that called the closure.
+                        status = self._drive(frame, frame.gen, val)
+                        if status == BLOCK:
+                            self.left = budget
+                            return BLOCK
+                        frame = self.frame
+                        code = frame.code
+                        regs = frame.regs
+                        pc = frame.pc
+                        depth = frame.depth
+                        chk = self.call_hooks
+                        if status == PUSHED:
+                            budget -= 1
+                            if budget <= 0:
+                                self.left = 0
+                                return YIELD
+                    else:
+                        regs[dst] = val
                 elif op == JMP:
                     t = ins[1]
-                    if t < pc and interrupt[0]:
-                        self._interrupted(frame, pc - 1)
+                    if t < pc:
+                        # A loop back-edge: a reduction.
+                        budget -= 1
+                        if budget <= 0:
+                            frame.pc = t
+                            self.frame = frame
+                            self.left = 0
+                            return YIELD
                     pc = t
                 elif op == JF:
                     if not regs[ins[1]]:
@@ -387,8 +571,6 @@ class VM:
                         regs[ins[1]] = next(regs[ins[2]])
                     except StopIteration:
                         pc = ins[3]
-                    if interrupt[0]:
-                        self._interrupted(frame, pc - 1)
                 elif op == INDEX:
                     frame.pc = pc - 1
                     regs[ins[1]] = rb.index(self, regs[ins[2]], regs[ins[3]], types[ins[4]])
@@ -396,36 +578,29 @@ class VM:
                     frame.pc = pc - 1
                     self.frame = frame
                     base = ins[3]
-                    regs[ins[1]] = self.builtins[ins[2]](self, regs[base:base + ins[4]],
-                                                         types[ins[5]])
-                    self.frame = frame
-                    chk = self.call_hooks
-                elif op == CALLV:
-                    clo = regs[ins[2]]
-                    fi = get_i64(clo, 0)
-                    base = ins[3]
-                    new = regs[base:base + ins[4]] + pads[fi]
-                    if depth >= max_depth:
-                        raise VynPanic("stack overflow")
-                    frame.pc = pc
-                    depth += 1
-                    f = new_frame(Frame)      # no __init__ call: this is the hot path
-                    f.fn = funcs[fi]
-                    f.code = codes[fi]
-                    f.regs = new
-                    f.pc = 0
-                    f.parent = frame
-                    f.ret = ins[1]
-                    f.env = clo
-                    f.depth = depth
-                    frame = f
-                    code = frame.code
-                    regs = new
-                    pc = 0
-                    if chk is not None:
+                    fn = builtins.get(ins[2])
+                    if fn is not None:
+                        regs[ins[1]] = fn(self, regs[base:base + ins[4]], types[ins[5]])
                         self.frame = frame
-                        chk.call(self, frame)
                         chk = self.call_hooks
+                    else:
+                        # A builtin that calls closures or waits: a generator.
+                        gen = self._builtin_gen(ins, regs)
+                        status = self._drive(frame, (gen, ins[1], pc), None)
+                        if status == BLOCK:
+                            self.left = budget
+                            return BLOCK
+                        frame = self.frame
+                        code = frame.code
+                        regs = frame.regs
+                        pc = frame.pc
+                        depth = frame.depth
+                        chk = self.call_hooks
+                        if status == PUSHED:
+                            budget -= 1
+                            if budget <= 0:
+                                self.left = 0
+                                return YIELD
                 elif op == bc.LOADCAP:
                     regs[ins[1]] = reader.read_slot(frame.env, 1 + ins[2],
                                                     self._cap_kinds(frame.fn)[ins[2]])
@@ -485,6 +660,57 @@ class VM:
                     p, "reported", False):
                 p.reported = True
                 self.hooks.panic(self, self.frame, p)
+
+    def _method(self, recv: int, name: str) -> int:
+        """The function of method `name` of the class of `recv` (CALLM)."""
+        d = self.types[self.desc_of_heap[self.heap.type_of(recv)]]
+        fi = d.methods.get(name)
+        if fi is None:
+            raise VynPanic(f"`{d.name}` has no method `{name}`")
+        return fi
+
+    def _builtin_gen(self, ins: tuple, regs: list):
+        fn = self.gen_builtins.get(ins[2])
+        if fn is None:
+            raise Unsupported(f"the builtin `{ins[2]}`")
+        base = ins[3]
+        return fn(self, regs[base:base + ins[4]], self.types[ins[5]])
+
+    def _drive(self, frame: Frame, pending: tuple, value) -> int:
+        """Resume the generator of a builtin that `frame` called, sending `value`.
+        `pending` is (generator, destination register, pc after the CALLB). Returns DONE
+        (the builtin returned: its value is in the register, frame.pc after the CALLB),
+        PUSHED (it asked for a call: self.frame is the new frame) or BLOCK (it waits:
+        the fiber is parked, frame.pc at the CALLB)."""
+        gen, dst, after = pending
+        try:
+            req = gen.send(value)
+        except StopIteration as done:
+            frame.gen = None
+            frame.regs[dst] = done.value
+            frame.pc = after
+            self.frame = frame
+            return DONE
+        frame.gen = pending
+        if type(req) is rb.CallRequest:
+            clo, args = req
+            fi = self.heap.get_i64(clo, 0)
+            if frame.depth >= self.max_depth:
+                raise VynPanic("stack overflow")
+            frame.pc = after
+            f = Frame(self.functions[fi], self.codes[fi], list(args) + self.pads[fi], frame,
+                      GEN_RETURN, clo, frame.depth + 1)
+            self.frame = f
+            if self.call_hooks is not None:
+                self.call_hooks.call(self, f)
+            return PUSHED
+        frame.pc = after - 1
+        self.frame = frame
+        if self.nesting:
+            frame.gen = None
+            raise WouldBlock(req.what)
+        self.sched.block(self.sched.current, req)
+        return BLOCK
 
     def _trap(self, frame: Frame, slot: int) -> tuple:
         if self.hooks is not None:
@@ -659,14 +885,6 @@ class VM:
             regs[ins[1]] = heap.enter_region()
         elif op == bc.ENDREGION:
             heap.exit_region(regs[ins[1]])
-        elif op == bc.CALLM:
-            recv = regs[ins[3]]
-            d = self.types[self.desc_of_heap[heap.type_of(recv)]]
-            fi = d.methods.get(ins[2])
-            if fi is None:
-                raise VynPanic(f"`{d.name}` has no method `{ins[2]}`")
-            base = ins[3]
-            regs[ins[1]] = self.call_function(fi, regs[base:base + ins[4]], 0, frame)
         elif op == bc.UNSUPPORTED:
             raise Unsupported(ins[1])
         elif op in (bc.NOP, bc.SAFEPOINT):

@@ -29,17 +29,6 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 TIMEOUT = 10  # seconds, as the corpus README says
 MULTI_FILE = {"s3_4_modules": "main"}  # directory -> the file that is run inside it
 
-# Programs that need the concurrency runtime (issue 3 lets them stop with a clear "not
-# supported yet"). Until it lands they must compile and stop with that one sentence and
-# exit 2; their .out/.err files stay the contract for the runtime that will run them.
-NEEDS_CONCURRENCY = {
-    "guide/s5_1_async": "spawning tasks",
-    "guide/s5_2_actor": "actors",
-    "guide/s5_3_thread": "threads",
-    "guide/s5_3_threadpool": "thread pools",
-    "guide/s5_4_channels": "channels",
-}
-
 # `error[T2002]: ...` then, on a later line, ` --> NAME.vyn:LINE:COL`.
 _DIAGNOSTIC = re.compile(r"^(?:error|warning)\[(\w+)\]:.*\n\s*--> ([^\n]+?):(\d+):(\d+)$",
                          re.MULTILINE)
@@ -113,13 +102,6 @@ def run_in_process(program: CorpusProgram, capsys, monkeypatch) -> tuple[int, st
 @pytest.mark.parametrize("program", CORPUS, ids=[p.id for p in CORPUS])
 def test_program(program: CorpusProgram, capsys, monkeypatch):
     code, out, err = run_in_process(program, capsys, monkeypatch)
-    feature = NEEDS_CONCURRENCY.get(program.id)
-    if feature is not None:
-        assert err.endswith(f"vyn: this program uses {feature}, which `vyn run` does not "
-                            "support yet.\n"), err
-        assert code == 2
-        return
-
     expected_code = int((program.expectation(".code") or "0").strip())
     expected_out = program.expectation(".out") or ""
     diag = program.expectation(".diag")
@@ -143,6 +125,22 @@ def test_program(program: CorpusProgram, capsys, monkeypatch):
     elif program.in_run_dir:
         assert err == "", "stderr must be empty"
     assert code == expected_code, f"exit code {code}, expected {expected_code}; stderr:\n{err}"
+
+
+def _concurrent(p: CorpusProgram) -> bool:
+    text = (p.directory / p.file).read_text(encoding="utf-8")
+    return re.search(r"\b(actor|spawn|Channel|Thread|ThreadPool|await)\b", text) is not None
+
+
+CONCURRENT = [p for p in CORPUS if p.expectation(".diag") is None and _concurrent(p)]
+
+
+@pytest.mark.parametrize("program", CONCURRENT, ids=[p.id for p in CONCURRENT])
+def test_concurrent_program_runs_the_same_every_time(program: CorpusProgram, capsys,
+                                                     monkeypatch):
+    """SEMANTICS "Concurrency": the same program prints the same output every run."""
+    runs = {run_in_process(program, capsys, monkeypatch) for _ in range(3)}
+    assert len(runs) == 1, runs
 
 
 RUNNABLE = [p for p in CORPUS if p.expectation(".diag") is None]

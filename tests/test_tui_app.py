@@ -168,8 +168,8 @@ def test_a_program_flooding_its_output_leaves_the_screen_responsive():
             await tap(pilot, "ctrl+c", lambda: "stopped (interrupt)" in status(app))
             assert time.monotonic() - started < 1.0
             assert len(log.lines) <= 5000
-            assert log.lines[-1] == [("debugger", "5           i += 1")] or \
-                log.lines[-1][0][1].startswith("4")
+            # Stopped inside the loop: its head (where a back-edge ends a slice) or body.
+            assert log.lines[-1][0][1].split()[0] in ("3", "4", "5")
     run(scenario)
 
 
