@@ -21,6 +21,7 @@ class StopReason(Enum):
     WATCHPOINT = "watchpoint"
     WATCH_SCOPE = "watchpoint-scope"   # a watched local's frame returned
     PANIC = "panic"
+    DEADLOCK = "deadlock"        # every fiber left is blocked
     INTERRUPT = "interrupt"      # Ctrl-C or Session.interrupt()
     EXITED = "exited"
     KILLED = "killed"
@@ -96,6 +97,8 @@ class StopEvent:
     old_value: ValueInfo | None = None     # watchpoint
     new_value: ValueInfo | None = None
     function_changed: bool = True          # the stop is in another function than before
+    fiber: FiberInfo | None = None         # the fiber that stopped (selected after the stop)
+    fiber_changed: bool = False            # another fiber than at the previous stop
 
 
 @dataclass(frozen=True)
@@ -152,3 +155,64 @@ class RunState:
     last_stop: StopEvent | None = None
     exit_code: int | None = None
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FiberInfo:
+    """A fiber (task, actor, thread or main) as `info threads` lists it. Numbered as gdb
+    numbers threads: main is 1, the others in order of creation."""
+
+    id: int
+    kind: str                    # main | task | actor | thread
+    name: str                    # "main", "task 2", "actor Counter#3", "thread 4"
+    state: str                   # runnable | running | blocked | idle | finished
+    template: str | None = None  # an actor's template; a pool worker's "pool #1"
+    waiting: str | None = None   # what a blocked fiber waits on: "receiving from channel #1"
+    mailbox: int | None = None   # actors: messages queued
+    capacity: int | None = None  # actors: mailbox capacity (None: unbounded)
+    function: str | None = None  # the innermost frame's function
+    location: Location | None = None
+    selected: bool = False       # `thread N` selected it
+    current: bool = False        # it was running when the program stopped
+    reductions: int = 0
+
+
+@dataclass(frozen=True)
+class FiberPage:
+    """A page of `info threads`: the fibers that pass the filters, from `start`."""
+
+    total: int                   # how many pass the filters
+    start: int
+    fibers: tuple[FiberInfo, ...]
+    groups: tuple[tuple[str, int], ...] = ()   # (group key, count) when grouped
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """One send (`info messages`, `info mailbox`)."""
+
+    id: int
+    sender: int                  # fiber id (0: outside any fiber)
+    sender_name: str
+    target: str                  # "actor" | "channel"
+    receiver: int                # actor fiber id or channel id
+    receiver_name: str           # "actor Counter#3" | "channel #1"
+    value: str                   # printed as `print` prints it
+    sent_step: int
+    received_step: int | None = None
+    received_by: str | None = None
+
+
+@dataclass(frozen=True)
+class ChannelInfo:
+    """`info channels`."""
+
+    id: int
+    type_name: str               # "Channel<Int>"
+    capacity: int | None         # None: unbounded
+    closed: bool
+    queued: tuple[str, ...]      # queued values, oldest first, printed
+    senders: tuple[int, ...]     # fibers blocked sending
+    receivers: tuple[int, ...]   # fibers blocked receiving
+    sent: int = 0
+    received: int = 0
