@@ -113,12 +113,18 @@ def iterate(vm, obj: int, d: TypeDesc):
         return _vec_iter(vm, obj, _kind(vm, d.elem))
     if kind == "array":
         k = _kind(vm, d.elem)
-        return iter([vm.reader.read_slot(obj, i, k) for i in range(h.slots(obj))])
+        return _held([vm.reader.read_slot(obj, i, k) for i in range(h.slots(obj))])
     if kind == "string":
         return iter([ord(c) for c in vm.reader.string(obj)])
     if kind == "bytes":
         return iter(list(h.read_bytes(obj)))
     raise VynPanic(f"cannot iterate over a value of type {d.name}")
+
+
+def _held(items: list):
+    """An iterator over `items` that the collector's root scan can see into (it reads a
+    generator's locals; a list iterator's list is hidden)."""
+    yield from items
 
 
 def _vec_iter(vm, addr: int, k: int):

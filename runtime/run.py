@@ -42,14 +42,16 @@ def panic_text(p: VynPanic) -> str:
 
 
 def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: TextIO,
-                heap_limit: int | None = None, max_depth: int | None = None) -> int:
+                heap_limit: int | None = None, max_depth: int | None = None,
+                gc_stress: bool = False, gc_trace: bool = False) -> int:
     """Run `program`'s main; returns the exit code (0, 101 after a panic, 2 when the
     program needs an unsupported feature, 130 when interrupted)."""
     from runtime.vm import VM
 
     try:
         vm = VM(program, stdout=stdout, stderr=stderr, heap_limit=heap_limit,
-                max_depth=max_depth, argv=argv)
+                max_depth=max_depth, argv=argv, gc_stress=gc_stress,
+                gc_trace=stderr if gc_trace else None)
     except HeapError as e:
         stderr.write(f"vyn: cannot start the program: {e}\n")
         return EXIT_USAGE

@@ -83,6 +83,7 @@ class Fiber:
         self.parent = parent              # the fiber that created it
         self.reductions = 0
         self.slices = 0
+        self.regions = None               # its stack of scoped regions (heap)
         # Actors
         self.mailbox: deque | None = None
         self.capacity: int | None = None
@@ -167,6 +168,7 @@ class Scheduler:
         self.messages_total = 0
         self.step = 0                    # slices run so far: the scheduler's clock
         self.lock: Fiber | None = None   # scheduler-locking: only this fiber runs
+        self.keep_history = False        # remember sends for `info messages` (debugger)
 
     # ------------------------------------------------------------ fibers
 
@@ -246,7 +248,8 @@ class Scheduler:
         self.messages_total += 1
         m = Message(self.messages_total, sender.id if sender is not None else 0, target,
                     receiver, values, tids, self.step)
-        self.messages.append(m)
+        if self.keep_history:
+            self.messages.append(m)
         return m
 
     def received(self, m: Message, by: Fiber | None) -> None:
@@ -261,8 +264,13 @@ class Scheduler:
 # (block the calling fiber until woken, then check again) or a CallRequest.
 
 
-def _handle(vm, d, number: int) -> int:
-    addr = vm.heap.alloc(vm.heap_tid[d.id], 1)
+def _new_handle(vm, d) -> int:
+    """A handle object, allocated before the runtime object it will name: if the heap is
+    full the builtin has changed nothing yet, so the VM can collect and run it again."""
+    return vm.heap.alloc(vm.heap_tid[d.id], 1)
+
+
+def _handle(vm, addr: int, number: int) -> int:
     vm.heap.set_i64(addr, 0, number)
     return addr
 
@@ -279,11 +287,12 @@ def _current(vm) -> Fiber:
 
 
 def _start_task(vm, kind: str, fidx: int, args: list, env: int, d) -> int:
+    addr = _new_handle(vm, d)
     s = vm.sched
     f = s.new_fiber(kind)
     f.calls.append((fidx, args, env))
     f.completion = s.new_completion(f.name)
-    return _handle(vm, d, f.completion.id)
+    return _handle(vm, addr, f.completion.id)
 
 
 def _spawn(vm, args, d):
@@ -307,15 +316,17 @@ def _future_task(vm, fut: Future) -> Completion:
 
 
 def _start_future(vm, fut: Future, d) -> int:
-    return _handle(vm, d, _future_task(vm, fut).id)
+    addr = _new_handle(vm, d)
+    return _handle(vm, addr, _future_task(vm, fut).id)
 
 
 def _async_call(vm, args, d):
     """A call of an `async fn`: a Future<T> that has not started."""
+    addr = _new_handle(vm, d)
     s = vm.sched
     fut = Future(len(s.futures) + 1, args[0], list(args[1:]))
     s.futures.append(fut)
-    return _handle(vm, d, fut.id)
+    return _handle(vm, addr, fut.id)
 
 
 def _thread_spawn(vm, args, d):
@@ -348,9 +359,10 @@ def _channel(vm, capacity: int | None, d) -> int:
     s = vm.sched
     if capacity is not None and capacity < 1:
         raise VynPanic(f"a bounded channel needs a capacity of at least 1, got {capacity}")
+    addr = _new_handle(vm, d)
     ch = Channel(len(s.channels) + 1, d.elem, capacity)
     s.channels.append(ch)
-    return _handle(vm, d, ch.id)
+    return _handle(vm, addr, ch.id)
 
 
 def _chan(vm, addr: int) -> Channel:
@@ -416,6 +428,7 @@ def _actor(vm, args, d):
     handle_fn = sd.methods.get("handle", -1)
     if cap != -1 and cap < 1:
         raise VynPanic(f"an actor's mailbox needs a capacity of at least 1, got {cap}")
+    addr = _new_handle(vm, d)
     f = s.new_fiber("actor", lambda fid: f"actor {sd.name}#{fid}")
     s.runq.pop()                  # an actor starts idle: it runs when a message arrives
     f.state = IDLE
@@ -428,7 +441,7 @@ def _actor(vm, args, d):
         fn = vm.functions[handle_fn]
         f.msg_tids = tuple(v.type_id for v in sorted(
             (v for v in fn.vars if v.kind == "param"), key=lambda v: v.reg)[1:])
-    return _handle(vm, d, f.id)
+    return _handle(vm, addr, f.id)
 
 
 def _actor_send(vm, args, d):
@@ -451,9 +464,10 @@ def _pool(vm, args, d):
     n = args[0]
     if n < 1:
         raise VynPanic(f"a thread pool needs at least 1 thread, got {n}")
+    addr = _new_handle(vm, d)
     p = Pool(len(s.pools) + 1, n)
     s.pools.append(p)
-    return _handle(vm, d, p.id)
+    return _handle(vm, addr, p.id)
 
 
 def _pool_of(vm, addr: int) -> Pool:
@@ -463,6 +477,7 @@ def _pool_of(vm, addr: int) -> Pool:
 def _pool_submit(vm, args, d):
     """Queue a job; start a worker if the pool has fewer than its size, else wake an idle
     one. `d` is the Thread<T> handle type of the job."""
+    addr = _new_handle(vm, d)
     s = vm.sched
     p = _pool_of(vm, args[0])
     p.submitted += 1
@@ -478,7 +493,7 @@ def _pool_submit(vm, args, d):
             if w.state == IDLE:
                 s.make_runnable(w)
                 break
-    return _handle(vm, d, c.id)
+    return _handle(vm, addr, c.id)
 
 
 def _pool_join(vm, args, d):

@@ -15,6 +15,7 @@ no hooks and no patches the loop does nothing for the debugger but one opcode co
 from __future__ import annotations
 
 import math
+from types import GeneratorType
 from typing import TextIO
 
 from compiler import bytecode as bc
@@ -24,6 +25,7 @@ from runtime import sched as rs
 from runtime.errors import Interrupted, RuntimeFailure, Unsupported, VynPanic
 from runtime.heap import Heap
 from runtime.heap_errors import DanglingReference, HeapError, HeapExhausted, UseAfterFree
+from runtime.heap_gc import CollectStats
 from runtime.values import ValueReader
 
 INT_MIN = -(1 << 63)
@@ -33,7 +35,7 @@ DEFAULT_MAX_DEPTH = 20000
 DEFAULT_HEAP_LIMIT = 1 << 30
 
 # What `_exec` stopped for.
-DONE, YIELD, BLOCK = 0, 1, 2
+DONE, YIELD, BLOCK, RETRY = 0, 1, 2, 4    # RETRY: out of memory; collect, run it again
 PUSHED = 3            # `_drive`: a builtin's generator asked for a call (a reduction)
 GEN_RETURN = -1       # Frame.ret of a closure a builtin generator called
 
@@ -90,7 +92,8 @@ class VMHooks:
 class VM:
     def __init__(self, program: Program, *, stdout: TextIO, stderr: TextIO,
                  heap_limit: int | None = None, max_depth: int | None = None,
-                 argv: list[str] | None = None):
+                 argv: list[str] | None = None, gc_stress: bool = False,
+                 gc_trace: TextIO | None = None):
         self.program = program
         self.out = stdout
         self.err = stderr
@@ -122,6 +125,12 @@ class VM:
         self.nesting = 0          # calls the debugger is making (they must not block)
         self.result = None        # the value of the call `_exec` finished
         self.left = 0             # reductions left in the slice `_exec` ended
+        self.gc_stress = gc_stress    # collect at every safepoint (finds missing roots)
+        self.gc_trace = gc_trace      # a stream for one line per collection and region
+        self.gc_seconds = 0.0
+        self.gc_pauses: list[float] = []
+        self.root_providers: list = []   # callables giving more roots (the debugger's)
+        self._retry_at = None
         self.exited = False
         self._capkinds: dict[int, list[int]] = {}
 
@@ -200,7 +209,10 @@ class VM:
 
     def _schedule(self) -> None:
         sched = self.sched
+        heap = self.heap
         interrupt = self.interrupt
+        stress = self.gc_stress
+        sched.keep_history = sched.keep_history or self.hooks is not None
         while True:
             f = sched.next_runnable()
             if f is None:
@@ -213,6 +225,9 @@ class VM:
             sched.step += 1
             f.slices += 1
             f.state = rs.RUNNING
+            if f.regions is None:
+                f.regions = heap.new_region_stack()
+            heap.use_region_stack(f.regions)
             budget = rs.SLICE
             while True:
                 if f.frame is None:
@@ -227,14 +242,20 @@ class VM:
                     fresh = False
                 if interrupt[0]:
                     self._interrupted(f.frame, f.frame.pc)
+                # A safepoint: every fiber is stopped at a call, a back-edge or between
+                # two instructions, so every value it holds is in its frames.
+                if stress or heap.gc_due():
+                    self.collect()
+                run = 1 if stress else budget
                 try:
-                    status = self._exec(f.frame, f.bottom, budget, fresh)
+                    status = self._exec(f.frame, f.bottom, run, fresh)
                 except VynPanic as p:
                     if getattr(p, "fiber", None) is None:
                         p.fiber = f
                     raise
-                f.reductions += budget - self.left
-                budget = self.left
+                used = run - self.left
+                f.reductions += used
+                budget -= used
                 if status == DONE:
                     f.frame = f.bottom = None
                     rs.call_returned(self, f, self.result)
@@ -244,8 +265,14 @@ class VM:
                     sched.runq.append(f)
                 elif status == YIELD:
                     f.frame = self.frame
+                    if budget > 0:
+                        continue          # --gc-stress: the slice goes on
                     f.state = rs.RUNNABLE
                     sched.runq.append(f)
+                elif status == RETRY:
+                    f.frame = self.frame  # at the instruction that ran out of memory
+                    self.collect("out of memory")
+                    continue
                 else:
                     f.frame = self.frame
                 break
@@ -623,6 +650,11 @@ class VM:
             if self.frame is None or self.frame.depth <= frame.depth:
                 frame.pc = pc - 1
                 self.frame = frame
+            if type(exc) is HeapExhausted and self._may_retry(exc, frame, pc - 1):
+                # Out of memory: the instruction changed nothing yet, so it can run again
+                # once a full collection has made room (--heap-limit limits live data).
+                self.left = budget
+                return RETRY
             p = self._as_panic(exc)
             if p is None:
                 raise
@@ -630,6 +662,90 @@ class VM:
             if p is exc:
                 raise
             raise p from None
+
+    def _may_retry(self, exc: HeapExhausted, frame: Frame, pc: int) -> bool:
+        if self.nesting or getattr(exc, "in_generator", False):
+            return False
+        key = (frame, pc, self.heap.in_use)
+        if self._retry_at == key:
+            return False          # a collection made no room: truly out of memory
+        self._retry_at = key
+        return True
+
+    # ------------------------------------------------------------ collection
+
+    def roots(self) -> list:
+        """Every value the program holds outside the heap: the frames of every fiber
+        (registers, closure environments, the state of builtins waiting in them), the
+        scheduler's mailboxes, channels, results and queued calls, globals, constant
+        strings, and what debuggers registered in `root_providers`. Conservative: any
+        int is offered, and the collector ignores what is not an object's address."""
+        out: list = []
+        scan = _Scan(out)
+        seen: set[int] = set()
+        for fr in self._live_frames():
+            if id(fr) in seen:
+                continue
+            seen.add(id(fr))
+            scan.values(fr.regs)
+            out.append(fr.env)
+            pending = getattr(fr, "gen", None)
+            if pending is not None:
+                scan.value(pending[0])
+        s = self.sched
+        for f in s.fibers:
+            out.append(f.state_obj)
+            if f.mailbox:
+                for m in f.mailbox:
+                    scan.values(m.values)
+            if f.current_msg is not None:
+                scan.values(f.current_msg.values)
+            for _, args, env in f.calls:
+                scan.values(args)
+                out.append(env)
+        for ch in s.channels:
+            for m in ch.queue:
+                scan.values(m.values)
+        for c in s.completions:
+            scan.value(c.value)
+        for fut in s.futures:
+            scan.values(fut.args)
+        for p in s.pools:
+            for _, clo in p.jobs:
+                out.append(clo)
+        for m in s.messages:
+            scan.values(m.values)
+        scan.values(self.globals)
+        out.extend(self._strings.values())
+        for provider in self.root_providers:
+            scan.values(list(provider()))
+        return out
+
+    def _live_frames(self):
+        for f in self.sched.fibers:
+            fr = f.frame
+            while fr is not None:
+                yield fr
+                fr = fr.parent
+        fr = self.frame           # the debugger's calls hang below a fiber's frame
+        while fr is not None:
+            yield fr
+            fr = fr.parent
+
+    def collect(self, why: str = "allocation") -> CollectStats:
+        """A full collection, at a safepoint. With --gc-trace, one line on stderr."""
+        heap = self.heap
+        before = heap.in_use
+        stats = heap.collect(self.roots())
+        self.gc_seconds += stats.seconds
+        self.gc_pauses.append(stats.seconds)
+        if self.gc_trace is not None:
+            self.out.flush()
+            self.gc_trace.write(
+                f"[gc] #{heap.stats().collections} full ({why}): {_size(before)} -> "
+                f"{_size(heap.in_use)}, {stats.reclaimed_objects} objects freed, "
+                f"pause {stats.seconds * 1000:.2f} ms\n")
+        return stats
 
     @staticmethod
     def _as_panic(exc: BaseException) -> VynPanic | None:
@@ -685,6 +801,9 @@ class VM:
         gen, dst, after = pending
         try:
             req = gen.send(value)
+        except HeapExhausted as e:
+            e.in_generator = True     # it cannot be run again: no retry after a collection
+            raise
         except StopIteration as done:
             frame.gen = None
             frame.regs[dst] = done.value
@@ -884,7 +1003,11 @@ class VM:
         elif op == bc.REGION:
             regs[ins[1]] = heap.enter_region()
         elif op == bc.ENDREGION:
-            heap.exit_region(regs[ins[1]])
+            info = heap.exit_region(regs[ins[1]])
+            if self.gc_trace is not None:
+                self.out.flush()
+                self.gc_trace.write(f"[gc] region {info.region_id} released: {info.objects} "
+                                    f"objects, {_size(info.bytes)}\n")
         elif op == bc.UNSUPPORTED:
             raise Unsupported(ins[1])
         elif op in (bc.NOP, bc.SAFEPOINT):
@@ -975,6 +1098,39 @@ class VM:
             self.err.write(text)
         else:
             self.out.write(text)
+
+
+class _Scan:
+    """Collects the ints inside register values: lists, tuples, and the locals of
+    generators (a builtin waiting or iterating holds heap values there)."""
+
+    __slots__ = ("out",)
+
+    def __init__(self, out: list):
+        self.out = out
+
+    def values(self, values) -> None:
+        for v in values:
+            self.value(v)
+
+    def value(self, v) -> None:
+        t = type(v)
+        if t is int:
+            self.out.append(v)
+        elif t is list or t is tuple:
+            self.values(v)
+        elif t is GeneratorType:
+            frame = v.gi_frame
+            if frame is not None:
+                self.values(frame.f_locals.values())
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1 << 20:
+        return f"{n / 1024:.1f} KiB"
+    return f"{n / (1 << 20):.1f} MiB"
 
 
 def cast(v, src: int, dst: int):

@@ -150,9 +150,11 @@ class RecordingVM:
     def __init__(self):
         self.calls = []
 
-    def __call__(self, program, argv, *, stdout, stderr, heap_limit, max_depth):
+    def __call__(self, program, argv, *, stdout, stderr, heap_limit, max_depth,
+                 gc_stress=False, gc_trace=False):
         self.calls.append({"argv": argv, "heap_limit": heap_limit, "max_depth": max_depth,
-                           "main": program.functions[program.entry].name})
+                           "main": program.functions[program.entry].name,
+                           "gc": (gc_stress, gc_trace)})
         stdout.write("ran\n")
         return 0
 
@@ -169,7 +171,13 @@ def test_run_passes_arguments_limits_and_the_program(workdir, capsys, recording_
                  "a", "-b", "--c"])
     assert code == 0
     assert recording_vm.calls == [{"argv": ["hello.vyn", "a", "-b", "--c"],
-                                   "heap_limit": 64 << 20, "max_depth": 500, "main": "main"}]
+                                   "heap_limit": 64 << 20, "max_depth": 500, "main": "main",
+                                   "gc": (False, False)}]
+
+
+def test_run_passes_the_collector_options(workdir, capsys, recording_vm):
+    assert main(["run", "--gc-stress", "--gc-trace", "hello.vyn"]) == 0
+    assert recording_vm.calls[0]["gc"] == (True, True)
 
 
 def test_run_without_limits_leaves_them_to_the_runtime(workdir, capsys, recording_vm):

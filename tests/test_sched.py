@@ -21,8 +21,11 @@ def make_vm(text: str) -> tuple[VM, io.StringIO, io.StringIO]:
     return VM(out.program, stdout=stdout, stderr=stderr), stdout, stderr
 
 
-def run(text: str) -> tuple[str, VM]:
+def run(text: str, **options) -> tuple[str, VM]:
     vm, stdout, _ = make_vm(text)
+    vm.sched.keep_history = True
+    for name, value in options.items():
+        setattr(vm, name, value)
     vm.run_main()
     return stdout.getvalue(), vm
 

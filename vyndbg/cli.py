@@ -309,6 +309,10 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
                         help="the most heap the program may use: bytes, or k, m, g (64m)")
     parser.add_argument("--max-depth", type=parse_positive_int, metavar="N",
                         help="the deepest the call stack may grow before `stack overflow`")
+    parser.add_argument("--gc-trace", action="store_true",
+                        help="one line on stderr per garbage collection and region release")
+    parser.add_argument("--gc-stress", action="store_true",
+                        help="collect garbage at every safepoint (slow; finds missing roots)")
     _add_color_option(parser)
 
 
@@ -333,7 +337,8 @@ def _run_run(args: argparse.Namespace) -> int:
         raise CliError(f"'{args.file}' has no `main` function to run")
     run_program = _run_program_function()
     return run_program(program, [args.file, *args.args], stdout=sys.stdout, stderr=sys.stderr,
-                       heap_limit=args.heap_limit, max_depth=args.max_depth)
+                       heap_limit=args.heap_limit, max_depth=args.max_depth,
+                       gc_stress=args.gc_stress, gc_trace=args.gc_trace)
 
 
 def _configure_disasm(parser: argparse.ArgumentParser) -> None:
