@@ -40,6 +40,7 @@ from runtime.heap_layout import (
     FLAG_RC,
     FLAG_REGION,
     FLAG_RELEASED,
+    FLAG_YOUNG,
     FLAGS_DEAD,
     FREE_TYPE_ID,
     HEADER,
@@ -142,8 +143,15 @@ class Heap:
         self._stack = RegionStack()
         self._region = None  # innermost region of the current stack, for alloc
         self._collections = 0
-        self._gc_baseline = 0  # bytes in use after the last collection
+        self._gc_baseline = 0  # bytes in use after the last full collection
         self._gc_trigger = heap_gc.trigger_after(0, limit)
+        # The young generation: objects allocated since the last collection (FLAG_YOUNG),
+        # and the old objects a young pointer was stored into (the write barrier's set).
+        self._young: list[int] = []
+        self._young_bytes = 0
+        self._remembered: set[int] = set()
+        self.nursery = heap_gc.nursery_size(limit)
+        self._minor_collections = 0
 
     # -- types ---------------------------------------------------------------------------
 
@@ -187,10 +195,13 @@ class Heap:
             self._top = off + need
         region = self._region
         if region is None:
-            _pack_header(self._mm, off, type_id, 0, size, 0)
+            _pack_header(self._mm, off, type_id, FLAG_YOUNG, size, 0)
         else:
-            _pack_header(self._mm, off, type_id, FLAG_REGION, size, region.region_id)
+            _pack_header(self._mm, off, type_id, FLAG_YOUNG | FLAG_REGION, size,
+                         region.region_id)
             region.offsets.append(off)
+        self._young.append(off)
+        self._young_bytes += need
         self._objects += 1
         return self.base + off
 
@@ -237,7 +248,9 @@ class Heap:
                 aux = region.region_id  # list alone records its membership
             flags |= FLAG_REGION
             region.offsets.append(off)
-        _pack_header(self._mm, off, type_id, flags, size, aux)
+        _pack_header(self._mm, off, type_id, flags | FLAG_YOUNG, size, aux)
+        self._young.append(off)
+        self._young_bytes += need
         self._objects += 1
         return self.base + off
 
@@ -340,6 +353,10 @@ class Heap:
             target = value - self.base
             if target & 7 or not 0 <= target < self._top:
                 raise BadAccess(f"0x{value:x} is not a heap address", value)
+            # The write barrier: an old object that now points at a young one is a root
+            # of the next minor collection.
+            if u32[(target >> 2) + 1] & FLAG_YOUNG and not u32[h + 1] & FLAG_YOUNG:
+                self._remembered.add(off)
         self._u64[(off >> 3) + 2 + slot] = value
 
     def _access_error(self, addr: int, slot: int = 0) -> HeapError:
@@ -499,6 +516,17 @@ class Heap:
         return info
 
     @property
+    def region_depth(self) -> int:
+        """How many regions the current stack has entered."""
+        return self._stack.depth
+
+    def unwind_regions(self, depth: int) -> None:
+        """Exit the current stack's regions, innermost first, until `depth` remain (a
+        call abandoned by a panic or the debugger leaves no region active)."""
+        while self._stack.depth > depth:
+            self.exit_region(self._stack.innermost.region_id)
+
+    @property
     def current_region(self) -> int:
         """Id of the innermost region of the current stack, 0 outside any region."""
         return self._region.region_id if self._region is not None else 0
@@ -516,20 +544,40 @@ class Heap:
     # -- collection ----------------------------------------------------------------------
 
     def collect(self, roots: Iterable[int]) -> CollectStats:
-        """Mark-sweep: reclaim every object no root reaches, for reuse by later
-        allocations. Call only at a safepoint, with every pointer the program holds
-        outside the heap among `roots` (values that are not object addresses are
-        ignored, so a superset is safe). See heap_gc for what is kept."""
+        """A full mark-sweep: reclaim every object no root reaches, for reuse by later
+        allocations; the survivors are all old afterwards. Call only at a safepoint,
+        with every pointer the program holds outside the heap among `roots` (values that
+        are not object addresses are ignored, so a superset is safe). See heap_gc for
+        what is kept."""
         stats = heap_gc.mark_sweep(self, roots)
         self._collections += 1
         self._gc_baseline = self.in_use
         self._gc_trigger = heap_gc.trigger_after(self._gc_baseline, self.limit)
         return stats
 
+    def collect_young(self, roots: Iterable[int]) -> CollectStats:
+        """A minor collection: reclaim the young objects that neither a root, a
+        remembered old object nor an active region reaches; the survivors become old.
+        Same contract as `collect`."""
+        stats = heap_gc.minor(self, roots)
+        self._minor_collections += 1
+        return stats
+
     def gc_due(self) -> bool:
-        """Whether enough has been allocated since the last collection that the VM
-        should collect at its next safepoint."""
+        """Whether the VM should collect at its next safepoint (`full_gc_due` says which
+        kind)."""
+        return self._young_bytes >= self.nursery or self.full_gc_due()
+
+    def full_gc_due(self) -> bool:
+        """Whether the old generation has grown enough since the last full collection
+        that the next collection should be a full one."""
         return self.in_use - self._gc_baseline >= self._gc_trigger
+
+    @property
+    def young_bytes(self) -> int:
+        """Bytes allocated since the last collection (the young generation, dead or
+        alive)."""
+        return self._young_bytes
 
     # -- inspection ----------------------------------------------------------------------
 

@@ -1,4 +1,14 @@
-"""The collector: a non-moving mark-sweep over the heap arena (part of `Heap`).
+"""The collector: a non-moving, generational mark-sweep over the heap arena (part of
+`Heap`).
+
+Two generations share the arena (objects never move: addresses are real pointers that
+native code and unicorn rely on). Every allocation is young (FLAG_YOUNG, and its offset
+in `Heap._young`); a collection's survivors are old. A minor collection (`minor`)
+traces only young objects, from the roots, the remembered set and active regions, and
+reclaims the young ones nothing reaches: its work is proportional to what was allocated
+since the last collection, not to the heap. The write barrier in `Heap.set_ptr` keeps the
+remembered set: an old object into which a young pointer is stored. A full collection
+(`mark_sweep`) traces everything and coalesces free memory.
 
 Marking starts from the roots the VM passes and follows PTR slots as the type registry
 describes them. Sweeping visits the arena in address order and turns each run of
@@ -28,6 +38,7 @@ from typing import TYPE_CHECKING
 from runtime.heap_errors import HeapError
 from runtime.heap_layout import (
     FLAG_FREE_BLOCK,
+    FLAG_YOUNG,
     FLAGS_DEAD,
     HEADER,
     HEADER_SIZE,
@@ -55,6 +66,13 @@ class CollectStats:
 
 
 MIN_TRIGGER = 4 << 20  # collect after at least this much allocation (or limit / 8)
+MIN_NURSERY, MAX_NURSERY = 256 << 10, 4 << 20
+
+
+def nursery_size(limit: int) -> int:
+    """Bytes allocated between minor collections: a sixteenth of the limit, within
+    [MIN_NURSERY, MAX_NURSERY]."""
+    return max(MIN_NURSERY, min(MAX_NURSERY, limit // 16))
 
 
 def trigger_after(in_use: int, limit: int) -> int:
@@ -72,6 +90,91 @@ def mark_sweep(heap: Heap, roots: Iterable[int]) -> CollectStats:
     table = _object_starts(heap)
     marked = _mark(heap, table, roots)
     reclaimed_objects, reclaimed_bytes = _sweep(heap, table)
+    _promote(heap, table)
+    return CollectStats(
+        marked_objects=marked,
+        reclaimed_objects=reclaimed_objects,
+        reclaimed_bytes=reclaimed_bytes,
+        live_bytes=heap._top - heap._free.bytes - heap._dead_bytes,
+        free_bytes=heap._free.bytes,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _promote(heap: Heap, table: bytearray) -> None:
+    """Every survivor is old now; the remembered set is empty again."""
+    u32 = heap._u32
+    for off in heap._young:
+        if table[off >> 3] == _MARKED:
+            u32[(off >> 2) + 1] &= ~FLAG_YOUNG
+    heap._young = []
+    heap._young_bytes = 0
+    heap._remembered.clear()
+
+
+def minor(heap: Heap, roots: Iterable[int]) -> CollectStats:
+    """Collect the young generation only (see the module docstring)."""
+    started = time.perf_counter()
+    base, top = heap.base, heap._top
+    u32, u64 = heap._u32, heap._u64
+    pointer_slots = heap.types.pointer_slots
+    young = heap._young
+    table = bytearray(top >> 3)
+    for off in young:
+        table[off >> 3] = _START
+    stack = []
+
+    def reach(value: int) -> None:
+        target = value - base
+        if 0 <= target < top and not target & 7 and table[target >> 3] == _START:
+            table[target >> 3] = _MARKED
+            stack.append(target)
+
+    for root in roots:
+        if type(root) is int:
+            reach(root)
+    for region in heap._regions.active.values():
+        for off in region.offsets:
+            if table[off >> 3] == _START:
+                table[off >> 3] = _MARKED
+                stack.append(off)
+    # Old objects the barrier remembered: their pointer slots are roots.
+    pending = [off for off in heap._remembered
+               if not u32[(off >> 2) + 1] & (FLAGS_DEAD | FLAG_YOUNG)]
+    while pending or stack:
+        off = pending.pop() if pending else stack.pop()
+        h = off >> 2
+        if u32[h + 1] & FLAGS_DEAD:
+            continue
+        slots = pointer_slots.get(u32[h], ())
+        if slots is TRACE_ALL:
+            slots = range(u32[h + 2] >> 3)
+        first = (off >> 3) + 2
+        for slot in slots:
+            value = u64[first + slot]
+            if value:
+                reach(value)
+    mv = heap._mv
+    reclaimed_objects = reclaimed_bytes = 0
+    for off in young:
+        h = off >> 2
+        if table[off >> 3] == _MARKED:
+            u32[h + 1] &= ~FLAG_YOUNG
+            continue
+        flags = u32[h + 1]
+        total = HEADER_SIZE + u32[h + 2]
+        _zero(mv, off, off + total)
+        heap._objects -= 1
+        if flags & FLAGS_DEAD:
+            heap._dead_objects -= 1
+            heap._dead_bytes -= total
+        _make_free_block(heap, off, off + total)
+        reclaimed_objects += 1
+        reclaimed_bytes += total
+    marked = len(young) - reclaimed_objects
+    heap._young = []
+    heap._young_bytes = 0
+    heap._remembered.clear()
     return CollectStats(
         marked_objects=marked,
         reclaimed_objects=reclaimed_objects,

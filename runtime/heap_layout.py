@@ -51,6 +51,7 @@ FLAG_REGION = 1 << 3  # allocated while a scoped region was the innermost active
 FLAG_RC = 1 << 4  # reference counted (ref<T>): aux holds the count
 FLAG_BYTES = 1 << 5  # payload is a u64 length then raw bytes, not slots
 FLAG_FREE_BLOCK = 1 << 6  # not an object: reclaimed memory awaiting reuse (type_id 0)
+FLAG_YOUNG = 1 << 7  # allocated since the last collection (the young generation)
 
 # An accessor refuses an object with any of these bits (one AND on the flags word).
 FLAGS_DEAD = FLAG_FREED | FLAG_RELEASED | FLAG_FREE_BLOCK
@@ -63,6 +64,7 @@ FLAG_NAMES = {
     FLAG_RC: "RC",
     FLAG_BYTES: "BYTES",
     FLAG_FREE_BLOCK: "FREE_BLOCK",
+    FLAG_YOUNG: "YOUNG",
 }
 
 

@@ -26,6 +26,7 @@ from runtime.errors import Interrupted, RuntimeFailure, Unsupported, VynPanic
 from runtime.heap import Heap
 from runtime.heap_errors import DanglingReference, HeapError, HeapExhausted, UseAfterFree
 from runtime.heap_gc import CollectStats
+from runtime.heap_layout import FLAG_FREED
 from runtime.values import ValueReader
 
 INT_MIN = -(1 << 63)
@@ -128,9 +129,11 @@ class VM:
         self.gc_stress = gc_stress    # collect at every safepoint (finds missing roots)
         self.gc_trace = gc_trace      # a stream for one line per collection and region
         self.gc_seconds = 0.0
+        self.collections = 0
         self.gc_pauses: list[float] = []
         self.root_providers: list = []   # callables giving more roots (the debugger's)
         self._retry_at = None
+        self.free_sites: dict[int, tuple] = {}   # address -> (Function, pc) of its `free`
         self.exited = False
         self._capkinds: dict[int, list[int]] = {}
 
@@ -321,6 +324,7 @@ class VM:
             raise VynPanic("stack overflow")
         frame = Frame(fn, self.codes[fidx], regs, parent, 0, env, depth)
         self.nesting += 1
+        regions = self.heap.region_depth
         try:
             fresh = True
             while True:
@@ -330,6 +334,10 @@ class VM:
                 fresh = False
                 if self.interrupt[0]:
                     self._interrupted(self.frame, self.frame.pc)
+        except BaseException:
+            # An abandoned call (a panic, an interrupt) releases the regions it entered.
+            self.heap.unwind_regions(regions)
+            raise
         finally:
             self.nesting -= 1
 
@@ -732,29 +740,60 @@ class VM:
             yield fr
             fr = fr.parent
 
-    def collect(self, why: str = "allocation") -> CollectStats:
-        """A full collection, at a safepoint. With --gc-trace, one line on stderr."""
+    def collect(self, why: str = "allocation", full: bool | None = None) -> CollectStats:
+        """A collection at a safepoint: minor (the young generation) unless the old one
+        has grown enough, or `why` is not routine allocation (out of memory, a request),
+        or --gc-stress asks for every other one to be full. With --gc-trace, one line
+        on stderr."""
         heap = self.heap
+        if full is None:
+            self.collections += 1
+            full = (why != "allocation" or heap.full_gc_due()
+                    or (self.gc_stress and self.collections % 2 == 0))
         before = heap.in_use
-        stats = heap.collect(self.roots())
+        roots = self.roots()
+        stats = heap.collect(roots) if full else heap.collect_young(roots)
+        if self.free_sites:
+            self._prune_free_sites()
         self.gc_seconds += stats.seconds
         self.gc_pauses.append(stats.seconds)
         if self.gc_trace is not None:
             self.out.flush()
+            kind = "full" if full else "minor"
             self.gc_trace.write(
-                f"[gc] #{heap.stats().collections} full ({why}): {_size(before)} -> "
+                f"[gc] #{len(self.gc_pauses)} {kind} ({why}): {_size(before)} -> "
                 f"{_size(heap.in_use)}, {stats.reclaimed_objects} objects freed, "
                 f"pause {stats.seconds * 1000:.2f} ms\n")
         return stats
 
-    @staticmethod
-    def _as_panic(exc: BaseException) -> VynPanic | None:
+    def _freed_at(self, addr: int | None) -> str:
+        """` (freed at FILE:LINE)` for an object `free` released, else ''."""
+        site = self.free_sites.get(addr) if addr is not None else None
+        if site is None:
+            return ""
+        fn, pc = site
+        row = fn.line_at(pc)
+        return f" (freed at {fn.file}:{row.line if row is not None else fn.line})"
+
+    def _prune_free_sites(self) -> None:
+        """Forget the free sites of tombstones the collector reclaimed (their memory may
+        hold another object now)."""
+        heap = self.heap
+        for addr in list(self.free_sites):
+            try:
+                alive = heap.header(addr).flags & FLAG_FREED
+            except HeapError:
+                alive = False
+            if not alive:
+                del self.free_sites[addr]
+
+    def _as_panic(self, exc: BaseException) -> VynPanic | None:
         if isinstance(exc, VynPanic):
             return exc
         if isinstance(exc, HeapExhausted):
             return VynPanic("out of memory")
         if isinstance(exc, UseAfterFree):
-            return VynPanic("use after free")
+            return VynPanic("use after free" + self._freed_at(exc.addr))
         if isinstance(exc, DanglingReference):
             return VynPanic("dangling reference: the object's scoped block has exited")
         if isinstance(exc, HeapError):
@@ -999,7 +1038,11 @@ class VM:
         elif op == bc.FREE:
             addr = regs[ins[1]]
             if addr:
-                heap.free(addr)
+                try:
+                    heap.free(addr)
+                except UseAfterFree:
+                    raise VynPanic("double free" + self._freed_at(addr)) from None
+                self.free_sites[addr] = (frame.fn, frame.pc)
         elif op == bc.REGION:
             regs[ins[1]] = heap.enter_region()
         elif op == bc.ENDREGION:

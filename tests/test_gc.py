@@ -25,6 +25,7 @@ STRESSED = [p for p in CORPUS
 @pytest.mark.parametrize("program", STRESSED, ids=[p.id for p in STRESSED])
 def test_the_corpus_runs_the_same_when_the_collector_runs_at_every_safepoint(
         program, capsys, monkeypatch):
+    monkeypatch.setattr("tests.test_programs.TIMEOUT", 120)   # a collection per safepoint
     monkeypatch.setattr("tests.test_programs.main",
                         lambda argv: main([argv[0], "--gc-stress", *argv[1:]]))
     code, out, err = run_in_process(program, capsys, monkeypatch)
