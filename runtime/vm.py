@@ -371,7 +371,7 @@ class VM:
         CALLS = frozenset((bc.CALL, bc.CALLV, bc.CALLM))
         LT, LE, GT, GE, EQ, NE = bc.LT, bc.LE, bc.GT, bc.GE, bc.EQ, bc.NE
         FADD, FSUB, FMUL, FDIV = bc.FADD, bc.FSUB, bc.FMUL, bc.FDIV
-        NEXT, INDEX, CALLB = bc.NEXT, bc.INDEX, bc.CALLB
+        NEXT, INDEX, CALLB, TAG = bc.NEXT, bc.INDEX, bc.CALLB, bc.TAG
         self.frame = frame
         chk = self.call_hooks
         if fresh and chk is not None:
@@ -636,6 +636,8 @@ class VM:
                             if budget <= 0:
                                 self.left = 0
                                 return YIELD
+                elif op == TAG:
+                    regs[ins[1]] = get_i64(regs[ins[2]], 0)
                 elif op == bc.LOADCAP:
                     regs[ins[1]] = reader.read_slot(frame.env, 1 + ins[2],
                                                     self._cap_kinds(frame.fn)[ins[2]])
@@ -970,8 +972,6 @@ class VM:
                 else:
                     heap.set_ptr(addr, i, v or 0)
             regs[ins[1]] = addr
-        elif op == bc.TAG:
-            regs[ins[1]] = heap.get_i64(regs[ins[2]], 0)
         elif op == bc.CLOSURE:
             fi, base, n, tid = ins[2], ins[3], ins[4], ins[5]
             d = self.types[tid]
