@@ -531,7 +531,8 @@ def test_help():
     assert listing[0] == "List of commands:"
     assert "break       -- Set breakpoint at specified location. (b, br, bre, brea)" in listing
     assert output_of(lines, "help b")[:2] == ["Set breakpoint at specified location.",
-                                              "Usage: break [LOCATION] [if CONDITION]"]
+                                              "Usage: break [LOCATION] [thread THREADNUM] "
+                                              "[if CONDITION]"]
     assert "info locals -- All local variables of current stack frame." in \
         output_of(lines, "help info")
     assert output_of(lines, "help info locals") == [

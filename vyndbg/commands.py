@@ -89,12 +89,13 @@ Enters a called function at its first instruction.""", ("si",)),
     _c("nexti", "Step one bytecode instruction, but proceed through calls.", """
 Usage: nexti [N]""", ("ni",)),
     _c("break", "Set breakpoint at specified location.", """
-Usage: break [LOCATION] [if CONDITION]
+Usage: break [LOCATION] [thread THREADNUM] [if CONDITION]
 LOCATION is FILE:LINE, LINE, FUNCTION or FILE:FUNCTION; without it, the current line
-of the selected frame. With `if CONDITION`, stop only when the Vyn expression
+of the selected frame. With `thread THREADNUM`, stop only in that thread (a fiber:
+see `info threads`). With `if CONDITION`, stop only when the Vyn expression
 CONDITION is true there.""", ("b", "br", "bre", "brea"), "location"),
     _c("tbreak", "Set a temporary breakpoint.", """
-Usage: tbreak [LOCATION] [if CONDITION]
+Usage: tbreak [LOCATION] [thread THREADNUM] [if CONDITION]
 Like `break`, but the breakpoint is deleted when it is hit.""", completes="location"),
     _c("condition", "Specify breakpoint number N to break only if COND is true.", """
 Usage: condition N [COND]
@@ -146,8 +147,23 @@ Usage: whatis EXP""", completes="expression"),
     _c("set", "Evaluate expression EXP and assign result to variable VAR.", """
 Usage: set var VAR = EXP
 VAR may also be a field (`p.x`) or an element (`v[2]`). Also: `set listsize N`,
-`set confirm on|off` (ignored settings: pagination, width, height).""",
+`set confirm on|off`, `set scheduler-locking off|on|step|replay` (ignored settings:
+pagination, width, height).""",
        completes="expression"),
+    _c("show", "Generic command for showing things about the debugger.", """
+Usage: show [scheduler-locking | confirm | listsize]
+Without an argument, shows every setting."""),
+    _c("thread", "Use this command to switch between threads.", """
+Usage: thread [ID]
+Threads are the program's fibers: main (1), tasks, actors and threads, numbered in
+order of creation. `thread ID` selects one: frames, variables, expressions and
+stepping then work in it. Without ID, shows the selected thread.
+
+thread apply ID... [-q] [-c] [-s] COMMAND
+thread apply all [-ascending] [-q] [-c] [-s] COMMAND
+  Runs COMMAND in each thread (ID may be a range such as 2-4; `all` goes from the
+  newest thread to main unless -ascending). -q: no thread headers; -c: print an
+  error and go on; -s: skip threads where COMMAND fails or prints nothing.""", ("t",)),
     _c("display", "Print value of expression EXP each time the program stops.", """
 Usage: display [EXP]
 Without EXP, shows every display now. `undisplay N` removes one; `info display`
@@ -189,6 +205,30 @@ Usage: info line [LOCATION]""", completes="location", method="info_line"),
        method="info_display"),
     _c("stack", "Backtrace of the stack, or innermost COUNT frames.", "", ("s",),
        method="info_stack"),
+    _c("threads", "Display currently known threads.", """
+Usage: info threads [OPTION]... [ID]...
+Threads are the program's fibers. With ID..., only those threads. Options:
+  -with FIELD=VALUE     only threads whose FIELD is VALUE
+  -without FIELD=VALUE  only threads whose FIELD is not VALUE
+  -group FIELD          count threads by FIELD instead of listing them
+  -start N              skip the first N threads that match
+  -count N              show at most N threads
+FIELD is state (runnable, running, blocked, idle, finished), kind (main, task,
+actor, thread), template (an actor's template, a pool worker's `pool #N`) or
+location (loc: a substring of the innermost frame's FILE:LINE or function name).
+`-with FIELD VALUE` works too. -with and -without may be repeated.""",
+       method="info_threads"),
+    _c("mailbox", "Messages queued for an actor.", """
+Usage: info mailbox [ID]
+The message actor ID (default: the selected thread) is handling, and those queued
+for it, oldest first.""", method="info_mailbox"),
+    _c("channels", "Every channel: capacity, state, queued values, blocked threads.",
+       method="info_channels"),
+    _c("messages", "The messages the program sent, oldest first.", """
+Usage: info messages [ID] [-count N]
+Sends to actors and into channels, with the scheduler step (slices run) at which
+each was sent and received. With ID, those thread ID sent, received or was sent;
+with -count N, the last N.""", method="info_messages"),
 )
 
 

@@ -18,15 +18,18 @@ from dataclasses import dataclass, field
 
 from compiler import bytecode as bc
 from compiler.bytecode import Program
+from runtime import sched as rs
 from runtime.errors import Killed, RuntimeFailure, Unsupported, VynPanic
 from runtime.heap_errors import HeapError
-from runtime.run import backtrace_lines
-from runtime.vm import VM, Frame, VMHooks
+from runtime.run import panic_text
+from runtime.vm import VM, Frame, VMHooks, WouldBlock
 from vyndbg import locations
 from vyndbg.evaluate import Scope, TypedValue, compile_expression
+from vyndbg.fibers import FiberViews
 from vyndbg.model import (
     Breakpoint,
     DebugError,
+    FiberInfo,
     FrameDetail,
     FrameInfo,
     FunctionInfo,
@@ -44,6 +47,8 @@ from vyndbg.model import (
 
 EXPANDABLE = ("struct", "tuple", "vec", "array", "enum")
 PRINT_ELEMENTS = 200     # elements of a collection shown in a value's text (gdb's default)
+# `set scheduler-locking`: gdb's modes (replay means off: there is no recording to replay).
+LOCKING_MODES = ("off", "on", "step", "replay")
 
 
 @dataclass
@@ -61,6 +66,7 @@ class _Bp:
     temporary: bool = False
     expression: str = ""
     dprintf_args: list = field(default_factory=list)
+    thread: int | None = None    # `break LOC thread N`
     # watchpoints
     scope_frame: object = None
     old: TypedValue | None = None
@@ -69,7 +75,7 @@ class _Bp:
     def public(self) -> Breakpoint:
         return Breakpoint(self.number, self.kind, self.enabled, self.location, self.function,
                           self.condition, self.hits, self.ignore, self.temporary,
-                          self.expression, self.sites)
+                          self.expression, self.sites, self.thread)
 
 
 # Modes that stop in the caller when the frame they started in returns.
@@ -92,6 +98,7 @@ class StepCondition:
     return_site: tuple | None = None            # caller's resume site after the frame returns
     returned: object = None                     # finish: (value, tid)
     finished: FrameInfo | None = None
+    fiber: object = None         # the fiber it steps (a stop reached by another does not count)
 
 
 class _Stream:
@@ -113,8 +120,12 @@ class _Killed(Exception):
     pass
 
 
-class Session:
-    """One debugging session over a compiled program."""
+class Session(FiberViews):
+    """One debugging session over a compiled program.
+
+    Every fiber (main, tasks, actors, threads) is a thread as gdb sees threads: one is
+    selected (`select_thread`; after a stop, the one that stopped), and frames, variables,
+    expressions and stepping are those of the selected fiber."""
 
     def __init__(self, program: Program, *, argv: list[str] | None = None,
                  on_output: Callable[[Output], None] | None = None,
@@ -132,7 +143,10 @@ class Session:
         self._stopq: queue.Queue = queue.Queue()
         self._resumeq: queue.Queue = queue.Queue()
         self.state = RunState()
-        self.selected = 0
+        self.selected = 0            # the selected frame's level, in the selected fiber
+        self._fiber_sel = 0          # the selected fiber's id (0: no program)
+        self._resumed_thread = 1     # the fiber selected when the program was resumed
+        self.scheduler_locking = "replay"
         self._step = StepCondition()
         self._patched: set[tuple[int, int]] = set()
         self._evaluating = False
@@ -165,13 +179,16 @@ class Session:
 
     # ------------------------------------------------------------ breakpoints
 
-    def break_at(self, spec: str, condition: str | None = None, temporary: bool = False
-                 ) -> Breakpoint:
-        """`break LOC [if COND]` / `tbreak LOC`."""
+    def break_at(self, spec: str, condition: str | None = None, temporary: bool = False,
+                 thread: int | None = None) -> Breakpoint:
+        """`break LOC [thread N] [if COND]` / `tbreak LOC`. With `thread`, the breakpoint
+        stops only in that fiber, which must exist (gdb: "Unknown thread N.")."""
+        if thread is not None:
+            self._fiber_obj(thread)
         r = locations.resolve(self.program, spec, self.current_location())
         compiled = compile_expression(condition) if condition else None
         bp = _Bp(self._next_bp, "breakpoint", r.sites, r.location, r.function,
-                 condition=condition, compiled=compiled, temporary=temporary)
+                 condition=condition, compiled=compiled, temporary=temporary, thread=thread)
         self._next_bp += 1
         self._bps[bp.number] = bp
         self._sync()
@@ -280,6 +297,7 @@ class Session:
                      max_depth=self.max_depth, argv=self.argv)
         self._hooks = _Hooks(self)
         self.vm.hooks = self._hooks
+        self.vm.sched.keep_history = True     # `info messages`
         self._patched = set()
         self._step = StepCondition()
         for bp in self._bps.values():
@@ -289,6 +307,8 @@ class Session:
         self.runs += 1
         self.state = RunState("running")
         self._last_fn = -1
+        self._fiber_sel = 0
+        self._resumed_thread = 1      # gdb: the program starts in its main thread
         self._thread = threading.Thread(target=self._thread_main, name="vyn-program",
                                         daemon=True)
         self._thread.start()
@@ -309,8 +329,7 @@ class Session:
         try:
             vm.run_main()
         except VynPanic as p:
-            self._output(Output("stderr", f"panic: {p.message}\n" + "".join(
-                line + "\n" for line in backtrace_lines(p.frames))))
+            self._output(Output("stderr", panic_text(p)))
             code = 101
         except (_Killed, Killed):
             code = None
@@ -339,12 +358,19 @@ class Session:
         else:
             self.state = RunState("stopped", ev)
             self.selected = 0
+            self._fiber_sel = ev.fiber.id if ev.fiber is not None else 0
+            if self.vm is not None:
+                self.vm.sched.lock = None
         return ev
 
     def _resume(self, step: StepCondition) -> StopEvent:
         self._need_process()
         self._step = step
         self._sync()
+        mode = self.scheduler_locking
+        locked = mode == "on" or (mode == "step" and step.mode != "continue")
+        self.vm.sched.lock = self._selected_fiber() if locked else None
+        self._resumed_thread = self._fiber_sel
         self.state.state = "running"
         self._resumeq.put("go")
         return self._wait()
@@ -358,8 +384,12 @@ class Session:
         return self._resume(StepCondition())
 
     def _here(self) -> Frame:
+        """The innermost frame of the selected fiber, where stepping starts."""
         self._need_process()
-        return self.vm.frame
+        frame = self._top(self._selected_fiber())
+        if frame is None:
+            raise DebugError("Cannot execute this command without a live selected thread.")
+        return frame
 
     def _line_of(self, frame: Frame) -> int:
         row = frame.fn.line_at(frame.pc)
@@ -392,6 +422,7 @@ class Session:
         frame = self._here()
         fi = frame.fn.index
         cond = StepCondition(mode, frame, frame.depth, self._line_of(frame), fi, frame.pc)
+        cond.fiber = self._selected_fiber()
         if mode in ("stepi", "nexti"):
             cond.sites = {(fi, pc) for pc in range(len(frame.fn.code)) if pc != frame.pc}
         else:
@@ -412,6 +443,7 @@ class Session:
         if frame.parent is None:
             raise DebugError('"finish" not meaningful in the outermost frame.')
         cond = StepCondition("finish", frame, frame.depth, 0, frame.fn.index, frame.pc)
+        cond.fiber = self._selected_fiber()
         cond.finished = self._frame_info(frame, self.selected)
         self._arm_return(cond, frame)
         return self._resume(cond)
@@ -429,6 +461,7 @@ class Session:
         frame = self._here()
         r = locations.resolve(self.program, spec, self.current_location())
         cond = StepCondition(mode, frame, frame.depth, 0, frame.fn.index, frame.pc)
+        cond.fiber = self._selected_fiber()
         cond.sites = set(r.sites)
         self._arm_return(cond, frame)
         return self._resume(cond)
@@ -465,7 +498,26 @@ class Session:
         info = self._frame_info(frame, 0)
         changed = frame.fn.index != self._last_fn
         self._last_fn = frame.fn.index
-        return StopEvent(reason, info, function_changed=changed, **kw)
+        fiber = self._stopped_fiber_info()
+        return StopEvent(reason, info, function_changed=changed, fiber=fiber,
+                         fiber_changed=fiber is not None and fiber.id != self._resumed_thread,
+                         **kw)
+
+    def _stopped_fiber_info(self) -> FiberInfo | None:
+        """In the program thread at a stop: the fiber that stopped, as it will be selected."""
+        cur = self.vm.sched.current
+        if cur is None:
+            return None
+        saved, self._fiber_sel = self._fiber_sel, cur.id
+        try:
+            return self._fiber_info(cur)
+        finally:
+            self._fiber_sel = saved
+
+    def _in_step_fiber(self) -> bool:
+        """Whether the fiber running is the one the current step is about."""
+        want = self._step.fiber
+        return want is None or self.vm.sched.current is want
 
     def _should_stop(self, frame: Frame, site: tuple[int, int]) -> bool:
         """The one predicate: does the current step condition stop at this trap?"""
@@ -473,6 +525,8 @@ class Session:
         mode = c.mode
         if mode == "continue":
             return False
+        if c.fiber is not None and self.vm.sched.current is not c.fiber:
+            return False        # frames and depths are per fiber; gdb steps one thread
         depth = frame.depth
         if site == c.return_site and depth < c.depth:
             return True
@@ -499,8 +553,11 @@ class Session:
             return
         site = (frame.fn.index, frame.pc)
         stop_bp: _Bp | None = None
+        cur = self.vm.sched.current
         for bp in sorted(self._bps.values(), key=lambda b: b.number):
             if not bp.enabled or site not in bp.sites:
+                continue
+            if bp.thread is not None and (cur is None or cur.id != bp.thread):
                 continue
             if bp.kind == "watchpoint":
                 ev = self._check_watch(bp, frame)
@@ -564,6 +621,8 @@ class Session:
 
     def _on_call(self, frame: Frame) -> None:
         c = self._step
+        if not self._in_step_fiber():
+            return
         if c.mode == "step" and frame.fn.lines:
             new = self._stmt_sites(frame.fn.index) - c.sites
             if new:
@@ -586,6 +645,7 @@ class Session:
                 if parent is not None:
                     self._step = StepCondition("advance", parent, parent.depth, 0,
                                                parent.fn.index, parent.pc)
+                    self._step.fiber = self.vm.sched.current
                     self._step.sites = {(parent.fn.index, parent.pc)}
                     self._step.return_site = None
                     self._sync()
@@ -604,7 +664,17 @@ class Session:
             return
         self._step = StepCondition()
         self._sync()
-        self._block(self._stop_event(StopReason.PANIC, frame, message=error.message))
+        if getattr(error, "fiber", None) is None:
+            error.fiber = self.vm.sched.current    # as the scheduler sets it when it unwinds
+        self._block(self._stop_event(StopReason.PANIC, frame, message=error.message,
+                                     report=panic_text(error)))
+
+    def _on_deadlock(self, error: rs.Deadlock) -> None:
+        """Every fiber left is blocked: stop in the first of them (vm.sched.current)."""
+        self._step = StepCondition()
+        self._sync()
+        self._block(self._stop_event(StopReason.DEADLOCK, self.vm.frame, message=error.message,
+                                     report=panic_text(error)))
 
     def _on_interrupt(self, frame: Frame) -> None:
         if self._evaluating:
@@ -625,11 +695,40 @@ class Session:
                 values.append(f"<{e}>")
         return c_format(bp.expression, values)
 
+    # ------------------------------------------------------------ fibers (threads)
+
+    def _selected_fiber(self) -> rs.Fiber:
+        """The selected fiber of the stopped program."""
+        self._need_process()
+        return self._fiber_obj(self._fiber_sel)
+
+    @property
+    def selected_thread(self) -> int:
+        """The selected fiber's id, as gdb's current thread (0 when no program is stopped)."""
+        return self._fiber_sel if self.state.state == "stopped" else 0
+
+    def select_thread(self, n: int) -> FiberInfo:
+        """gdb's `thread N`: select fiber N and its innermost frame; frames, variables,
+        expressions and stepping then work in it. DebugError "Unknown thread N."."""
+        f = self._fiber_obj(n)
+        self._fiber_sel = f.id
+        self.selected = self._shown_top(f)[0]
+        return self._fiber_info(f)
+
+    def set_scheduler_locking(self, mode: str) -> None:
+        """`set scheduler-locking off|on|step|replay`: while the program is resumed, run
+        only the selected fiber (on: always; step: for step, next, finish, until, advance,
+        stepi, nexti; off and replay: never). Other fibers still run while it is blocked."""
+        if mode not in LOCKING_MODES:
+            raise DebugError(f'Undefined item: "{mode}".')
+        self.scheduler_locking = mode
+
     # ------------------------------------------------------------ frames and values
 
     def _frame(self, level: int) -> Frame:
-        self._need_process()
-        f = self.vm.frame
+        f = self._top(self._selected_fiber())
+        if f is None:
+            raise DebugError("No stack.")     # an idle actor, a finished task
         for _ in range(level):
             if f is None:
                 break
@@ -650,10 +749,9 @@ class Session:
         return FrameInfo(level, frame.fn.name, loc, pc, Tier.BYTECODE, args, frame.fn.index)
 
     def frames(self, limit: int | None = None) -> list[FrameInfo]:
-        """The call stack, innermost first."""
-        self._need_process()
+        """The selected fiber's call stack, innermost first (empty when it has none)."""
         out = []
-        f = self.vm.frame
+        f = self._top(self._selected_fiber())
         level = 0
         while f is not None and (limit is None or level < limit):
             if f.fn.name != "<globals>":
@@ -663,8 +761,9 @@ class Session:
         return out
 
     def depth(self) -> int:
+        """How many frames the selected fiber has."""
         n = 0
-        f = self.vm.frame if self.vm else None
+        f = self._top(self._selected_fiber()) if self.state.state == "stopped" else None
         while f is not None:
             n += 1
             f = f.parent
@@ -715,12 +814,22 @@ class Session:
             raw = vm.reader.read_slot(raw, 0, vm.kinds[v.type_id])
         return TypedValue(raw, v.type_id)
 
+    def _level_of(self, frame: Frame) -> int:
+        """The level of `frame` in its fiber's stack (0 when it is not found)."""
+        tops = [self.vm.frame]
+        if self.state.state == "stopped" and self._fiber_sel:
+            tops.insert(0, self._top(self._fiber_obj(self._fiber_sel)))
+        for f in tops:
+            level = 0
+            while f is not None and f is not frame:
+                f = f.parent
+                level += 1
+            if f is frame:
+                return level
+        return 0
+
     def frame_variable(self, frame: Frame, name: str) -> TypedValue | None:
-        level = 0
-        f = self.vm.frame
-        while f is not None and f is not frame:
-            f = f.parent
-            level += 1
+        level = self._level_of(frame)
         for v in self._live_vars(frame, level):
             if v.name == name:
                 return self._read_var(frame, v)
@@ -867,13 +976,24 @@ class Session:
         not reported (as gdb with `set unwindonsignal on`)."""
         vm = self.vm
         saved_frame = vm.frame
+        saved_current = vm.sched.current
+        parent = saved_frame
+        if self.state.state == "stopped" and self._fiber_sel:
+            # The call runs in the selected fiber (its sends come from it), below its frames.
+            fiber = self._fiber_obj(self._fiber_sel)
+            parent = self._top(fiber)
+            vm.sched.current = fiber
         saved_step = self._step
         self._evaluating = True
         self._step = StepCondition()
         saved_calls = vm.call_hooks
         vm.call_hooks = None
         try:
-            return vm.call_function(fidx, args, 0, saved_frame)
+            return vm.call_function(fidx, args, 0, parent)
+        except WouldBlock as w:
+            raise DebugError(f"The called function would have to wait ({w.what}); a function "
+                             "called from the debugger cannot wait for other threads.") \
+                from None
         except VynPanic as p:
             raise DebugError(f"The program being debugged panicked while in a function "
                              f"called from the debugger: {p.message}.") from None
@@ -882,6 +1002,7 @@ class Session:
                 from None
         finally:
             vm.frame = saved_frame
+            vm.sched.current = saved_current
             self._step = saved_step
             vm.call_hooks = saved_calls
             self._evaluating = False
@@ -1039,6 +1160,9 @@ class _Hooks(VMHooks):
 
     def interrupted(self, vm, frame):
         self.s._on_interrupt(frame)
+
+    def deadlock(self, vm, error):
+        self.s._on_deadlock(error)
 
 
 def c_format(fmt: str, values: list[str]) -> str:

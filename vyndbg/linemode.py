@@ -25,6 +25,7 @@ from vyndbg.commands import CommandError
 from vyndbg.engine import Session
 from vyndbg.linemode_breakpoints import BreakpointCommands, ignore_message, parse_count
 from vyndbg.linemode_inspect import InspectCommands
+from vyndbg.linemode_threads import ThreadCommands
 from vyndbg.model import DebugError, Output, StopEvent, StopReason
 from vyndbg.render_gdb import Renderer
 
@@ -32,7 +33,7 @@ _WORD = re.compile(r"\s*([A-Za-z_][\w-]*)(.*)", re.S)
 _UNIT_TYPES = ("()", "Unit", "Void")
 
 
-class LineMode(BreakpointCommands, InspectCommands):
+class LineMode(BreakpointCommands, InspectCommands, ThreadCommands):
     """gdb's command language over one debugging session.
 
     Args:
@@ -68,7 +69,7 @@ class LineMode(BreakpointCommands, InspectCommands):
         self.displays: dict[int, tuple[str, bool]] = {}   # number -> (expression, enabled)
         self._next_display = 1
         self.dprintf_text: dict[int, str] = {}
-        self._last_where: tuple[int, int] | None = None   # (function index, depth) of a stop
+        self._last_where: tuple[int, int, int] | None = None   # (thread, function, depth)
         self._init_listing()
 
     # ------------------------------------------------------------------ plumbing
@@ -117,15 +118,19 @@ class LineMode(BreakpointCommands, InspectCommands):
     def execute(self, line: str) -> None:
         """Run one command line; errors are printed (as gdb words them), not raised."""
         self.failed = False
-        text = line.strip()
-        if not text or text.startswith("#"):
-            return
         try:
-            cmd, rest = self.lookup(text)
-            getattr(self, cmd.method)(rest.strip())
+            self.run_command(line)
         except DebugError as e:
             self.failed = True
             self.error(str(e))
+
+    def run_command(self, line: str) -> None:
+        """Run one command line; errors are raised (DebugError), not printed."""
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return
+        cmd, rest = self.lookup(text)
+        getattr(self, cmd.method)(rest.strip())
 
     @property
     def stopped(self) -> bool:
@@ -160,14 +165,15 @@ class LineMode(BreakpointCommands, InspectCommands):
             raise box["error"]
         return box["event"]
 
-    def _where_now(self) -> tuple[int, int] | None:
+    def _where_now(self) -> tuple[int, int, int] | None:
+        """(thread, function index, depth) of the selected thread's innermost frame."""
         if not self.stopped:
             return None
         try:
             frame = self.session.frames(1)[0]
         except (DebugError, IndexError):
             return None
-        return frame.function_index, self.session.depth()
+        return self.session.selected_thread, frame.function_index, self.session.depth()
 
     def _resume(self, call: Callable[[], StopEvent], style: str = "line") -> StopEvent:
         """Resume the program with `call` and report the stop.
@@ -181,7 +187,7 @@ class LineMode(BreakpointCommands, InspectCommands):
         return ev
 
     def report(self, ev: StopEvent, style: str = "location",
-               before: tuple[int, int] | None = None) -> None:
+               before: tuple[int, int, int] | None = None) -> None:
         """Print a stop (or the end of the program) as gdb does."""
         r = self.render
         pid = self.session.pid
@@ -195,17 +201,25 @@ class LineMode(BreakpointCommands, InspectCommands):
             return
         frame = ev.frame
         show_frame = True
+        thread = None
+        if ev.fiber is not None:
+            if ev.fiber_changed:
+                self.write(r.switching(ev.fiber))
+            if self.session.fiber_count() > 1:
+                thread = r.thread_prefix(ev.fiber)
         if ev.reason is StopReason.BREAKPOINT and ev.breakpoint is not None:
-            self.write(*r.breakpoint_hit(ev.breakpoint, frame))
+            self.write(*r.breakpoint_hit(ev.breakpoint, frame, thread))
             show_frame = False
         elif ev.reason is StopReason.WATCHPOINT and ev.breakpoint is not None:
-            self.write(*r.watchpoint_hit(ev.breakpoint, ev.old_value, ev.new_value))
+            self.write(*r.watchpoint_hit(ev.breakpoint, ev.old_value, ev.new_value, thread))
         elif ev.reason is StopReason.PANIC:
-            self.write(*r.panic(ev.message))
+            self.write(*r.panic(ev.message, thread))
+        elif ev.reason is StopReason.DEADLOCK:
+            self.write("", *ev.report.rstrip("\n").split("\n"))
         elif ev.reason is StopReason.INTERRUPT:
-            self.write(*r.interrupted())
+            self.write(*r.interrupted(thread))
         elif ev.reason is StopReason.STEP and style != "location":
-            where = (frame.function_index, self.session.depth())
+            where = (self.session.selected_thread, frame.function_index, self.session.depth())
             show_frame = before is None or where != before
         pc = None
         if style == "insn" and ev.reason is StopReason.STEP:

@@ -13,6 +13,8 @@ from vyndbg.model import DebugError
 
 # `break LOC if COND`: `if` as a word, after the location (or alone).
 _IF = re.compile(r"(?:^|\s)if(?:\s+|(?=\())(.*)$", re.S)
+# `break LOC thread N`: at the end of the location (before `if`).
+_THREAD = re.compile(r"(?:^|\s)thread(?:\s+(\S+))?\s*$")
 
 
 def parse_numbers(text: str) -> list[int]:
@@ -98,7 +100,16 @@ class BreakpointCommands:
         spec, cond = (rest[:m.start()], m.group(1).strip()) if m else (rest, None)
         if m and not cond:
             raise CommandError("Argument required (boolean expression).")
-        bp = self.session.break_at(spec.strip(), condition=cond, temporary=temporary)
+        thread = None
+        t = _THREAD.search(spec)
+        if t:
+            if not t.group(1):
+                raise CommandError("Missing thread number.")
+            if not t.group(1).isdigit():
+                raise CommandError(f"Invalid thread ID: {t.group(1)}")
+            spec, thread = spec[:t.start()], int(t.group(1))
+        bp = self.session.break_at(spec.strip(), condition=cond, temporary=temporary,
+                                   thread=thread)
         self.write(self.render.breakpoint_set(bp))
 
     def do_break(self, rest: str) -> None:

@@ -154,12 +154,32 @@ class InspectCommands:
             self.listsize = int(tail) if tail.strip().isdigit() and int(tail) > 0 else 10
         elif word == "confirm":
             self.confirm = self.interactive and tail.strip() in ("on", "1", "yes", "")
+        elif word == "scheduler-locking":
+            self.set_scheduler_locking(tail.strip())
         elif word in _IGNORED_SETTINGS:
             return
         elif _assignment(rest) is not None:
             self._assign(rest)
         else:
             raise CommandError(f'Undefined set command: "{rest}".  Try "help set".')
+
+    def do_show(self, rest: str) -> None:
+        shows = {
+            "confirm": lambda: "Whether to confirm potentially dangerous operations is "
+                               f"{'on' if self.confirm else 'off'}.",
+            "listsize": lambda: "Number of source lines vyn will list by default is "
+                                f"{self.listsize}.",
+            "scheduler-locking": self.show_scheduler_locking,
+        }
+        word = rest.strip()
+        if not word:
+            for name in sorted(shows):
+                self.write(f"{name}:  {shows[name]()}")
+            return
+        matches = [name for name in shows if name.startswith(word)]
+        if len(matches) != 1 and word not in shows:
+            raise CommandError(f'Undefined show command: "{word}".  Try "help show".')
+        self.write(shows[word if word in shows else matches[0]]())
 
     def _assign(self, text: str) -> None:
         parts = _assignment(text)
@@ -233,6 +253,8 @@ class InspectCommands:
                 except ValueError:
                     raise CommandError(f'No symbol "{word}" in current context.') from None
         frames = self.session.frames()
+        if not frames:
+            raise CommandError("No stack.")
         shown = frames
         if limit is not None:
             shown = frames[:limit] if limit >= 0 else frames[limit:]

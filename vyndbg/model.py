@@ -81,6 +81,7 @@ class Breakpoint:
     temporary: bool = False
     expression: str = ""         # watchpoints: the watched expression; dprintf: its format
     pcs: tuple[tuple[int, int], ...] = ()
+    thread: int | None = None    # `break LOC thread N`: stops only in fiber N
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ class StopEvent:
     new_value: ValueInfo | None = None
     function_changed: bool = True          # the stop is in another function than before
     fiber: FiberInfo | None = None         # the fiber that stopped (selected after the stop)
-    fiber_changed: bool = False            # another fiber than at the previous stop
+    fiber_changed: bool = False            # another fiber than the one selected when the
+    #                                        program was resumed (gdb's `[Switching to ...]`)
+    report: str = ""                       # panic, deadlock: what `vyn run` prints on stderr
 
 
 @dataclass(frozen=True)
@@ -174,7 +177,12 @@ class FiberInfo:
     location: Location | None = None
     selected: bool = False       # `thread N` selected it
     current: bool = False        # it was running when the program stopped
-    reductions: int = 0
+    reductions: int = 0          # calls and loop back-edges, counted at each slice's end
+    frame: FrameInfo | None = None   # its innermost frame (with arguments), as `bt` shows it
+    parent: int | None = None    # the fiber that created it
+    slices: int = 0              # slices it has run
+    created_step: int = 0        # the scheduler's clock (slices run) when it was created
+    handled: int = 0             # actors: messages handled
 
 
 @dataclass(frozen=True)
@@ -216,3 +224,80 @@ class ChannelInfo:
     receivers: tuple[int, ...]   # fibers blocked receiving
     sent: int = 0
     received: int = 0
+
+
+@dataclass(frozen=True)
+class GenerationInfo:
+    """One generation of the heap (`info heap`). Generations share the arena: `lo`/`hi`
+    span the objects of this generation (0, 0 when it has none)."""
+
+    name: str                    # "young" | "old"
+    lo: int
+    hi: int
+    capacity: int                # young: the nursery size; old: the heap limit
+    used_bytes: int              # objects of this generation, dead ones included
+    live_bytes: int
+    objects: int
+    collections: int             # minor collections for young, full ones for old
+
+
+@dataclass(frozen=True)
+class TypeUsage:
+    """A row of the live-types table (`jmap -histo`)."""
+
+    type_name: str
+    objects: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class HeapInfo:
+    """`info heap`."""
+
+    base: int
+    limit: int
+    used: int                    # bump pointer: live + dead + free
+    live_bytes: int
+    dead_bytes: int              # tombstones (freed or released objects still reachable)
+    free_bytes: int
+    generations: tuple[GenerationInfo, ...]
+    types: tuple[TypeUsage, ...]   # by live bytes, largest first
+    collections: int
+    gc_seconds: float
+
+
+@dataclass(frozen=True)
+class RegionView:
+    """An active `scoped` region (`info regions`)."""
+
+    region_id: int
+    depth: int
+    fiber: int                   # the fiber whose region stack holds it
+    lo: int
+    hi: int
+    bytes: int
+    objects: int
+    live_objects: int
+
+
+@dataclass(frozen=True)
+class ObjectView:
+    """An object by address: what it is, where it lives, its fields."""
+
+    addr: int
+    type_name: str
+    where: str                   # "young generation" | "old generation" | "region 3"
+    size: int                    # bytes, header included
+    flags: tuple[str, ...]
+    state: str                   # "live" | "freed" | "released"
+    fields: tuple[Variable, ...]
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One step of `info path`: a root (`label` names it) or a field of the object
+    before it."""
+
+    label: str                   # "fiber 1 frame 0 `xs`", "global `cache`", ".next", "[3]"
+    addr: int
+    type_name: str

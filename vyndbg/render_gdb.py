@@ -12,11 +12,14 @@ from collections.abc import Sequence
 
 from vyndbg.model import (
     Breakpoint,
+    ChannelInfo,
+    FiberInfo,
     FrameDetail,
     FrameInfo,
     FunctionInfo,
     Instruction,
     Location,
+    MessageInfo,
     SourceLine,
     ValueInfo,
     Variable,
@@ -61,26 +64,44 @@ class Renderer:
 
     # ------------------------------------------------------------------ stops
 
-    def breakpoint_hit(self, bp: Breakpoint, frame: FrameInfo) -> list[str]:
+    # A stop names its thread when the program has more than one, as gdb does:
+    # `Thread 3 "actor Counter#3" hit Breakpoint 1, ...`; `thread` is that prefix or None.
+
+    def breakpoint_hit(self, bp: Breakpoint, frame: FrameInfo, thread: str | None = None
+                       ) -> list[str]:
         word = "Temporary breakpoint" if bp.temporary else "Breakpoint"
+        if thread:
+            return ["", f"{thread} hit {word} {bp.number}, {self.frame_line(frame)}"]
         return ["", f"{word} {bp.number}, {self.frame_line(frame)}"]
 
     @staticmethod
-    def watchpoint_hit(bp: Breakpoint, old: ValueInfo | None, new: ValueInfo | None
-                       ) -> list[str]:
-        lines = ["", f"Watchpoint {bp.number}: {bp.expression}", ""]
+    def watchpoint_hit(bp: Breakpoint, old: ValueInfo | None, new: ValueInfo | None,
+                       thread: str | None = None) -> list[str]:
+        head = f"Watchpoint {bp.number}: {bp.expression}"
+        lines = ["", f"{thread} hit {head}" if thread else head, ""]
         if old is not None:
             lines.append(f"Old value = {old.text}")
         lines.append(f"New value = {new.text if new is not None else '<unreadable>'}")
         return lines
 
     @staticmethod
-    def panic(message: str) -> list[str]:
-        return ["", f"Program received panic: {message}."]
+    def panic(message: str, thread: str | None = None) -> list[str]:
+        return ["", f"{thread or 'Program'} received panic: {message}."]
 
     @staticmethod
-    def interrupted() -> list[str]:
-        return ["", "Program received signal SIGINT, Interrupt."]
+    def interrupted(thread: str | None = None) -> list[str]:
+        return ["", f"{thread or 'Program'} received signal SIGINT, Interrupt."]
+
+    @staticmethod
+    def thread_prefix(fiber: FiberInfo) -> str:
+        """`Thread 3 "actor Counter#3"`, as gdb's `Thread 2 "prog"` before `hit`."""
+        return f'Thread {fiber.id} "{fiber.name}"'
+
+    @staticmethod
+    def switching(fiber: FiberInfo) -> str:
+        """A stop in another fiber than the one selected (gdb: `[Switching to Thread
+        0x7ffff7d89640 (LWP 12)]`)."""
+        return f"[Switching to {fiber.name}]"
 
     @staticmethod
     def exited(pid: int, code: int | None) -> str:
@@ -149,10 +170,14 @@ class Renderer:
                 lines.append(self._row(str(bp.number), kind, disp, enb, "<MULTIPLE>", ""))
             else:
                 pc = bp.pcs[0][1] if bp.pcs else 0
-                lines.append(self._row(str(bp.number), kind, disp, enb, f"pc {pc}",
-                                       self._where(bp.function, bp.location)))
+                what = self._where(bp.function, bp.location)
+                if bp.thread is not None:
+                    what += f" thread {bp.thread}"
+                lines.append(self._row(str(bp.number), kind, disp, enb, f"pc {pc}", what))
             if bp.condition:
                 lines.append(f"\tstop only if {bp.condition}")
+            if bp.thread is not None:
+                lines.append(f"\tstop only in thread {bp.thread}")
             if bp.hits:
                 times = "1 time" if bp.hits == 1 else f"{bp.hits} times"
                 lines.append(f"\tbreakpoint already hit {times}")
@@ -247,3 +272,123 @@ class Renderer:
             return [f'Line {loc.line} of "{loc.file}" is at pc 0 but contains no code.']
         return [f'Line {loc.line} of "{loc.file}" starts at pc {start} <{fn}+{start}> and '
                 f'ends at pc {end} <{fn}+{end}>.' for fn, start, end in ranges]
+
+    # ------------------------------------------------------------------ fibers (threads)
+
+    @staticmethod
+    def target_id(fiber: FiberInfo) -> str:
+        """The Target Id column of `info threads`: the fiber's name, its state (and what
+        it waits on), an actor's mailbox depth (`/capacity` when bounded), a pool
+        worker's pool: `actor Relay#2 (blocked sending to channel #1, mailbox 1/1)`."""
+        parts = [f"blocked {fiber.waiting}" if fiber.state == "blocked" and fiber.waiting
+                 else fiber.state]
+        if fiber.mailbox is not None:
+            cap = f"/{fiber.capacity}" if fiber.capacity is not None else ""
+            parts.append(f"mailbox {fiber.mailbox}{cap}")
+        if fiber.kind == "thread" and fiber.template:
+            parts.append(fiber.template)
+        return f"{fiber.name} ({', '.join(parts)})"
+
+    def fiber_frame(self, fiber: FiberInfo) -> str:
+        """The Frame column: the innermost frame as `frame` prints it, or `(no stack)`."""
+        return self.frame_line(fiber.frame) if fiber.frame is not None else "(no stack)"
+
+    def threads_table(self, fibers: Sequence[FiberInfo]) -> list[str]:
+        """`info threads`: gdb's table, `*` on the selected thread."""
+        targets = [self.target_id(f) for f in fibers]
+        tw = max([len("Target Id"), *map(len, targets)])
+        iw = max([4, *(len(str(f.id)) for f in fibers)])
+        lines = [f"  {'Id':<{iw}} {'Target Id':<{tw}} Frame "]
+        for f, target in zip(fibers, targets, strict=True):
+            mark = "*" if f.selected else " "
+            lines.append(f"{mark} {f.id:<{iw}} {target:<{tw}} {self.fiber_frame(f)}")
+        return lines
+
+    @staticmethod
+    def more_threads(shown: int, start: int, total: int) -> str:
+        return (f"(More threads follow: {shown} of {total} shown; "
+                f"\"-start {start + shown}\" shows the next.)")
+
+    @staticmethod
+    def thread_groups(field: str, groups: Sequence[tuple[str, int]], total: int
+                      ) -> list[str]:
+        """`info threads -group FIELD`, as delve's `goroutines -group`: a line per group,
+        most numerous first."""
+        lines = []
+        for i, (key, count) in enumerate(groups, 1):
+            noun = "thread" if count == 1 else "threads"
+            lines.append(f"Thread group {i}: {field} {key} [{count} {noun}]")
+        lines.append(f"Total threads: {total}")
+        return lines
+
+    @staticmethod
+    def current_thread(fiber: FiberInfo) -> str:
+        return f"[Current thread is {fiber.id} ({fiber.name})]"
+
+    @staticmethod
+    def switched_thread(fiber: FiberInfo) -> str:
+        """`thread N` (gdb: `[Switching to thread 2 (Thread 0x7ffff7d89640 (LWP 12))]`)."""
+        return f"[Switching to thread {fiber.id} ({fiber.name})]"
+
+    @staticmethod
+    def apply_header(fiber: FiberInfo) -> list[str]:
+        """Before each thread's output in `thread apply`."""
+        return ["", f"Thread {fiber.id} ({fiber.name}):"]
+
+    @staticmethod
+    def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+        """Left-aligned columns two spaces apart, the last one unpadded."""
+        widths = [max([len(header[i]), *(len(r[i]) for r in rows)])
+                  for i in range(len(header) - 1)]
+
+        def line(cells: Sequence[str]) -> str:
+            head = "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=False))
+            return f"{head}  {cells[-1]}".rstrip()
+        return [line(header), *(line(r) for r in rows)]
+
+    def mailbox(self, fiber: FiberInfo, queued: Sequence[MessageInfo],
+                handling: MessageInfo | None) -> list[str]:
+        """`info mailbox N`: the actor, the message it is handling, its queue."""
+        cap = f"capacity {fiber.capacity}" if fiber.capacity is not None else "unbounded"
+        noun = "message" if len(queued) == 1 else "messages"
+        lines = [f"Mailbox of thread {fiber.id} ({fiber.name}): {len(queued)} {noun} "
+                 f"queued ({cap}), {fiber.handled} handled."]
+        if handling is not None:
+            lines.append(f"Handling message {handling.id} from {handling.sender_name}: "
+                         f"{handling.value}")
+        if queued:
+            lines += self._table(("Id", "From", "Sent", "Value"),
+                                 [(str(m.id), m.sender_name, str(m.sent_step), m.value)
+                                  for m in queued])
+        return lines
+
+    def messages(self, messages: Sequence[MessageInfo]) -> list[str]:
+        """`info messages`: one row per send, oldest first; Sent and Received are steps of
+        the scheduler's clock (slices run)."""
+        rows = []
+        for m in messages:
+            got = "queued" if m.received_step is None else \
+                f"{m.received_step} by {m.received_by}"
+            rows.append((str(m.id), str(m.sent_step), m.sender_name, m.receiver_name, got,
+                         m.value))
+        return self._table(("Id", "Sent", "From", "To", "Received", "Value"), rows)
+
+    def channels(self, channels: Sequence[ChannelInfo], names: dict[int, str]) -> list[str]:
+        """`info channels`: a row per channel, then what is queued in it and who waits
+        on it. `names` maps fiber ids to names."""
+        rows = [(str(c.id), c.type_name,
+                 "unbounded" if c.capacity is None else str(c.capacity),
+                 "closed" if c.closed else "open", str(len(c.queued)), str(c.sent),
+                 str(c.received)) for c in channels]
+        table = self._table(("Id", "Type", "Capacity", "State", "Queued", "Sent",
+                             "Received"), rows)
+        lines = [table[0]]
+        for c, row in zip(channels, table[1:], strict=True):
+            lines.append(row)
+            if c.queued:
+                lines.append(f"\tqueued: {', '.join(c.queued)}")
+            for word, ids in (("sending", c.senders), ("receiving", c.receivers)):
+                if ids:
+                    who = ", ".join(f"thread {i} ({names.get(i, '?')})" for i in ids)
+                    lines.append(f"\tblocked {word}: {who}")
+        return lines
