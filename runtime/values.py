@@ -12,6 +12,8 @@ from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT, TypeDesc
 
 _KIND_BY_DESC = {"int": K_INT, "char": K_INT, "rune": K_INT, "float": K_FLOAT, "bool": K_BOOL,
                  "unit": K_UNIT, "never": K_UNIT}
+HANDLE_KINDS = {"channel": "channel", "actor": "actor", "task": "task", "thread": "thread",
+                "pool": "thread pool", "future": "future"}
 _ESC = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"}
 
 
@@ -171,6 +173,8 @@ class ValueReader:
             h = self.heap
             a, b, inc = h.get_i64(value, 0), h.get_i64(value, 1), h.get_i64(value, 2)
             return f"{a}..{b}" if inc else f"{a}..<{b}"
+        if k in HANDLE_KINDS:
+            return self.handle_name(value, k)
         if k in ("fn", "closure"):
             try:
                 fi = self.heap.get_i64(value, 0)
@@ -178,6 +182,20 @@ class ValueReader:
             except Exception:
                 return "<fn>"
         return f"<{d.name}>"
+
+    def handle_name(self, addr: int, kind: str) -> str:
+        """A handle prints as the name of what it stands for, as the debugger's thread
+        and channel lists name it: `actor Pong#3`, `task 2`, `channel #1`."""
+        n = self.heap.get_i64(addr, 0)
+        sched = self.vm.sched
+        try:
+            if kind == "actor":
+                return sched.fiber(n).name
+            if kind in ("task", "thread"):
+                return sched.completions[n - 1].name
+        except IndexError:
+            pass
+        return f"{HANDLE_KINDS[kind]} #{n}"
 
     def equal(self, a, b, tid: int) -> bool:
         """Structural equality (SEMANTICS: composites compare by contents; classes by

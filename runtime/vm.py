@@ -124,6 +124,7 @@ class VM:
         self.gen_builtins = {**rb.GENERATORS, **rs.WAITING}
         self.sched = rs.Scheduler()
         self.nesting = 0          # calls the debugger is making (they must not block)
+        self.end_slice = False    # the debugger asks the running slice to end early
         self.result = None        # the value of the call `_exec` finished
         self.left = 0             # reductions left in the slice `_exec` ended
         self.gc_stress = gc_stress    # collect at every safepoint (finds missing roots)
@@ -245,6 +246,11 @@ class VM:
                     fresh = False
                 if interrupt[0]:
                     self._interrupted(f.frame, f.frame.pc)
+                    if self.end_slice:        # resumed with another fiber locked
+                        self.end_slice = False
+                        f.state = rs.RUNNABLE
+                        sched.runq.append(f)
+                        break
                 # A safepoint: every fiber is stopped at a call, a back-edge or between
                 # two instructions, so every value it holds is in its frames.
                 if stress or heap.gc_due():
@@ -268,6 +274,13 @@ class VM:
                     sched.runq.append(f)
                 elif status == YIELD:
                     f.frame = self.frame
+                    if interrupt[0]:
+                        # Ctrl-C stops in the fiber that used up its slice (a loop or a
+                        # deep recursion), before another one runs.
+                        self._interrupted(f.frame, f.frame.pc)
+                        if self.end_slice:
+                            self.end_slice = False
+                            budget = 0
                     if budget > 0:
                         continue          # --gc-stress: the slice goes on
                     f.state = rs.RUNNABLE
@@ -407,6 +420,11 @@ class VM:
                     op = ins[0]
                     regs = frame.regs
                     chk = self.call_hooks
+                    if self.end_slice:
+                        # The debugger resumes another fiber (scheduler-locking): this
+                        # slice ends at its next reduction.
+                        self.end_slice = False
+                        budget = 1
                 if op == MOV:
                     regs[ins[1]] = regs[ins[2]]
                 elif op == LOADK:
@@ -463,6 +481,9 @@ class VM:
                         self.frame = frame
                         chk.call(self, frame)
                         chk = self.call_hooks
+                        if self.end_slice:
+                            self.end_slice = False
+                            budget = 1
                     budget -= 1
                     if budget <= 0:
                         self.frame = frame
@@ -475,6 +496,9 @@ class VM:
                         self.frame = frame
                         chk.ret(self, frame, val)
                         chk = self.call_hooks
+                        if self.end_slice:
+                            self.end_slice = False
+                            budget = 1
                     if frame is stop:
                         self.frame = frame.parent
                         self.result = val

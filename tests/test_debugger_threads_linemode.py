@@ -110,10 +110,10 @@ def test_a_deadlock_prints_the_report_and_stops_like_a_panic():
     ]
     assert output_of(lines, "thread 2") == [
         "[Switching to thread 2 (task 2)]",
-        "#0  take (ch=<Channel<Int>>) at deadlock.vyn:2",
+        "#0  take (ch=channel #1) at deadlock.vyn:2",
         "2\t  ch.recv().unwrap()",
     ]
-    assert output_of(lines, "print ch") == ["$1 = <Channel<Int>>"]
+    assert output_of(lines, "print ch") == ["$1 = channel #1"]
     assert output_of(lines, "print take(ch)") == [
         "The called function would have to wait (receiving from channel #1); a function "
         "called from the debugger cannot wait for other threads."]
@@ -268,7 +268,7 @@ def test_frames_and_variables_follow_the_selected_thread():
                        "up", "info frame", "print n + 1", "next", "thread", "finish",
                        name="relay.vyn")
     assert output_of(lines, "bt") == [
-        '#0  relay (name="b", inbox=<Channel<Int>>, outbox=<Channel<Int>>) at relay.vyn:6',
+        '#0  relay (name="b", inbox=channel #1, outbox=channel #2) at relay.vyn:6',
         "#1  main::b () at relay.vyn:18",
     ]
     assert output_of(lines, "info locals") == ["n = 1"]
@@ -279,8 +279,8 @@ def test_frames_and_variables_follow_the_selected_thread():
     assert output_of(lines, "next") == ["a got 2", "3\t  while n < 6 {"]   # in thread 3
     assert output_of(lines, "thread") == ["[Current thread is 3 (task 3)]"]
     assert output_of(lines, "finish") == [
-        'Run till exit from #0  relay (name="b", inbox=<Channel<Int>>, '
-        'outbox=<Channel<Int>>) at relay.vyn:3',
+        'Run till exit from #0  relay (name="b", inbox=channel #1, '
+        'outbox=channel #2) at relay.vyn:3',
         "b got 3", "a got 4", "b got 5",
         "main::b () at relay.vyn:18",
         '18\t    relay("b", ab, ba)',
@@ -294,11 +294,11 @@ def test_thread_apply():
     assert output_of(lines, "thread apply all bt") == [
         "",
         "Thread 3 (task 3):",
-        "#0  take (ch=<Channel<Int>>) at deadlock.vyn:2",
+        "#0  take (ch=channel #2) at deadlock.vyn:2",
         "#1  main::b () at deadlock.vyn:14",
         "",
         "Thread 2 (task 2):",
-        "#0  take (ch=<Channel<Int>>) at deadlock.vyn:2",
+        "#0  take (ch=channel #1) at deadlock.vyn:2",
         "#1  main::{lambda@8:17} () at deadlock.vyn:9",
         "",
         "Thread 1 (main):",
@@ -306,8 +306,8 @@ def test_thread_apply():
     ]
     assert output_of(lines, "thread apply 1 2 -q print $pc") == ["$1 = 14", "$2 = 1"]
     assert output_of(lines, "thread apply 2-3 info args") == [
-        "", "Thread 2 (task 2):", "ch = <Channel<Int>>",
-        "", "Thread 3 (task 3):", "ch = <Channel<Int>>"]
+        "", "Thread 2 (task 2):", "ch = channel #1",
+        "", "Thread 3 (task 3):", "ch = channel #2"]
     assert output_of(lines, "thread") == ["[Current thread is 3 (task 3)]"]   # restored
 
 
@@ -440,8 +440,8 @@ def test_break_in_one_thread():
     ]
     assert output_of(lines, "continue")[-3:] == [
         "",
-        'Thread 3 "task 3" hit Breakpoint 2, relay (name="b", inbox=<Channel<Int>>, '
-        'outbox=<Channel<Int>>) at relay.vyn:4',
+        'Thread 3 "task 3" hit Breakpoint 2, relay (name="b", inbox=channel #1, '
+        'outbox=channel #2) at relay.vyn:4',
         '4\t    println("{} got {}", name, n)',
     ]
     assert output_of(lines, "print n") == ["$1 = 1"]

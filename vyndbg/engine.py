@@ -370,6 +370,8 @@ class Session(FiberViews):
         mode = self.scheduler_locking
         locked = mode == "on" or (mode == "step" and step.mode != "continue")
         self.vm.sched.lock = self._selected_fiber() if locked else None
+        # A fiber other than the one that stopped must run at once: end its slice.
+        self.vm.end_slice = locked and self.vm.sched.lock is not self.vm.sched.current
         self._resumed_thread = self._fiber_sel
         self.state.state = "running"
         self._resumeq.put("go")
