@@ -14,9 +14,52 @@ from tests.tui_programs import FIB, LOOP, PANIC, SHAPES, SHAPES_DONE, compiled
 from tui.app import VynDebugApp, run_tui
 from tui.screens import HelpScreen
 from tui.widgets.console import CommandInput, ConsoleLog
+from tui.widgets.fiber_table import BLOCK, FiberTable
 from tui.widgets.panes import BreakpointTable, CallStack, StatusBar, WatchesPane
 from tui.widgets.source import SourceView
+from tui.widgets.threads import FiberDetailTree, ThreadsPane
 from tui.widgets.variables import More, VariableTree
+
+# Three actors and a task. Stopped on SENT, main has just queued 40, 2, 5 for a (fiber 2),
+# 7 for b (3) and "one", "two" for log (4); the task (5) waits on a channel at line 21.
+ACTORS = """\
+template Counter {
+  var count: Int = 0
+  fn handle(&mut self, n: Int) {
+    self.count += n
+  }
+}
+template Logger {
+  var lines: Int = 0
+  fn handle(&mut self, line: String) {
+    self.lines += 1
+  }
+}
+fn main() {
+  let a = actor Counter()
+  let b = actor Counter()
+  let log = actor Logger()
+  let ready: Channel<Int> = Channel::unbounded()
+  let go: Channel<Int> = Channel::unbounded()
+  spawn fn waiter() {
+    ready.send(1)
+    let n = go.recv().unwrap_or(0)
+    log.send("waited")
+  }
+  a.send(1)
+  ready.recv()
+  a.send(40)
+  a.send(2)
+  a.send(5)
+  log.send("one")
+  log.send("two")
+  b.send(7)
+  println("sent")
+  go.send(3)
+}
+"""
+SENT = 32
+HANDLE = 4
 
 
 def run(scenario) -> None:
@@ -427,6 +470,235 @@ def test_breakpoints_pane_edits_the_condition_toggles_and_deletes():
     run(scenario)
 
 
+# -- the Threads tab ------------------------------------------------------------------------
+
+def shown_ids(table: FiberTable) -> list[int]:
+    """The ids of the rows the list holds, in its order."""
+    return [table.rows[i].id for i in range(table.total) if i in table.rows]
+
+
+def stack_text(app: VynDebugApp) -> list[str]:
+    return [str(f.function) for f in app.snapshot.frames]
+
+
+async def threads_at(pilot, line: int = SENT) -> FiberTable:
+    """Stopped at `line` of ACTORS with the Threads tab shown (F4)."""
+    app = pilot.app
+    await ready(pilot)
+    await command(pilot, f"break {line}")
+    await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+    table = app.query_one(FiberTable)
+    await key(pilot, "f4", lambda: len(shown_ids(table)) == 5)
+    assert app.focused is table
+    return table
+
+
+def test_the_threads_tab_lists_every_fiber_and_selecting_one_moves_the_stack():
+    async def scenario():
+        app = new_app(ACTORS, "actors.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = await threads_at(pilot)
+            source = app.query_one(SourceView)
+            stack = app.query_one(CallStack)
+            assert app.query_one(TabbedContent).active == "tab-threads"
+            assert shown_ids(table) == [1, 2, 3, 4, 5]
+            rows = [table.rows[i] for i in range(5)]
+            assert [f.name for f in rows] == ["main", "actor Counter#2", "actor Counter#3",
+                                              "actor Logger#4", "task 5"]
+            assert [f.mailbox for f in rows] == [None, 3, 1, 2, None]
+            assert rows[4].waiting == "receiving from channel #2"
+            assert table.selected == 1 and stack_text(app) == ["main"]
+            assert stack.border_title == "Call stack of main"
+            # The task: Call stack, Source and the detail follow it.
+            await pilot.press("end", "enter")
+            await until(pilot, lambda: stack_text(app) == ["main::waiter"], "the task's stack")
+            assert stack.border_title == "Call stack of task 5"
+            assert source.current_line == 21 and table.selected == 5
+            detail = app.query_one(FiberDetailTree)
+            assert detail.detail.info.state == "blocked"
+            assert str(detail.root.children[0].label) == \
+                "#5 task 5: blocked: receiving from channel #2"
+            # The status bar still says where the program stopped.
+            assert status(app) == f"stopped (breakpoint 1) in main at actors.vyn:{SENT}"
+            # A click on main's row (the header is row 0) selects it again.
+            await pilot.click(FiberTable, offset=(4, 1))
+            await until(pilot, lambda: stack_text(app) == ["main"], "main's stack")
+            assert source.current_line == SENT
+            # `thread N` at the console selects too; the list's ▶ follows.
+            await command(pilot, "thread 5")
+            await until(pilot, lambda: table.selected == 5 and stack_text(app) ==
+                        ["main::waiter"], "thread 5")
+    run(scenario)
+
+
+def test_selecting_an_actor_shows_its_queued_messages():
+    async def scenario():
+        app = new_app(ACTORS, "actors.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = await threads_at(pilot)
+            await pilot.press("down", "enter")
+            detail = app.query_one(FiberDetailTree)
+            await until(pilot, lambda: detail.detail is not None and
+                        detail.detail.info.id == 2, "actor 2's detail")
+            # An actor between messages has no stack.
+            assert app.snapshot.frames == ()
+            stack = app.query_one(CallStack)
+            assert stack.option_count == 1
+            assert str(stack.get_option_at_index(0).prompt) == \
+                "actor Counter#2 is not in a call."
+            mailbox = next(n for n in detail.root.children
+                           if str(n.label).startswith("mailbox"))
+            assert str(mailbox.label) == "mailbox: 3 queued"
+            assert labels(detail, mailbox) == ["40  (from main)", "2  (from main)",
+                                               "5  (from main)"]
+            assert table.selected == 2
+    run(scenario)
+
+
+def test_an_actor_stopped_in_its_handler_shows_its_state():
+    async def scenario():
+        app = new_app(ACTORS, "actors.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(pilot)
+            await command(pilot, f"break {HANDLE}")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            assert status(app) == \
+                f"stopped (breakpoint 1) in Counter::handle at actors.vyn:{HANDLE} " \
+                "[actor Counter#2]"
+            assert app.query_one(CallStack).border_title == "Call stack of actor Counter#2"
+            await pilot.press("f4")
+            detail = app.query_one(FiberDetailTree)
+            await until(pilot, lambda: detail.detail is not None)
+            state = next(n for n in detail.root.children if str(n.label).startswith("self"))
+            assert str(state.label) == "self: Counter = Counter { count: 0 }"
+            assert labels(detail, state) == ["count: Int = 0"]
+    run(scenario)
+
+
+def test_the_filter_narrows_the_rows():
+    async def scenario():
+        app = new_app(ACTORS, "actors.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = await threads_at(pilot)
+            count = app.query_one("#fiber-count")
+            entry = app.query_one("#fiber-filter", Input)
+            await pilot.press("slash")
+            assert app.focused is entry
+            await pilot.press(*"Counter")
+            await until(pilot, lambda: shown_ids(table) == [2, 3], "the Counters")
+            assert str(count.render()) == "2 of 5"
+            entry.value = "blocked"
+            await until(pilot, lambda: shown_ids(table) == [5], "the blocked task")
+            entry.value = "-actor"
+            await until(pilot, lambda: shown_ids(table) == [1, 5], "all but the actors")
+            entry.value = "state:asleep"
+            await until(pilot, lambda: count.has_class("-error"))
+            assert "not a state" in str(count.render())
+            assert shown_ids(table) == [1, 5]       # the last filter that could be read
+            entry.value = ""
+            await until(pilot, lambda: shown_ids(table) == [1, 2, 3, 4, 5])
+            await pilot.press("enter")
+            assert app.focused is table
+            await pilot.press("escape", "f8")
+            assert app.focused is table
+    run(scenario)
+
+
+def test_sorting_by_mailbox_depth_state_and_id():
+    async def scenario():
+        app = new_app(ACTORS, "actors.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            table = await threads_at(pilot)
+            await key(pilot, "m", lambda: table.query.sort == "mailbox" and
+                      len(shown_ids(table)) == 5)
+            assert shown_ids(table) == [2, 4, 3, 1, 5]     # 3, 2, 1 queued, then no mailbox
+            await key(pilot, "m", lambda: shown_ids(table)[:1] == [3])
+            assert shown_ids(table) == [3, 4, 2, 1, 5] and not table.query.descending
+            await key(pilot, "s", lambda: table.query.sort == "state" and
+                      len(shown_ids(table)) == 5)
+            assert [table.rows[i].state for i in range(5)] == \
+                ["running", "runnable", "runnable", "runnable", "blocked"]
+            # Clicking a column's header sorts by it; again, the other way.
+            await pilot.click(FiberTable, offset=(2, 0))
+            await until(pilot, lambda: table.query.sort == "id" and
+                        shown_ids(table) == [1, 2, 3, 4, 5])
+            await pilot.click(FiberTable, offset=(2, 0))
+            await until(pilot, lambda: shown_ids(table) == [5, 4, 3, 2, 1])
+    run(scenario)
+
+
+DEADLOCK = """\
+fn main() {
+  let never: Channel<Int> = Channel::unbounded()
+  let t = spawn fn() -> Int { never.recv().unwrap_or(0) }
+  println("{}", t.join())
+}
+"""
+
+
+def test_a_deadlock_stops_the_program_and_the_threads_tab_shows_who_waits_on_what():
+    async def scenario():
+        app = new_app(DEADLOCK, "deadlock.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(pilot)
+            await key(pilot, "f5", lambda: "deadlock" in status(app))
+            bar = app.query_one(StatusBar)
+            assert bar.has_class("-panic")
+            assert status(app) == "deadlock: all fibers are blocked (F4 lists them) in main " \
+                "at deadlock.vyn:4"
+            table = app.query_one(FiberTable)
+            await key(pilot, "f4", lambda: len(shown_ids(table)) == 2)
+            assert [(table.rows[i].state, table.rows[i].waiting) for i in range(2)] == [
+                ("blocked", "waiting for task 2"), ("blocked", "receiving from channel #1")]
+    run(scenario)
+
+
+MANY = """\
+template Counter {
+  var count: Int = 0
+  fn handle(&mut self, n: Int) {
+    self.count += n
+  }
+}
+fn main() {
+  var actors: Vec<Actor<Counter>> = vec![]
+  for i in 0..<10000 {
+    actors.push(actor Counter())
+  }
+  println("made {}", actors.len())
+}
+"""
+
+
+def test_ten_thousand_fibers_are_read_a_screenful_at_a_time():
+    async def scenario():
+        app = new_app(MANY, "many.vyn")
+        asked: list[int] = []
+        fiber_rows = app.controller.fiber_rows
+
+        def spy(generation, query, start, count):
+            asked.append(count)
+            return fiber_rows(generation, query, start, count)
+        app.controller.fiber_rows = spy
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(pilot)
+            await command(pilot, "break 12")
+            await pilot.press("f5")
+            await until(pilot, lambda: "breakpoint 1" in status(app), timeout=30)
+            table = app.query_one(FiberTable)
+            await key(pilot, "f4", lambda: table.current is not None)
+            assert table.total == 10_001
+            started = time.monotonic()
+            await key(pilot, "end", lambda: table.current is not None)
+            assert table.current.name == "actor Counter#10001"
+            await key(pilot, "pageup", lambda: table.current is not None)
+            assert time.monotonic() - started < 2.0
+            assert len(table.rows) < 4 * BLOCK
+            assert asked and max(asked) <= BLOCK
+            assert app.query_one(ThreadsPane).window.count < 30
+    run(scenario)
+
+
 # -- help and quitting ----------------------------------------------------------------------
 
 def test_f1_and_question_mark_open_a_help_screen_listing_every_binding():
@@ -438,8 +710,10 @@ def test_f1_and_question_mark_open_a_help_screen_listing_every_binding():
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             shown = " ".join(keys for _, rows in app.screen.sections for keys, _ in rows)
             for k in ("F5", "F10", "F11", "shift+F11", "F9", "ctrl+c", "ctrl+q", "Esc", ":",
-                      "?", "F1", "up", "down", "tab", "space"):
+                      "?", "F1", "up", "down", "tab", "space", "F4", "m"):
                 assert k in shown.replace(" / ", " ").split(), k
+            threads = dict(app.screen.sections)["Threads"]
+            assert ("/", "Type a filter (blocked, actor, Counter, ...)") in threads
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
             await pilot.press("f6", "question_mark")

@@ -74,6 +74,9 @@ def test_status_says_why_and_where_the_program_stopped():
     assert status_of("stopped", panic).text == \
         "panicked: index out of bounds in fib at fib.vyn:4"
     assert status_of("exited", None, 0).text == "exited (code 0)"
+    dead = StopEvent(StopReason.DEADLOCK, f, message="deadlock: all fibers are blocked")
+    assert status_of("stopped", dead).text == \
+        "deadlock: all fibers are blocked (F4 lists them) in fib at fib.vyn:4"
     assert Status("running").text.startswith("running")
     assert Status("idle").text.startswith("not started")
 

@@ -21,10 +21,21 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tests.test_tui_app import command, key, new_app, ready, status, until
+from tests.test_tui_app import (
+    ACTORS,
+    SENT,
+    command,
+    key,
+    new_app,
+    ready,
+    shown_ids,
+    status,
+    until,
+)
 from tests.tui_programs import FIB, PANIC
 from tui.screens import HelpScreen
 from tui.widgets.console import CommandInput
+from tui.widgets.fiber_table import FiberTable
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 UPDATE = os.environ.get("VYN_UPDATE_SNAPSHOTS") == "1"
@@ -65,8 +76,6 @@ async def stopped_in_fib(pilot) -> None:
     await pilot.pause()
 
 
-
-
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 def test_stopped_at_a_breakpoint(size):
     async def scenario():
@@ -87,6 +96,28 @@ def test_a_panic_at_80x24():
             await key(pilot, "f5", lambda: "panicked" in status(app))
             await pilot.pause()
             check("tui_panic_80x24", screen_text(app), app.export_screenshot())
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_the_threads_tab(size):
+    """Three actors with queued messages and a blocked task, by mailbox depth, the deepest
+    mailbox selected."""
+    async def scenario():
+        app = new_app(ACTORS, "actors.vyn")
+        async with app.run_test(size=size) as pilot:
+            app.query_one(CommandInput).cursor_blink = False
+            await ready(pilot)
+            await command(pilot, f"break {SENT}")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            table = app.query_one(FiberTable)
+            await key(pilot, "f4", lambda: len(shown_ids(table)) == 5)
+            await key(pilot, "m", lambda: shown_ids(table) == [2, 4, 3, 1, 5])
+            await key(pilot, "enter", lambda: table.selected == 2 and app.snapshot.threads
+                      .detail.info.id == 2)
+            await pilot.pause()
+            check(f"tui_threads_{size[0]}x{size[1]}", screen_text(app),
+                  app.export_screenshot())
     asyncio.run(scenario())
 
 

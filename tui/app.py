@@ -7,7 +7,7 @@ touched only on the UI thread, so a running program never freezes the screen, an
 reaches Session.interrupt() at once.
 
 Layout: Source and Call stack on the left, a TabbedContent on the right (Variables,
-Breakpoints, Watches: later panes such as Actors, Heap, Disassembly and Timeline slot in as
+Breakpoints, Watches, Threads: later panes such as Heap, Disassembly and Timeline slot in as
 more tabs), the Console below, then the status bar and the key footer.
 """
 
@@ -24,14 +24,21 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from tui.console_input import Completion, complete
 from tui.controller import Children, Controller, EngineThread, OutputChannel, ViewState
+from tui.fibers import FiberRows
 from tui.model import Snapshot, Status, gutter_markers, same_file
 from tui.screens import ConditionScreen, HelpScreen, binding_rows
 from tui.widgets.console import CommandInput, Console
+from tui.widgets.fiber_table import FiberTable
 from tui.widgets.panes import BreakpointTable, CallStack, StatusBar, WatchesPane
 from tui.widgets.source import SourceView
+from tui.widgets.threads import ThreadsPane
 from tui.widgets.variables import VariableTree
 
 RUNNING_MESSAGE = "The program is running; press ctrl+c to interrupt it.\n"
+# The right-hand tabs: (id, label, label when the pane is narrow, so that all four fit).
+TABS = (("tab-variables", "Variables", "Vars"), ("tab-breakpoints", "Breakpoints", "Breaks"),
+        ("tab-watches", "Watches", "Watches"), ("tab-threads", "Threads", "Threads"))
+WIDE_TABS = 120     # from this many columns the tabs take 45% of the width (app.tcss)
 
 
 class VynDebugApp(App[int]):
@@ -69,7 +76,10 @@ class VynDebugApp(App[int]):
         Binding("f7", "focus_pane('stack')", "Stack", show=False,
                 tooltip="Focus the Call stack"),
         Binding("f8", "focus_pane('tabs')", "Panes", show=False,
-                tooltip="Focus the right-hand pane (Variables, Breakpoints, Watches)"),
+                tooltip="Focus the right-hand pane (Variables, Breakpoints, Watches, "
+                        "Threads)"),
+        Binding("f4", "threads", "Threads", show=False,
+                tooltip="Show the Threads tab and focus its list of fibers"),
     ]
 
     class SnapshotReady(Message):
@@ -83,6 +93,11 @@ class VynDebugApp(App[int]):
         def __init__(self, children: Children) -> None:
             super().__init__()
             self.children = children
+
+    class RowsReady(Message):
+        def __init__(self, rows: FiberRows) -> None:
+            super().__init__()
+            self.rows = rows
 
     class OutputReady(Message):
         """Console text is waiting in the OutputChannel."""
@@ -113,12 +128,14 @@ class VynDebugApp(App[int]):
                 yield SourceView(id="source")
                 yield CallStack(id="stack")
             with TabbedContent(id="tabs"):
-                with TabPane("Variables", id="tab-variables"):
+                with TabPane(TABS[0][1], id="tab-variables"):
                     yield VariableTree("The program is not running.", id="variables")
-                with TabPane("Breakpoints", id="tab-breakpoints"):
+                with TabPane(TABS[1][1], id="tab-breakpoints"):
                     yield BreakpointTable(id="breakpoints")
-                with TabPane("Watches", id="tab-watches"):
+                with TabPane(TABS[2][1], id="tab-watches"):
                     yield WatchesPane(id="watches")
+                with TabPane(TABS[3][1], id="tab-threads"):
+                    yield ThreadsPane(id="threads")
         yield Console(id="console")
         yield StatusBar(id="status")
         yield Footer()
@@ -129,11 +146,24 @@ class VynDebugApp(App[int]):
         console = self.query_one(Console)
         console.input.completer = self._complete
         console.input.focus()
+        self._label_tabs(self.size.width)
         self.query_one(StatusBar).show(Status("idle"))
         self.set_interval(0.1, self._poll_running)
         for line in self.startup:
             self.on_console_command(Console.Command(line))
         self._submit(lambda: self.controller.snapshot(self.view_state()))
+
+    def on_resize(self, event) -> None:
+        self._label_tabs(event.size.width)
+
+    def _label_tabs(self, width: int) -> None:
+        """Full tab labels where they fit, short ones on a narrow screen."""
+        tabs = self.query_one(TabbedContent)
+        for pane_id, wide, narrow in TABS:
+            tab = tabs.get_tab(pane_id)
+            label = wide if width >= WIDE_TABS else narrow
+            if tab.label_text != label:
+                tab.label = label
 
     def on_unmount(self) -> None:
         self._quitting = True
@@ -155,6 +185,8 @@ class VynDebugApp(App[int]):
             self.post_message(self.SnapshotReady(result))
         elif isinstance(result, Children):
             self.post_message(self.ChildrenReady(result))
+        elif isinstance(result, FiberRows):
+            self.post_message(self.RowsReady(result))
         elif isinstance(result, Exception):
             self.channel.write("error", f"internal error: {type(result).__name__}: "
                                         f"{result}\n")
@@ -173,7 +205,9 @@ class VynDebugApp(App[int]):
         variables = self.query_one("#variables", VariableTree)
         watches = self.query_one(WatchesPane)
         expanded = {**variables.expanded, **watches.results.expanded}
-        return ViewState(tuple(watches.watches), expanded)
+        shown = self.query_one(TabbedContent).active == "tab-threads"
+        return ViewState(tuple(watches.watches), expanded,
+                         self.query_one(ThreadsPane).window if shown else None)
 
     @property
     def running(self) -> bool:
@@ -229,6 +263,9 @@ class VynDebugApp(App[int]):
             ("Variables and Watches", binding_rows(VariableTree.BINDINGS)
              + binding_rows(WatchesPane.BINDINGS)),
             ("Breakpoints", binding_rows(BreakpointTable.BINDINGS)),
+            ("Threads", binding_rows(FiberTable.BINDINGS)
+             + [("Enter (in the filter)", "Back to the list; the list follows the filter "
+                                          "as it is typed")]),
         ]
         self.push_screen(HelpScreen(sections))
 
@@ -239,12 +276,18 @@ class VynDebugApp(App[int]):
         if which == "tabs":
             tabs = self.query_one(TabbedContent)
             pane = tabs.get_pane(tabs.active) if tabs.active else None
-            target = pane.query("VariableTree, BreakpointTable, Input").first() if pane \
-                else None
+            target = pane.query("VariableTree, BreakpointTable, FiberTable, Input").first() \
+                if pane else None
+            if pane is not None and pane.query(FiberTable):
+                target = pane.query_one(FiberTable)
             if target is not None:
                 target.focus()
             return
         self.query_one(f"#{which}").focus()
+
+    def action_threads(self) -> None:
+        self.query_one(TabbedContent).active = "tab-threads"
+        self.query_one(FiberTable).focus()
 
     async def action_quit(self) -> None:
         self._quit()
@@ -299,13 +342,24 @@ class VynDebugApp(App[int]):
         self.query_one("#stack").remove_class("-stale")
         self._show_source(snap)
         stopped = snap.status.state == "stopped"
-        self.query_one(CallStack).show(snap.frames, snap.selected,
-                                       "No stack." if not stopped else "")
+        stack = self.query_one(CallStack)
+        threads = snap.threads
+        fiber = threads.detail.info if threads and threads.detail else None
+        # With more than one fiber, the stack says whose it is.
+        stack.border_title = f"Call stack of {fiber.name}" if fiber is not None and (
+            threads.count > 1 or fiber.kind != "main") else "Call stack"
+        stack.show(snap.frames, snap.selected,
+                   "No stack." if not stopped or fiber is None else f"{fiber.name} is not "
+                   "in a call.")
         empty = "No locals." if stopped else "The program is not running."
         self.query_one("#variables", VariableTree).show(snap.args + snap.locals,
                                                         snap.generation, empty)
         self.query_one(WatchesPane).results.show(snap.watches, snap.generation)
         self.query_one(BreakpointTable).show(snap.breakpoints)
+        pane = self.query_one(ThreadsPane)
+        pane.show(threads, snap.generation, stopped)
+        if self.query_one(TabbedContent).active == "tab-threads":
+            pane.table.request_visible()
 
     def _show_source(self, snap: Snapshot) -> None:
         source = self.query_one(SourceView)
@@ -335,7 +389,27 @@ class VynDebugApp(App[int]):
             if tree.node_at(c.path) is not None:
                 tree.add_page(c.path, c.start, c.nodes, c.total, c.generation)
 
+    def on_vyn_debug_app_rows_ready(self, event: RowsReady) -> None:
+        if self._alive:
+            self.query_one(ThreadsPane).add_rows(event.rows)
+
     # -- pane requests -------------------------------------------------------------------
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "tab-threads" and not self.running:
+            self.query_one(FiberTable).request_visible()
+
+    def on_fiber_table_load_rows(self, event: FiberTable.LoadRows) -> None:
+        if self.running:
+            return
+        self._submit(lambda: self.controller.fiber_rows(event.generation, event.query,
+                                                        event.start, event.count))
+
+    def on_fiber_table_fiber_selected(self, event: FiberTable.FiberSelected) -> None:
+        if self._refuse_while_running():
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.select_thread(event.number, view))
 
     def on_source_view_gutter_clicked(self, event: SourceView.GutterClicked) -> None:
         self._toggle_at(self.query_one(SourceView).file, event.line)

@@ -13,8 +13,16 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from tui.fibers import (
+    FiberQuery,
+    FiberRows,
+    FiberWindow,
+    SortCache,
+    collect_fibers,
+    fetch_rows,
+)
 from tui.model import (
     PAGE,
     Snapshot,
@@ -106,10 +114,12 @@ class _Stream:
 @dataclass(frozen=True)
 class ViewState:
     """What the UI shows beyond the engine's state: watch expressions, expanded tree
-    paths (path -> number of children shown). Passed by value to each job."""
+    paths (path -> number of children shown), the Threads tab's rows on screen (None while
+    the tab is hidden). Passed by value to each job."""
 
     watches: tuple[str, ...] = ()
     expanded: Mapping[tuple[str, ...], int] | None = None
+    fibers: FiberWindow | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +154,7 @@ class Controller:
         self.session.on_output = channel.on_output
         self.generation = 0
         self._last = ""          # the command an empty line repeats
+        self._sorted: SortCache = {}   # fibers read for a mailbox sort, this generation
 
     @staticmethod
     def is_quit(line: str) -> bool:
@@ -165,12 +176,22 @@ class Controller:
 
     def snapshot(self, view: ViewState = ViewState()) -> Snapshot:
         self.generation += 1
+        self._sorted = {}
         try:
-            return collect_snapshot(self.session, self.generation, watches=view.watches,
+            snap = collect_snapshot(self.session, self.generation, watches=view.watches,
                                     expanded=view.expanded)
         except DebugError as e:
             self.channel.write("error", f"{e}\n")
-            return collect_snapshot(self.session, self.generation)
+            snap = collect_snapshot(self.session, self.generation)
+        if snap.status.state != "stopped":
+            return snap
+        try:
+            threads = collect_fibers(self.session, view.fibers, self.generation,
+                                     self._sorted, snap.frames)
+        except DebugError as e:
+            self.channel.write("error", f"{e}\n")
+            return snap
+        return replace(snap, threads=threads)
 
     def _guard(self, action: Callable[[], object]) -> None:
         """Run `action`; its errors go to the console, never up into the UI."""
@@ -243,6 +264,23 @@ class Controller:
     def select_frame(self, level: int, view: ViewState = ViewState()) -> Snapshot:
         self._guard(lambda: self.session.select_frame(level))
         return self.snapshot(view)
+
+    def select_thread(self, number: int, view: ViewState = ViewState()) -> Snapshot:
+        """Make fiber `number` the selected one (`thread N`): the stack, variables and
+        watches follow it."""
+        self._guard(lambda: self.session.select_thread(number))
+        return self.snapshot(view)
+
+    def fiber_rows(self, generation: int, query: FiberQuery, start: int, count: int
+                   ) -> FiberRows | None:
+        """Rows [start, start+count) of the Threads tab's `query` (None if the program has
+        moved on since `generation`)."""
+        if generation != self.generation or self.session.state.state != "stopped":
+            return None
+        try:
+            return fetch_rows(self.session, query, start, count, generation, self._sorted)
+        except DebugError as e:
+            return FiberRows(query, start, 0, generation=generation, error=str(e))
 
     def children(self, generation: int, path: tuple[str, ...], ref: object, start: int,
                  total: int) -> Children | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vyndbg.model import (
     Breakpoint,
@@ -21,6 +22,9 @@ from vyndbg.model import (
     Variable,
 )
 from vyndbg.render_gdb import Renderer
+
+if TYPE_CHECKING:   # tui.fibers builds on this module
+    from tui.fibers import FiberView
 
 _RENDER = Renderer()
 
@@ -46,6 +50,7 @@ class Status:
     function: str = ""
     message: str = ""                # a panic's message
     exit_code: int | None = None
+    fiber: str = ""                  # the fiber that stopped, when it is not main
 
     @property
     def headline(self) -> str:
@@ -60,6 +65,8 @@ class Status:
                 else "exited"
         if self.reason == "panic":
             return f"panicked: {self.message}"
+        if self.reason == "deadlock":
+            return f"{self.message or 'deadlock'} (F4 lists them)"
         return f"stopped ({self.reason})"
 
     @property
@@ -72,6 +79,8 @@ class Status:
             parts.append(f"in {self.function}")
         if self.location is not None:
             parts.append(f"at {location_text(self.location)}")
+        if self.fiber:
+            parts.append(f"[{self.fiber}]")
         return " ".join(parts)
 
     @property
@@ -94,8 +103,10 @@ def status_of(state: str, stop: StopEvent | None, exit_code: int | None = None) 
     """The status bar for a session in `state` whose last stop was `stop`."""
     if state == "stopped" and stop is not None:
         frame = stop.frame
+        fiber = stop.fiber.name if stop.fiber is not None and stop.fiber.kind != "main" \
+            else ""
         return Status("stopped", reason_text(stop), frame.location if frame else None,
-                      frame.function if frame else "", stop.message)
+                      frame.function if frame else "", stop.message, fiber=fiber)
     if state == "exited":
         return Status("exited", exit_code=exit_code if exit_code is not None
                       else (stop.exit_code if stop else None))
@@ -280,6 +291,7 @@ class Snapshot:
     watches: tuple[VarNode, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     stop: StopEvent | None = None    # the stop these came from (a new object at each stop)
+    threads: FiberView | None = None  # the Threads tab (tui.fibers), when stopped
 
     @property
     def selected_frame(self) -> FrameInfo | None:
@@ -309,8 +321,9 @@ def collect_snapshot(session, generation: int, *, watches: Iterable[str] = (),
     selected = session.selected
     frame = next((f for f in frames if f.level == selected), frames[0] if frames else None)
     loc = frame.location if frame is not None else None
-    args = expand_nodes(session, var_nodes(session.args()), expanded)
-    local = expand_nodes(session, var_nodes(session.locals()), expanded)
+    # A fiber without frames (an idle actor, a task not started) has no variables.
+    args = expand_nodes(session, var_nodes(session.args()), expanded) if frames else ()
+    local = expand_nodes(session, var_nodes(session.locals()), expanded) if frames else ()
     watch = expand_nodes(session, [watch_node(session, w) for w in watches], expanded)
     return Snapshot(generation, status, bps, frames, selected,
                     loc.file if loc is not None else default, loc.line if loc else 0,

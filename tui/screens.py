@@ -18,7 +18,9 @@ MOUSE_HELP = (
     ("click a frame", "select it: Source and Variables follow"),
     ("click ▶ in Variables", "expand a value (fields, payload, elements)"),
     ("click more…", "load the next 100 elements"),
-    ("click a tab", "switch between Variables, Breakpoints and Watches"),
+    ("click a tab", "switch between Variables, Breakpoints, Watches and Threads"),
+    ("click a fiber", "select it (Threads): Call stack, Source and Variables follow"),
+    ("click a column's title", "sort the fibers by it (again: the other way)"),
     ("wheel", "scroll the pane under the pointer"),
 )
 
@@ -28,8 +30,8 @@ def key_text(keys: str) -> str:
     out = []
     for key in keys.split(","):
         parts = key.strip().split("+")
-        parts[-1] = {"question_mark": "?", "colon": ":", "escape": "Esc", "pageup": "PgUp",
-                     "pagedown": "PgDn"}.get(parts[-1], parts[-1])
+        parts[-1] = {"question_mark": "?", "colon": ":", "slash": "/", "escape": "Esc",
+                     "pageup": "PgUp", "pagedown": "PgDn"}.get(parts[-1], parts[-1])
         if len(parts[-1]) > 1 and parts[-1][0] == "f" and parts[-1][1:].isdigit():
             parts[-1] = parts[-1].upper()
         out.append("+".join(parts))

@@ -195,17 +195,18 @@ class StatusBar(Static):
 
     def show(self, status: Status) -> None:
         self.status = status
-        panic = status.reason == "panic"
+        # A panic and a deadlock end the program: the bar says so in red.
+        fatal = status.state == "stopped" and status.reason in ("panic", "deadlock")
         for state in ("idle", "running", "stopped", "exited"):
-            self.set_class(state == status.state and not panic, f"-{state}")
-        self.set_class(panic, "-panic")
+            self.set_class(state == status.state and not fatal, f"-{state}")
+        self.set_class(fatal, "-panic")
         # The location stays in view on a narrow screen; a long panic message is cut.
+        badge = status.reason.upper() if fatal else status.state.upper()
         grid = Table.grid(expand=True, padding=(0, 1))
-        grid.add_column(no_wrap=True, width=len(status.state) + 2 if not panic else 7)
+        grid.add_column(no_wrap=True, width=len(badge) + 2)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(no_wrap=True, justify="right")
-        grid.add_row(Text(f" {'PANIC' if panic else status.state.upper()} ",
-                          style="bold reverse"), status.headline, status.where)
+        grid.add_row(Text(f" {badge} ", style="bold reverse"), status.headline, status.where)
         self.update(grid)
 
 
