@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 
 from compiler import ast
+from compiler.checker_escape import EscapeAnalysis
 from compiler.checker_exprs import ExprChecker
 from compiler.diagnostics import DiagnosticSink, Label
 from compiler.gcpause import pauses_gc
@@ -54,7 +55,7 @@ enum Result<T, E> { Ok(T), Err(E) }
 """
 
 BUILTIN_FUNCS = ("println", "print", "dbg", "panic", "assert", "alloc", "free", "eprintln",
-                 "trace_event")
+                 "trace_event", "ref")
 BUILTIN_GENERICS = {"Vec": 1, "Channel": 1, "Thread": 1, "ThreadPool": 1, "Future": 1,
                     "Task": 1, "ref": 1, "Actor": 1}
 KNOWN_ATTRS = frozenset({"test", "bench", "prop", "cfg", "inline", "log_calls"})
@@ -108,11 +109,14 @@ class Checker(ExprChecker):
         self.ctx: FnCtx | None = None
         self.inst_notes: list[str] = []
         self.expr_handlers: dict[type, object] = {}   # node class -> bound x_ method
+        self.n_errors = 0          # errors reported so far
+        self.scoped_blocks = 0     # `scoped` blocks checked so far (see checker_escape)
         self._setup_prelude()
 
     # ------------------------------------------------------------ errors
 
     def err(self, code: str, msg: str, span: Span, label: str = "", **kw) -> None:
+        self.n_errors += 1
         notes = tuple(kw.pop("notes", ())) + tuple(self.inst_notes[-1:])
         self.sink.error(code, msg, span, label, notes=notes, **kw)
 
@@ -323,6 +327,7 @@ class Checker(ExprChecker):
                     continue
                 ctx = FnCtx(init, UNIT, Inference())
                 saved, self.ctx = self.ctx, ctx
+                blocks, errors = self.scoped_blocks, self.n_errors
                 try:
                     declared = self.resolve_type(item.type, scope) if item.type else None
                     t = self.check_expr(item.value, scope, declared) if item.value else declared
@@ -336,6 +341,9 @@ class Checker(ExprChecker):
                         self.err("T2014", "a global must be a single name", item.pattern.span)
                         continue
                     self.finish_inference(ctx.infer)
+                    if self.scoped_blocks != blocks and self.n_errors == errors and \
+                            item.value is not None:
+                        EscapeAnalysis(self).run_expr(item.value)
                     local = Local(item.pattern.name, resolve(t, UNIT), item.mutable,
                                   item.pattern.span, None, is_global=True)
                     item.pattern.sym = local
@@ -585,9 +593,17 @@ class Checker(ExprChecker):
         ctx = FnCtx(inst, inst.ret, Inference(), is_async=inst.is_async or (
             decl.name == "main" and inst.parent is None and inst.self_type is None))
         saved, self.ctx = self.ctx, ctx
+        blocks, errors = self.scoped_blocks, self.n_errors
         try:
             self.check_body(decl.body, body_scope, inst.ret)
             self.finish_inference(ctx.infer)
+            # The escape rule runs once per function that has `scoped` blocks, over its
+            # nested functions and lambdas too (a generic nested function's instances are
+            # checked apart from their parent, so they are analysed on their own), and
+            # only on well-typed code: after a type error it would report echoes of it.
+            if self.scoped_blocks != blocks and self.n_errors == errors and (
+                    inst.parent is None or inst.type_args):
+                EscapeAnalysis(self).run_fn(inst)
         finally:
             self.ctx = saved
             if is_instance:
@@ -705,7 +721,6 @@ class Checker(ExprChecker):
             else:
                 t = self.check_expr(stmt.value, scope, None if want == UNIT else want)
                 self.coerce(t, want, stmt.value)
-                self.check_escape(stmt.value, "returned")
             return True
         if isinstance(stmt, (ast.Break, ast.Continue)):
             word = "break" if isinstance(stmt, ast.Break) else "continue"
@@ -815,17 +830,21 @@ class Checker(ExprChecker):
 
     def check_let(self, stmt: ast.Let, scope: Scope) -> bool:
         declared = self.resolve_type(stmt.type, scope) if stmt.type is not None else None
+        infer_span = stmt.pattern.span
         if stmt.value is None:
             t = declared if declared is not None else TypeVar("let")
         else:
+            errors = self.n_errors
             t = self.check_expr(stmt.value, scope, declared)
             if declared is not None:
                 self.coerce(t, declared, stmt.value)
                 t = declared
-        region = stmt.value is not None and self.ctx.scoped_depth > 0 and \
-            self.allocates(stmt.value)
+            elif self.n_errors != errors:
+                # The initializer's own error is the cause: "cannot infer the type" of
+                # the binding would only echo it (and come first, being to its left).
+                infer_span = None
         self.check_pattern(stmt.pattern, t, scope, refutable=False, mutable=stmt.mutable,
-                           region=region, infer_span=stmt.pattern.span)
+                           infer_span=infer_span)
         return stmt.value is not None and prune(t) is NEVER
 
     def check_assign(self, stmt: ast.Assign, scope: Scope) -> None:
@@ -844,22 +863,13 @@ class Checker(ExprChecker):
                              f"`{sym.name}`", target.span, "cannot assign",
                              secondary=(Label(sym.span, f"`{sym.name}` declared with `let`"),),
                              suggestion=f"declare it with `var {sym.name}` to make it mutable")
-                if stmt.op == "=" and self.ctx.scoped_depth > sym.scoped_depth:
-                    self.check_escape(stmt.value, "stored in a variable declared outside the "
-                                                  "`scoped` block", value_only=True)
             elif sym is not None:
                 self.err("T2002", f"cannot assign to `{self.text(target)}`", target.span,
                          "not a variable")
         elif isinstance(target, ast.Field):
             self.check_field_assign(target)
-            if self.ctx.scoped_depth > 0 and not self.is_region_local(target.obj):
-                self.check_escape(stmt.value, "stored in a field of an object from outside the "
-                                              "`scoped` block", value_only=True)
-        elif isinstance(target, ast.Index):
-            if self.ctx.scoped_depth > 0 and not self.is_region_local(target.obj):
-                self.check_escape(stmt.value, "stored in a collection from outside the "
-                                              "`scoped` block", value_only=True)
-        elif not (isinstance(target, ast.Unary) and target.op == "*"):
+        elif not isinstance(target, ast.Index) and not (isinstance(target, ast.Unary) and
+                                                        target.op == "*"):
             self.err("P1006", "invalid assignment target", target.span)
 
     def check_field_assign(self, target: ast.Field) -> None:
@@ -879,12 +889,6 @@ class Checker(ExprChecker):
                 self.err("T2002", f"cannot assign to `{self.text(target)}`: `self` is a `&` "
                          "reference", target.span, "assignment through `&self`",
                          suggestion="take `&mut self` in the method's signature")
-
-    def is_region_local(self, e: ast.Expr) -> bool:
-        while isinstance(e, (ast.Field, ast.Index)):
-            e = e.obj
-        sym = getattr(e, "sym", None)
-        return isinstance(sym, Local) and sym.scoped_depth >= self.ctx.scoped_depth
 
     def text(self, node: ast.Node) -> str:
         src = self.sources.get(node.span.file)

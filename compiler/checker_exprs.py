@@ -1,5 +1,5 @@
 """Expression checking (a mixin of Checker): types, name resolution, calls, methods,
-patterns, closures and the `scoped` escape rule (SEMANTICS.md, Memory)."""
+patterns and closures. The `scoped` escape rule is in checker_escape.py."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import difflib
 
 from compiler import ast
 from compiler.builtins import method_names, method_signature
-from compiler.diagnostics import Label
 from compiler.scope import FnEntry, ModuleEntry, Scope, TypeEntry, VariantEntry
 from compiler.span import Span
 from compiler.symbols import (
@@ -780,6 +779,8 @@ class ExprChecker:
                 self.err("T2001", f"`alloc<{t}>()` needs a class or template type", e.span)
             e.alloc_type = t
             return t
+        if name == "ref":
+            return self.ref_call(e, targs, scope, expected)
         if name == "free":
             if not want(1):
                 return UNIT
@@ -822,6 +823,49 @@ class ExprChecker:
             return STRING
         self.err("T2000", f"unknown builtin `{name}`", e.span)
         return TypeVar()
+
+    def ref_call(self, e: ast.Call, targs, scope: Scope, expected) -> Type:
+        """`ref(obj)` / `ref<T>(obj)`: a reference-counted reference to a class or template
+        object, of type `ref<T>` (SEMANTICS.md, "Memory")."""
+        args = e.args
+        if len(targs) > 1:
+            self.err("T2008", f"`ref` takes 1 type argument but {len(targs)} were given",
+                     e.callee.span)
+        if len(args) != 1:
+            self.err("T2003", f"`ref` takes 1 argument but {len(args)} "
+                     f"{'were' if len(args) != 1 else 'was'} given", e.span,
+                     "expected 1 argument")
+            self.check_args_loose(e, scope)
+            return TypeVar()
+        value = args[0].value
+        if len(targs) == 1:
+            want = self.resolve_type(targs[0], scope)
+        else:
+            exp = prune(_real(expected)) if _real(expected) else None
+            want = exp.args[0] if isinstance(exp, Generic) and exp.name == "ref" else None
+        t = self.check_expr(value, scope, want)
+        if want is not None and len(targs) == 1:
+            self.coerce(t, want, value)
+            t = want
+        inner = prune(t)
+        if isinstance(inner, RefT):   # `ref(r)` with `r: &C` refers to the object itself
+            inner = prune(inner.inner)
+        if isinstance(inner, TypeVar):
+            # Known once the function's types are: checked then.
+            self.ctx.infer.pending.append((_Holder(), lambda t=inner, v=value:
+                                           self.check_ref_target(t, v)))
+        else:
+            self.check_ref_target(inner, value)
+        return Generic("ref", (inner,))
+
+    def check_ref_target(self, t: Type, value: ast.Expr) -> None:
+        t = resolve(t)
+        if isinstance(t, StructT | TraitT) or isinstance(t, TypeVar) or t is NEVER:
+            return
+        self.err("T2001", f"`ref` needs an object of a class or template, found a value of "
+                 f"type `{t}`", value.span, "not a class or template object",
+                 notes=("only heap objects of a class or template type are "
+                        "reference-counted",))
 
     def builtin_generic(self, name: str, targs, scope: Scope, expected) -> Type:
         arg = self.resolve_type(targs[0], scope) if len(targs) == 1 else TypeVar(name)
@@ -895,20 +939,10 @@ class ExprChecker:
         if sig is not None:
             e.sym = BuiltinMethod(sig.kind, name)
             self.check_call_args(e, list(sig.params), scope, f"method `{name}`", None)
-            if sig.kind == "Vec" and name in ("push", "insert", "clear", "sort", "pop",
-                                              "remove"):
-                self.check_escape_push(e)
             return sig.ret
         self.unknown_member(e, recv, name, "method")
         self.check_args_loose(e, scope)
         return TypeVar()
-
-    def check_escape_push(self, e: ast.MethodCall) -> None:
-        if self.ctx.scoped_depth > 0 and e.method in ("push", "insert") and \
-                not self.is_region_local(e.receiver):
-            for a in e.args:
-                self.check_escape(a.value, "stored in a collection from outside the `scoped` "
-                                           "block", value_only=True)
 
     def method_call(self, e, st: StructT, m: FnEntry, scope: Scope, rt: Type) -> Type:
         decl = m.decl
@@ -1233,15 +1267,14 @@ class ExprChecker:
         return Generic("Actor", (st,))
 
     def x_Scoped(self, e, scope, expected):
+        # What may leave the block is checked on types once the function's types are
+        # resolved (checker_escape.EscapeAnalysis, run by check_fn_body).
+        self.scoped_blocks += 1
         self.ctx.scoped_depth += 1
         try:
-            t = self.check_block(e.body, scope, expected)
-            last = e.body.stmts[-1] if e.body.stmts else None
-            if isinstance(last, ast.ExprStmt) and expected is not DISCARD and is_heap(t):
-                self.check_escape(last.expr, "the value of the `scoped` block")
+            return self.check_block(e.body, scope, expected)
         finally:
             self.ctx.scoped_depth -= 1
-        return t
 
     def x_Unsafe(self, e, scope, expected):
         self.ctx.unsafe += 1
@@ -1250,41 +1283,10 @@ class ExprChecker:
         finally:
             self.ctx.unsafe -= 1
 
-    # ------------------------------------------------------------ scoped escape rule
-
-    def allocates(self, e: ast.Expr) -> bool:
-        """Whether `e` evaluates to an object allocated right here (or a region alias)."""
-        if isinstance(e, ast.Call):
-            return isinstance(e.sym, Construct) or (isinstance(e.sym, Builtin) and e.sym.name
-                                                    == "alloc")
-        if isinstance(e, (ast.MacroCall, ast.ArrayLit, ast.ActorNew)):
-            return True
-        if isinstance(e, ast.TupleLit):
-            return bool(e.elems)
-        if isinstance(e, ast.Name):
-            return isinstance(e.sym, Local) and e.sym.region_value
-        return False
-
-    def check_escape(self, value: ast.Expr, how: str, value_only: bool = False) -> None:
-        if self.ctx.scoped_depth == 0:
-            return
-        if isinstance(value, ast.Name) and isinstance(value.sym, Local) and \
-                value.sym.region_value:
-            self.err("B3000", f"`{value.name}` refers to an object of a `scoped` block and "
-                     f"escapes it: it is {how}", value.span, "escapes the `scoped` block",
-                     secondary=(Label(value.sym.span, "allocated in the `scoped` region here"),),
-                     notes=("objects allocated inside `scoped { }` are released when the "
-                            "block exits",))
-        elif self.allocates(value) and not isinstance(value, ast.Name):
-            self.err("B3000", f"an object allocated in a `scoped` block escapes it: it is "
-                     f"{how}", value.span, "escapes the `scoped` block",
-                     notes=("objects allocated inside `scoped { }` are released when the "
-                            "block exits",))
-
     # ------------------------------------------------------------ patterns
 
     def check_pattern(self, pat: ast.Pattern, t: Type, scope: Scope, refutable: bool,
-                      mutable: bool = False, region: bool = False, infer_span=None) -> None:
+                      mutable: bool = False, infer_span=None) -> None:
         pat.ty = t
         if isinstance(pat, ast.IdentPat):
             if refutable:
@@ -1304,7 +1306,7 @@ class ExprChecker:
                     return
             ctx = self.ctx
             local = Local(pat.name, t, mutable or pat.mutable, pat.span, ctx.fn,
-                          scoped_depth=ctx.scoped_depth, region_value=region)
+                          scoped_depth=ctx.scoped_depth)
             pat.sym = local
             scope.define(pat.name, local)
             ctx.fn.locals.append(local)
@@ -1318,7 +1320,7 @@ class ExprChecker:
             enum, v = self.pattern_variant(pat, t, scope)
             if v is None:
                 for p in pat.args or []:
-                    self.check_pattern(p, TypeVar(), scope, refutable, mutable, region)
+                    self.check_pattern(p, TypeVar(), scope, refutable, mutable)
                 return
             pat.sym = VariantRef(enum, v)
             args = pat.args or []
@@ -1327,7 +1329,7 @@ class ExprChecker:
                          f"{'s' * (len(v.payload) != 1)} but the pattern has {len(args)}",
                          pat.span)
             for p, pt in zip(args, v.payload, strict=False):
-                self.check_pattern(p, pt, scope, refutable, mutable, region)
+                self.check_pattern(p, pt, scope, refutable, mutable)
             return
         if isinstance(pat, ast.WildcardPat):
             return
@@ -1351,15 +1353,15 @@ class ExprChecker:
                 self.err("T2014", f"mismatched pattern: expected `{resolve(t)}`, found a tuple "
                          f"of {len(pat.elems)}", pat.span)
                 for p in pat.elems:
-                    self.check_pattern(p, TypeVar(), scope, refutable, mutable, region)
+                    self.check_pattern(p, TypeVar(), scope, refutable, mutable)
                 return
             for p, et in zip(pat.elems, ts.elems, strict=True):
-                self.check_pattern(p, et, scope, refutable, mutable, region)
+                self.check_pattern(p, et, scope, refutable, mutable)
             return
         if isinstance(pat, ast.OrPat):
             for alt in pat.alts:
                 before = set(scope.names)
-                self.check_pattern(alt, t, scope, refutable, mutable, region)
+                self.check_pattern(alt, t, scope, refutable, mutable)
                 if set(scope.names) - before:
                     self.err("T2014", "bindings are not allowed inside `|` patterns", alt.span)
             return
