@@ -51,7 +51,7 @@ def vec_push(vm, addr: int, value, d: TypeDesc) -> None:
     cap = h.slots(data)
     k = _kind(vm, d.elem)
     if n >= cap:
-        new = h.alloc(vm.heap_tid[d.size], max(4, cap * 2))
+        new = h.alloc_beside(addr, vm.heap_tid[d.size], max(4, cap * 2))
         for i in range(n):
             _store(vm, new, i, k, vm.reader.read_slot(data, i, k))
         h.set_ptr(addr, VEC_DATA, new)
@@ -244,7 +244,7 @@ def _vec_end(last: bool):
 
 def _vec_set_items(vm, addr: int, d: TypeDesc, items: list) -> None:
     h = vm.heap
-    data = h.alloc(vm.heap_tid[d.size], max(4, len(items)))
+    data = h.alloc_beside(addr, vm.heap_tid[d.size], max(4, len(items)))
     k = _kind(vm, d.elem)
     for i, v in enumerate(items):
         _store(vm, data, i, k, v)

@@ -142,6 +142,7 @@ class Heap:
         self._regions = RegionTable()
         self._stack = RegionStack()
         self._region = None  # innermost region of the current stack, for alloc
+        self._unregioned: set[int] = set()  # types never allocated in a region
         self._collections = 0
         self._gc_baseline = 0  # bytes in use after the last full collection
         self._gc_trigger = heap_gc.trigger_after(0, limit)
@@ -194,6 +195,8 @@ class Heap:
                 raise HeapExhausted(need, self.in_use, self.limit)
             self._top = off + need
         region = self._region
+        if region is not None and type_id in self._unregioned:
+            region = None
         if region is None:
             _pack_header(self._mm, off, type_id, FLAG_YOUNG, size, 0)
         else:
@@ -243,7 +246,7 @@ class Heap:
                 raise HeapExhausted(need, self.in_use, self.limit)
             self._top = off + need
         region = self._region
-        if region is not None:
+        if region is not None and type_id not in self._unregioned:
             if not flags & FLAG_RC:  # an RC object's aux is its count; the region's
                 aux = region.region_id  # list alone records its membership
             flags |= FLAG_REGION
@@ -530,6 +533,30 @@ class Heap:
     def current_region(self) -> int:
         """Id of the innermost region of the current stack, 0 outside any region."""
         return self._region.region_id if self._region is not None else 0
+
+    def never_in_region(self, type_id: int) -> None:
+        """Objects of `type_id` are never allocated in a scoped region. For plain values
+        that cannot hold a reference (a tuple of Ints, an `Option<Int>`): the escape
+        rule lets them leave a `scoped` block, so they must outlive it; the collector
+        reclaims them."""
+        self._unregioned.add(type_id)
+
+    def alloc_beside(self, container: int, type_id: int, nslots: int) -> int:
+        """`alloc` in the region `container` belongs to, or in none if it belongs to
+        none: memory an object comes to own (a Vec's grown data array) must live as long
+        as the object, whatever block is running."""
+        saved = self._region
+        h = self._check_address(container)
+        region = None
+        if h.flags & FLAG_REGION and not h.flags & FLAG_RC:
+            region = self._regions.active.get(h.aux)
+        elif h.flags & FLAG_REGION:
+            region = saved
+        self._region = region
+        try:
+            return self.alloc(type_id, nslots)
+        finally:
+            self._region = saved
 
     def new_region_stack(self) -> RegionStack:
         """A fresh, empty region stack for a new task."""

@@ -34,6 +34,7 @@ INT_MAX = (1 << 63) - 1
 MASK64 = (1 << 64) - 1
 DEFAULT_MAX_DEPTH = 20000
 DEFAULT_HEAP_LIMIT = 1 << 30
+SLOT_PTR = 2          # a TypeDesc heap slot kind (compiler/typetable.py): a pointer
 
 # What `_exec` stopped for.
 DONE, YIELD, BLOCK, RETRY = 0, 1, 2, 4    # RETRY: out of memory; collect, run it again
@@ -148,6 +149,8 @@ class VM:
             htid = self.heap.register_type(f"{d.name}#{d.id}", kind, slots)
             self.heap_tid[d.id] = htid
             self.desc_of_heap[htid] = d.id
+            if d.kind in ("tuple", "variant", "range") and SLOT_PTR not in slots:
+                self.heap.never_in_region(htid)
 
     def new_string(self, s: str) -> int:
         return self.heap.alloc_bytes(self.heap_tid[self.string_tid], s.encode("utf-8"))
