@@ -103,6 +103,10 @@ OPCODES: list[tuple[str, str, str]] = [
     ("SAFEPOINT", "", "the collector may run here"),
     ("UNSUPPORTED", "k", "stop: the feature const[k] is not supported yet"),
     ("BREAKPOINT", "i", "debugger trap; imm is the breakpoint's slot (never in an image)"),
+    ("REFNEW", "rr", "r[a] = r[b] made reference-counted (ref<T>) if it was not"),
+    ("RCHOLD", "ri", "the ref<T> in slot imm of r[a] (just constructed) is counted: count + 1"),
+    ("RCSETF", "rir", "r[a].slot[imm] = r[c], a ref<T> field: new count + 1, old count - 1"),
+    ("RCGSET", "gr", "global g = r[b], a ref<T> global: new count + 1, old count - 1"),
 ]
 
 OPNAMES = [row[0] for row in OPCODES]

@@ -64,6 +64,12 @@ CMP_OPS = {"==": bc.EQ, "!=": bc.NE, "<": bc.LT, "<=": bc.LE, ">": bc.GT, ">=": 
 DISCARD = -1      # `dst` for an expression in statement position: no value wanted
 
 
+def is_ref(t: Type) -> bool:
+    """Whether `t` is `ref<T>`, a reference-counted reference."""
+    t = prune(t)
+    return isinstance(t, Generic) and t.name == "ref"
+
+
 @dataclass(frozen=True)
 class CompileOutput:
     """The result of compiling sources: diagnostics, and the program when there were no
@@ -234,7 +240,7 @@ class FnLowerer:
             self.span = value.span
             self.stmt_span = value.span
             r = self.ex(value)
-            self.op(bc.GSET, self.pl.globals[local], r)
+            self.write_local(local, r)
             self.next_reg = 0
         r = self.reg()
         self.const(r, None)
@@ -314,6 +320,10 @@ class FnLowerer:
 
     def write_local(self, local: Local, src: int) -> None:
         if local.is_global:
+            if is_ref(local.type):
+                self.op(bc.REFNEW, src, src)
+                self.op(bc.RCGSET, self.pl.globals[local], src)
+                return
             self.op(bc.GSET, self.pl.globals[local], src)
         elif local in self.cap_index:
             cell = self.reg()
@@ -466,6 +476,8 @@ class FnLowerer:
                 pat.sym):
             r = self.declare(pat.sym)
             self.ex(s.value, r)
+            if is_ref(pat.sym.type):
+                self.op(bc.REFNEW, r, r)
             # The variable is visible (to a debugger) once its initializer has run.
             if self.open_vars and self.open_vars[-1] and self.open_vars[-1][-1][1] is pat.sym:
                 self.open_vars[-1][-1][2] = len(self.vf.instrs)
@@ -490,12 +502,18 @@ class FnLowerer:
             value = self.reg()
             self.arith(s.op[:-1], prune(target.ty), cur, rhs, value, s.span)
         if isinstance(target, (ast.Name, ast.Path)) and isinstance(target.sym, Local):
+            if is_ref(target.sym.type) and not target.sym.is_global:
+                self.op(bc.REFNEW, value, value)
             self.write_local(target.sym, value)
         elif isinstance(target, ast.Field):
             obj = self.ex(target.obj)
             fa = target.sym
             slot = fa.index
-            self.op(bc.SETF, obj, slot, value, kind_of(target.ty))
+            if fa.field is not None and is_ref(fa.field.type):
+                self.op(bc.REFNEW, value, value)
+                self.op(bc.RCSETF, obj, slot, value)
+            else:
+                self.op(bc.SETF, obj, slot, value, kind_of(target.ty))
         elif isinstance(target, ast.Index):
             obj = self.ex(target.obj)
             idx = self.ex(target.index)
@@ -801,8 +819,13 @@ class FnLowerer:
     def construct(self, sym: Construct, dst: int | None, t) -> int:
         st = sym.struct
         base = self.args_into(list(sym.values))
+        counted = [i for i, f in enumerate(st.fields) if is_ref(f.type)]
+        for i in counted:
+            self.op(bc.REFNEW, base + i, base + i)
         d = self.target(dst, st)
         self.op(bc.NEW, d, self.tid(st), base, len(sym.values))
+        for i in counted:
+            self.op(bc.RCHOLD, d, i)
         return d
 
     def new_variant(self, ref: VariantRef, args: list, dst: int) -> int:
@@ -810,9 +833,14 @@ class FnLowerer:
         vtid = enum_desc.variants[ref.variant.tag]
         base = self.regs(1 + len(args))
         self.const(base, ref.variant.tag)
+        counted = [i for i, t in enumerate(ref.variant.payload) if is_ref(t)]
         for i, a in enumerate(args):
             self.ex(a, base + 1 + i)
+            if i in counted:
+                self.op(bc.REFNEW, base + 1 + i, base + 1 + i)
         self.op(bc.NEW, dst, vtid, base, 1 + len(args))
+        for i in counted:
+            self.op(bc.RCHOLD, dst, 1 + i)
         return dst
 
     def e_MethodCall(self, e, dst):
@@ -922,6 +950,12 @@ class FnLowerer:
             r = self.ex(args[0])
             self.op(bc.FREE, r)
             return self.const(d, None)
+        if name == "ref":
+            # ref(obj): the object becomes reference-counted (runtime/heap: FLAG_RC); the
+            # ref<T> fields and globals that hold it count it.
+            r = self.ex(args[0])
+            self.op(bc.REFNEW, d, r)
+            return d
         if name == "trace_event":
             for a in args:
                 self.ex(a)

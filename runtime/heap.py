@@ -480,6 +480,38 @@ class Heap:
             self._kill(h << 2, FLAG_FREED)
         return count
 
+    def make_rc(self, addr: int) -> int:
+        """Make a live object reference-counted (`ref(obj)`), with a count of 0 if it was
+        not; return its count."""
+        self.check_live(addr)
+        h = (addr - self.base) >> 2
+        u32 = self._u32
+        if u32[h + 1] & FLAG_RC:
+            return u32[h + 3]
+        u32[h + 1] |= FLAG_RC
+        u32[h + 3] = 0    # a region object's membership is kept by its region alone
+        return 0
+
+    def drop_ref(self, addr: int) -> int:
+        """Drop one from a reference-counted object's count without releasing it at zero
+        (deferred counting: the VM releases it at a safepoint if no frame holds it).
+        Return the new count."""
+        h = self._rc_header(addr)
+        count = max(0, self._u32[h + 3] - 1)
+        self._u32[h + 3] = count
+        return count
+
+    def rc_count(self, addr: int) -> int | None:
+        """The count of a live reference-counted object; None for any other address."""
+        off = addr - self.base
+        if off & 7 or not 0 <= off < self._top:
+            return None
+        h = off >> 2
+        flags = self._u32[h + 1]
+        if flags & FLAGS_DEAD or not flags & FLAG_RC:
+            return None
+        return self._u32[h + 3]
+
     def _rc_header(self, addr: int) -> int:
         self.check_live(addr)
         h = (addr - self.base) >> 2

@@ -135,7 +135,10 @@ class VM:
         self.gc_pauses: list[float] = []
         self.root_providers: list = []   # callables giving more roots (the debugger's)
         self._retry_at = None
-        self.free_sites: dict[int, tuple] = {}   # address -> (Function, pc) of its `free`
+        # address -> (Function, pc) of its `free`, or why it was released
+        self.free_sites: dict[int, tuple | str] = {}
+        self.zct: set[int] = set()     # ref<T> objects whose count reached zero
+        self.rc_slots: dict[int, set[int]] = {}   # object -> its counted ref<T> slots
         self.exited = False
         self._capkinds: dict[int, list[int]] = {}
 
@@ -256,6 +259,8 @@ class VM:
                         break
                 # A safepoint: every fiber is stopped at a call, a back-edge or between
                 # two instructions, so every value it holds is in its frames.
+                if self.zct:
+                    self.release_zero_counts()
                 if stress or heap.gc_due():
                     self.collect()
                 run = 1 if stress else budget
@@ -784,6 +789,8 @@ class VM:
         stats = heap.collect(roots) if full else heap.collect_young(roots)
         if self.free_sites:
             self._prune_free_sites()
+        if self.zct or self.rc_slots:
+            self._prune_rc()
         self.gc_seconds += stats.seconds
         self.gc_pauses.append(stats.seconds)
         if self.gc_trace is not None:
@@ -795,11 +802,59 @@ class VM:
                 f"pause {stats.seconds * 1000:.2f} ms\n")
         return stats
 
+    # ------------------------------------------------------------ ref<T>
+
+    def _unref(self, addr: int) -> None:
+        """A ref<T> field or global stopped holding `addr`: one count less. At zero the
+        object waits in the zero-count table for the next safepoint."""
+        if self.heap.rc_count(addr) is not None and self.heap.drop_ref(addr) == 0:
+            self.zct.add(addr)
+
+    def release_zero_counts(self) -> int:
+        """Deferred reference counting, at a safepoint: release every ref<T> object whose
+        count is zero and that no frame, queue or global holds (the counts are of ref<T>
+        fields and globals; registers are checked here instead of counted). Releasing an
+        object drops the counts of the ref<T> fields it held. Returns how many were
+        released; the ones still held wait for the next safepoint."""
+        heap = self.heap
+        held = {v for v in self.roots() if type(v) is int}
+        keep = set()
+        zct = self.zct
+        released = 0
+        while zct:
+            addr = zct.pop()
+            if heap.rc_count(addr) != 0:
+                continue              # counted again, or already gone
+            if addr in held:
+                keep.add(addr)
+                continue
+            children = [heap.get_ptr(addr, s) for s in self.rc_slots.pop(addr, ())]
+            heap.free(addr)
+            self.free_sites[addr] = "its last ref<T> was dropped"
+            released += 1
+            for child in children:
+                if child:
+                    self._unref(child)
+        self.zct = keep
+        if released and self.gc_trace is not None:
+            self.out.flush()
+            self.gc_trace.write(f"[gc] ref: {released} objects released at count zero\n")
+        return released
+
+    def _prune_rc(self) -> None:
+        """After a collection: forget reclaimed objects (their memory may be reused)."""
+        heap = self.heap
+        self.zct = {a for a in self.zct if heap.rc_count(a) is not None}
+        for addr in [a for a in self.rc_slots if not heap.is_live(a)]:
+            del self.rc_slots[addr]
+
     def _freed_at(self, addr: int | None) -> str:
         """` (freed at FILE:LINE)` for an object `free` released, else ''."""
         site = self.free_sites.get(addr) if addr is not None else None
         if site is None:
             return ""
+        if isinstance(site, str):
+            return f" ({site})"
         fn, pc = site
         row = fn.line_at(pc)
         return f" (freed at {fn.file}:{row.line if row is not None else fn.line})"
@@ -1078,6 +1133,33 @@ class VM:
                 self.out.flush()
                 self.gc_trace.write(f"[gc] region {info.region_id} released: {info.objects} "
                                     f"objects, {_size(info.bytes)}\n")
+        elif op == bc.REFNEW:
+            addr = regs[ins[2]]
+            if addr and heap.make_rc(addr) == 0:
+                self.zct.add(addr)
+            regs[ins[1]] = addr
+        elif op == bc.RCHOLD:
+            obj = regs[ins[1]]
+            v = heap.get_ptr(obj, ins[2])
+            if v:
+                heap.retain(v)
+                self.rc_slots.setdefault(obj, set()).add(ins[2])
+        elif op == bc.RCSETF:
+            obj, slot, v = regs[ins[1]], ins[2], regs[ins[3]]
+            old = heap.get_ptr(obj, slot)
+            heap.set_ptr(obj, slot, v or 0)
+            if v:
+                heap.retain(v)
+            self.rc_slots.setdefault(obj, set()).add(slot)
+            if old:
+                self._unref(old)
+        elif op == bc.RCGSET:
+            old, v = self.globals[ins[1]], regs[ins[2]]
+            self.globals[ins[1]] = v
+            if v:
+                heap.retain(v)
+            if old:
+                self._unref(old)
         elif op == bc.UNSUPPORTED:
             raise Unsupported(ins[1])
         elif op in (bc.NOP, bc.SAFEPOINT):

@@ -122,3 +122,44 @@ def test_gc_stress_and_trace_reach_the_runtime_from_the_command_line(tmp_path, m
     out, err = capsys.readouterr()
     assert out == "188890\n"
     assert err.startswith("[gc] #1 full (allocation): ")
+
+
+REF_CYCLE = """
+class Peer {
+  var name: String
+  var other: Option<ref<Peer>> = None
+}
+class Box {
+  var item: ref<Peer>
+}
+fn pair() {
+  let a = Peer("a")
+  let b = Peer("b")
+  a.other = Some(ref(b))
+  b.other = Some(ref(a))
+}
+fn main() {
+  pair()
+  let keep = Box(ref(Peer("kept")))
+  var i = 0
+  while i < 5000 { i += 1 }
+  println(keep.item.name)
+}
+"""
+
+
+def test_ref_counts_release_at_zero_and_a_full_collection_reclaims_cycles():
+    program = compile_file("t.vyn", REF_CYCLE).program
+    out = io.StringIO()
+    from runtime.vm import VM
+
+    vm = VM(program, stdout=out, stderr=io.StringIO())
+    vm.run_main()
+    assert out.getvalue() == "kept\n"
+    peer = next(h for h, t in enumerate(vm.heap_tid) if t and vm.types[h].name == "Peer")
+    peers = [o for o in vm.heap.walk() if o.type_id == vm.heap_tid[peer]]
+    # The cycle's counts never reach zero (each holds the other), nor does the kept one's.
+    assert sorted(vm.heap.rc_count(o.addr) for o in peers) == [1, 1, 1]
+    vm.collect("requested", full=True)
+    # Nothing reaches them once main has returned: the collector reclaims the cycle too.
+    assert [o for o in vm.heap.walk() if o.type_id == vm.heap_tid[peer]] == []
