@@ -2,7 +2,8 @@
 
 A function's VIR is a list of instructions over registers, with symbolic labels for
 control flow and a source span on every instruction; `enter_region`/`exit_region`
-(REGION/ENDREGION) and SAFEPOINT markers are explicit. Temporaries are assigned once
+(REGION/ENDREGION) are explicit; safepoints are implicit (every call and loop back-edge,
+where the interpreter's slices end: docs/heap.md). Temporaries are assigned once
 (SSA-like); named variables are mutable register slots, as allocas are in LLVM before
 mem2reg. `emit` resolves labels to pcs, interns constants and builds the line table
 (with is_stmt at statement starts) and the variable table.
