@@ -957,9 +957,10 @@ class FnLowerer:
             self.op(bc.REFNEW, d, r)
             return d
         if name == "trace_event":
-            for a in args:
-                self.ex(a)
-            return self.const(d, None)
+            # A user event for the trace recorder (runtime/events.py); nothing untraced.
+            base = self.args_into(args)
+            self.op(bc.CALLB, d, Const("trace_event"), base, len(args), self.tid(UNIT))
+            return d
         if name in ("Vec::new", "Vec", "Vec::with_capacity"):
             self.op(bc.VECNEW, d, self.tid(e.ty), self.next_reg, 0)
             return d

@@ -150,6 +150,7 @@ class Heap:
         # and the old objects a young pointer was stored into (the write barrier's set).
         self._young: list[int] = []
         self._young_bytes = 0
+        self._allocated_before = 0  # bytes allocated before the last collection
         self._remembered: set[int] = set()
         self.nursery = heap_gc.nursery_size(limit)
         self._minor_collections = 0
@@ -631,6 +632,12 @@ class Heap:
         """Whether the old generation has grown enough since the last full collection
         that the next collection should be a full one."""
         return self.in_use - self._gc_baseline >= self._gc_trigger
+
+    @property
+    def allocated_bytes(self) -> int:
+        """Bytes allocated since the heap was made (headers included), a running total
+        for allocation profiles."""
+        return self._allocated_before + self._young_bytes
 
     @property
     def young_bytes(self) -> int:

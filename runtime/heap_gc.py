@@ -108,6 +108,7 @@ def _promote(heap: Heap, table: bytearray) -> None:
         if table[off >> 3] == _MARKED:
             u32[(off >> 2) + 1] &= ~FLAG_YOUNG
     heap._young = []
+    heap._allocated_before += heap._young_bytes
     heap._young_bytes = 0
     heap._remembered.clear()
 
@@ -173,6 +174,7 @@ def minor(heap: Heap, roots: Iterable[int]) -> CollectStats:
         reclaimed_bytes += total
     marked = len(young) - reclaimed_objects
     heap._young = []
+    heap._allocated_before += heap._young_bytes
     heap._young_bytes = 0
     heap._remembered.clear()
     return CollectStats(

@@ -169,6 +169,7 @@ class Scheduler:
         self.step = 0                    # slices run so far: the scheduler's clock
         self.lock: Fiber | None = None   # scheduler-locking: only this fiber runs
         self.keep_history = False        # remember sends for `info messages` (debugger)
+        self.events = None               # runtime.events.EventSink, when a run is traced
 
     # ------------------------------------------------------------ fibers
 
@@ -182,6 +183,8 @@ class Scheduler:
         f = Fiber(fid, kind, name, self.step, cur.id if cur is not None else None)
         self.fibers.append(f)
         self.runq.append(f)
+        if self.events is not None:
+            self.events.fiber_spawn(f)
         return f
 
     def make_runnable(self, f: Fiber) -> None:
@@ -250,11 +253,15 @@ class Scheduler:
                     receiver, values, tids, self.step)
         if self.keep_history:
             self.messages.append(m)
+        if self.events is not None:
+            self.events.send(m)
         return m
 
     def received(self, m: Message, by: Fiber | None) -> None:
         m.received_step = self.step
         m.received_by = by.id if by is not None else None
+        if self.events is not None:
+            self.events.receive(m, by)
 
 
 # ---------------------------------------------------------------- builtins
@@ -506,7 +513,15 @@ def _pool_size(vm, args, d):
     return _pool_of(vm, args[0]).size
 
 
+def _trace_event(vm, args, d):
+    """`trace_event(category, name)`: a user event, when the run is traced."""
+    if vm.events is not None:
+        texts = [vm.reader.string(a) if isinstance(a, int) and a else str(a) for a in args]
+        vm.events.user(*(texts + ["", ""])[:2])
+
+
 PLAIN = {
+    "trace_event": _trace_event,
     "spawn": _spawn, "async": _async_call,
     "Thread::spawn": _thread_spawn,
     "Task.is_done": _is_done, "Thread.is_done": _is_done,

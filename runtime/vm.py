@@ -23,6 +23,7 @@ from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, Program, TypeDesc
 from runtime import builtins as rb
 from runtime import sched as rs
 from runtime.errors import Interrupted, RuntimeFailure, Unsupported, VynPanic
+from runtime.events import CallHooks, EventSink
 from runtime.heap import Heap
 from runtime.heap_errors import DanglingReference, HeapError, HeapExhausted, UseAfterFree
 from runtime.heap_gc import CollectStats
@@ -118,7 +119,11 @@ class VM:
         self.globals: list = [None] * len(program.globals)
         self.originals: dict[tuple[int, int], tuple] = {}
         self.hooks: VMHooks | None = None        # traps, panics, interrupts
-        self.call_hooks: VMHooks | None = None   # call/return events (stepping)
+        # Call/return events: the debugger's stepping (`set_step_hooks`) and an event
+        # sink's (`attach_events`), combined; None when nobody wants them.
+        self.call_hooks: VMHooks | None = None
+        self.step_hooks: VMHooks | None = None
+        self.events: EventSink | None = None
         self.interrupt = [False]
         self.frame: Frame | None = None      # innermost frame while stopped or panicking
         self.builtins = {**rb.BUILTINS, **rs.PLAIN}
@@ -126,6 +131,7 @@ class VM:
         self.sched = rs.Scheduler()
         self.nesting = 0          # calls the debugger is making (they must not block)
         self.end_slice = False    # the debugger asks the running slice to end early
+        self.to_sample = 0        # reductions until the next stack sample (profiling)
         self.result = None        # the value of the call `_exec` finished
         self.left = 0             # reductions left in the slice `_exec` ended
         self.gc_stress = gc_stress    # collect at every safepoint (finds missing roots)
@@ -238,12 +244,17 @@ class VM:
             if f.regions is None:
                 f.regions = heap.new_region_stack()
             heap.use_region_stack(f.regions)
+            events = self.events
+            if events is not None:
+                events.fiber_run(f)
             budget = rs.SLICE
             while True:
                 if f.frame is None:
                     call = rs.next_call(self, f)
                     if call is None:
                         f.state = rs.out_of_calls(f)
+                        if events is not None:
+                            events.fiber_done(f)
                         break
                     f.frame = f.bottom = self._bottom_frame(*call)
                     budget -= 1
@@ -264,15 +275,24 @@ class VM:
                 if stress or heap.gc_due():
                     self.collect()
                 run = 1 if stress else budget
+                if events is not None and events.sample_every:
+                    run = max(1, min(run, self.to_sample))
                 try:
                     status = self._exec(f.frame, f.bottom, run, fresh)
                 except VynPanic as p:
                     if getattr(p, "fiber", None) is None:
                         p.fiber = f
+                    if events is not None:
+                        events.panic(p)
                     raise
                 used = run - self.left
                 f.reductions += used
                 budget -= used
+                if events is not None and events.sample_every:
+                    self.to_sample -= used
+                    if self.to_sample <= 0:
+                        self.to_sample = events.sample_every
+                        events.sample(f, self._stack_of(f, self.frame), heap.allocated_bytes)
                 if status == DONE:
                     f.frame = f.bottom = None
                     rs.call_returned(self, f, self.result)
@@ -301,6 +321,37 @@ class VM:
                     f.frame = self.frame
                 break
 
+    @staticmethod
+    def _stack_of(f, innermost) -> list:
+        """(Function, pc) of a fiber's frames, innermost first (callers at their call)."""
+        out = []
+        fr = innermost if innermost is not None else f.frame
+        inner = True
+        while fr is not None:
+            out.append((fr.fn, fr.pc if inner else max(0, fr.pc - 1)))
+            inner = False
+            fr = fr.parent
+        return out
+
+    def set_step_hooks(self, hooks: VMHooks | None) -> None:
+        """The debugger's call/return hooks (for stepping), or None."""
+        self.step_hooks = hooks
+        self._combine_call_hooks()
+
+    def attach_events(self, sink: EventSink | None) -> None:
+        """Send the runtime's events to `sink` (runtime/events.py), or stop (None)."""
+        self.events = sink
+        self.sched.events = sink
+        self._combine_call_hooks()
+
+    def _combine_call_hooks(self) -> None:
+        sink = self.events if self.events is not None and self.events.wants_calls else None
+        step = self.step_hooks
+        if sink is None or step is None:
+            self.call_hooks = step or sink
+        else:
+            self.call_hooks = CallHooks(step, sink)
+
     def _bottom_frame(self, fidx: int, args: list, env: int) -> Frame:
         fn = self.functions[fidx]
         regs = list(args) + self.pads[fidx]
@@ -323,6 +374,8 @@ class VM:
         first = blocked[0].fiber if blocked else None
         err.fiber = first
         err.frames = blocked[0].frames if blocked else []
+        if self.events is not None:
+            self.events.panic(err)
         self.sched.current = first
         self.frame = first.frame if first is not None else None
         if self.hooks is not None and self.frame is not None:
@@ -793,6 +846,9 @@ class VM:
             self._prune_rc()
         self.gc_seconds += stats.seconds
         self.gc_pauses.append(stats.seconds)
+        if self.events is not None:
+            self.events.gc("full" if full else "minor", why, before, heap.in_use,
+                           stats.reclaimed_objects, stats.seconds)
         if self.gc_trace is not None:
             self.out.flush()
             kind = "full" if full else "minor"
@@ -952,6 +1008,8 @@ class VM:
             frame.gen = None
             raise WouldBlock(req.what)
         self.sched.block(self.sched.current, req)
+        if self.events is not None:
+            self.events.fiber_block(self.sched.current, req)
         return BLOCK
 
     def _trap(self, frame: Frame, slot: int) -> tuple:
@@ -1127,8 +1185,12 @@ class VM:
                 self.free_sites[addr] = (frame.fn, frame.pc)
         elif op == bc.REGION:
             regs[ins[1]] = heap.enter_region()
+            if self.events is not None:
+                self.events.region(True, regs[ins[1]], 0, 0)
         elif op == bc.ENDREGION:
             info = heap.exit_region(regs[ins[1]])
+            if self.events is not None:
+                self.events.region(False, info.region_id, info.objects, info.bytes)
             if self.gc_trace is not None:
                 self.out.flush()
                 self.gc_trace.write(f"[gc] region {info.region_id} released: {info.objects} "

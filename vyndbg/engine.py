@@ -26,6 +26,7 @@ from runtime.vm import VM, Frame, VMHooks, WouldBlock
 from vyndbg import locations
 from vyndbg.evaluate import Scope, TypedValue, compile_expression
 from vyndbg.fibers import FiberViews
+from vyndbg.heapview import HeapViews
 from vyndbg.model import (
     Breakpoint,
     DebugError,
@@ -120,21 +121,30 @@ class _Killed(Exception):
     pass
 
 
-class Session(FiberViews):
+class Session(FiberViews, HeapViews):
     """One debugging session over a compiled program.
 
     Every fiber (main, tasks, actors, threads) is a thread as gdb sees threads: one is
     selected (`select_thread`; after a stop, the one that stopped), and frames, variables,
-    expressions and stepping are those of the selected fiber."""
+    expressions and stepping are those of the selected fiber. The heap view (heap_info,
+    regions, read_memory, object_at, path_to, collect, address_of) is in
+    vyndbg/heapview.py.
+
+    gc_trace, gc_stress: as `vyn run --gc-trace` (one line per collection and region
+    release, on the program's standard error) and `--gc-stress` (collect at every
+    safepoint)."""
 
     def __init__(self, program: Program, *, argv: list[str] | None = None,
                  on_output: Callable[[Output], None] | None = None,
-                 heap_limit: int | None = None, max_depth: int | None = None):
+                 heap_limit: int | None = None, max_depth: int | None = None,
+                 gc_trace: bool = False, gc_stress: bool = False):
         self.program = program
         self.argv = list(argv or [])
         self.on_output = on_output
         self.heap_limit = heap_limit
         self.max_depth = max_depth
+        self.gc_trace = gc_trace
+        self.gc_stress = gc_stress
         self.outputs: list[Output] = []
         self._bps: dict[int, _Bp] = {}
         self._next_bp = 1
@@ -153,6 +163,7 @@ class Session(FiberViews):
         self._last_fn = -1
         self.pid = os.getpid()
         self.runs = 0
+        self._init_heap_views()
 
     # ------------------------------------------------------------ output
 
@@ -282,7 +293,7 @@ class Session(FiberViews):
         self._patched = want
         needs_calls = self._step.mode in _STEPPING or self._step.mode == "finish" or any(
             b.kind == "watchpoint" and b.scope_frame is not None for b in self._bps.values())
-        vm.call_hooks = self._hooks if needs_calls else None
+        vm.set_step_hooks(self._hooks if needs_calls else None)
 
     # ------------------------------------------------------------ running
 
@@ -292,9 +303,13 @@ class Session(FiberViews):
             self.kill()
         if argv is not None:
             self.argv = list(argv)
-        self.vm = VM(self.program, stdout=_Stream(self, "stdout"),
-                     stderr=_Stream(self, "stderr"), heap_limit=self.heap_limit,
-                     max_depth=self.max_depth, argv=self.argv)
+        stderr = _Stream(self, "stderr")
+        self.vm = VM(self.program, stdout=_Stream(self, "stdout"), stderr=stderr,
+                     heap_limit=self.heap_limit, max_depth=self.max_depth, argv=self.argv,
+                     gc_stress=self.gc_stress, gc_trace=stderr if self.gc_trace else None)
+        # What the debugger and its front ends hold stays alive across collections.
+        self.vm.root_providers.append(self._pinned_values)
+        self._pins.clear()
         self._hooks = _Hooks(self)
         self.vm.hooks = self._hooks
         self.vm.sched.keep_history = True     # `info messages`
@@ -873,6 +888,8 @@ class Session(FiberViews):
             return f"<{e}>"
 
     def value_info(self, tv: TypedValue) -> ValueInfo:
+        """A value as front ends show it. A heap value carries its address, and stays
+        alive across collections while the ValueInfo does (HeapViews._pinned_values)."""
         d = self.program.types[tv.tid]
         count = 0
         ref = None
@@ -882,7 +899,9 @@ class Session(FiberViews):
                 ref = tv if count else None
             except (HeapError, RuntimeFailure):
                 count = 0
-        return ValueInfo(self._type_name(tv.tid), self._text(tv), ref, count)
+        addr = self.heap_address(tv.value) if self.vm.kinds[tv.tid] == bc.K_PTR else 0
+        info = ValueInfo(self._type_name(tv.tid), self._text(tv), ref, count, addr)
+        return self._hand_out(info) if addr else info
 
     def _child_count(self, tv: TypedValue) -> int:
         vm = self.vm
@@ -988,8 +1007,8 @@ class Session(FiberViews):
         saved_step = self._step
         self._evaluating = True
         self._step = StepCondition()
-        saved_calls = vm.call_hooks
-        vm.call_hooks = None
+        saved_calls = vm.step_hooks
+        vm.set_step_hooks(None)
         try:
             return vm.call_function(fidx, args, 0, parent)
         except WouldBlock as w:
@@ -1006,7 +1025,7 @@ class Session(FiberViews):
             vm.frame = saved_frame
             vm.sched.current = saved_current
             self._step = saved_step
-            vm.call_hooks = saved_calls
+            vm.set_step_hooks(saved_calls)
             self._evaluating = False
 
     def set_var(self, target: str, expr: str) -> ValueInfo:
