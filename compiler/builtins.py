@@ -26,6 +26,7 @@ from compiler.types import (
     TypeVar,
     is_float,
     is_int,
+    is_ordered,
     prune,
     vec_of,
 )
@@ -179,11 +180,10 @@ def _vec_method(a: Type, name: str, option_of) -> MethodSig | None:
         return _sig("Vec", (a,), opt_int)
     if name == "join" and elem == STRING:
         return _sig("Vec", (STRING,), STRING)
-    if is_int(elem) or is_float(elem):
-        if name == "sum":
-            return _sig("Vec", (), elem)
-        if name in ("min", "max"):
-            return _sig("Vec", (), opt)
+    if name == "sum" and (is_int(elem) or is_float(elem)):
+        return _sig("Vec", (), elem)
+    if name in ("min", "max") and is_ordered(elem):
+        return _sig("Vec", (), opt)
     return None
 
 

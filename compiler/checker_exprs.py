@@ -51,6 +51,7 @@ from compiler.types import (
     is_heap,
     is_int,
     is_numeric,
+    is_ordered,
     prune,
     resolve,
     strip_ref,
@@ -475,7 +476,7 @@ class ExprChecker:
                      "the two sides have different types")
             return BOOL
         if op in COMPARE:
-            if a == b and (is_numeric(a) or a in (CHAR, RUNE, STRING)):
+            if a == b and is_ordered(a):
                 return BOOL
             self.mismatch(op, a, b, span)
             return BOOL
@@ -939,6 +940,14 @@ class ExprChecker:
         if sig is not None:
             e.sym = BuiltinMethod(sig.kind, name)
             self.check_call_args(e, list(sig.params), scope, f"method `{name}`", None)
+            if sig.kind == "Vec" and name == "sort" and not is_ordered(recv.args[0]) and \
+                    not isinstance(prune(recv.args[0]), TypeVar):
+                elem = resolve(recv.args[0])
+                self.err("T2010", f"cannot sort a `{resolve(recv)}`: values of `{elem}` have "
+                         "no ordering", e.span, "sorted here",
+                         notes=("numbers, Bool, Char, Rune, String, and tuples, Vecs and "
+                                "enums of those are ordered; classes, traits and functions "
+                                "are not",))
             return sig.ret
         self.unknown_member(e, recv, name, "method")
         self.check_args_loose(e, scope)

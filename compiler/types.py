@@ -417,3 +417,27 @@ def is_heap(t: Type) -> bool:
 
 def mangle(name: str, args: tuple[Type, ...]) -> str:
     return f"{name}<{', '.join(str(resolve(a)) for a in args)}>" if args else name
+
+
+_ORDERED_PRIMS = frozenset({"Bool", "Char", "Rune", "String", "Bytes", "Unit", "Range"})
+
+
+def is_ordered(t: Type, _seen: frozenset = frozenset()) -> bool:
+    """Whether values of `t` have an ordering (`<`, `sort`, `min`, `max`; docs/values.md):
+    numbers, Bool, Char, Rune, String, ranges, and tuples, Vecs, arrays and enums made of
+    ordered values. Classes, traits and functions have none."""
+    t = prune(t)
+    if type(t) is Prim:
+        return is_numeric(t) or t.name in _ORDERED_PRIMS
+    if isinstance(t, TupleT):
+        return all(is_ordered(e, _seen) for e in t.elems)
+    if isinstance(t, ArrayT):
+        return is_ordered(t.elem, _seen)
+    if isinstance(t, Generic):
+        return t.name == "Vec" and is_ordered(t.args[0], _seen)
+    if isinstance(t, EnumT):
+        if t.type_id in _seen:
+            return True               # a recursive enum: ordered if the rest is
+        seen = _seen | {t.type_id}
+        return all(is_ordered(p, seen) for v in t.variants for p in v.payload)
+    return False

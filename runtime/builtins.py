@@ -271,16 +271,10 @@ def _vec_remove(vm, args, d):
     return v
 
 
-def _sort_key(vm, d: TypeDesc):
-    e = vm.types[d.elem]
-    if e.kind == "string":
-        return lambda a: vm.heap.read_bytes(a)
-    return None
-
-
 def _vec_sort(vm, args, d):
+    """A stable sort in the ordering of docs/values.md."""
     items = vec_items(vm, args[0], d)
-    items.sort(key=_sort_key(vm, d))
+    items.sort(key=vm.reader.sort_key(d.elem))
     _vec_set_items(vm, args[0], d, items)
 
 
@@ -307,7 +301,7 @@ def _vec_extreme(pick):
         items = vec_items(vm, args[0], d)
         if not items:
             return make_option(vm, d.elem, None, False)
-        return make_option(vm, d.elem, pick(items), True)
+        return make_option(vm, d.elem, pick(items, key=vm.reader.sort_key(d.elem)), True)
     return f
 
 

@@ -230,10 +230,66 @@ class ValueReader:
         return False
 
     def compare(self, a, b, tid: int) -> int:
-        """-1, 0 or 1 (strings by bytes, which is code point order in UTF-8)."""
+        """-1, 0 or 1: the ordering of docs/values.md. Numbers, Bool, Char and Rune by
+        value (NaN after every other Float, equal to itself); strings by bytes (code
+        point order in UTF-8); tuples, Vecs and arrays lexicographically (a prefix
+        first); enum values by the declaration order of their variants, then by
+        payload; ranges by (start, end, inclusive). Classes and functions have no
+        ordering (the checker rejects ordering them: T2010)."""
         d = self.types[tid]
-        if d.kind in ("string", "bytes"):
+        k = d.kind
+        if k in ("int", "char", "rune", "bool"):
+            return (a > b) - (a < b)
+        if k == "float":
+            an, bn = a != a, b != b
+            if an or bn:
+                return (an > bn) - (an < bn)
+            return (a > b) - (a < b)
+        if k == "unit" or a == b:
+            return 0
+        if k in ("string", "bytes"):
             x, y = self.heap.read_bytes(a), self.heap.read_bytes(b)
-        else:
-            x, y = a, b
-        return (x > y) - (x < y)
+            return (x > y) - (x < y)
+        if k == "tuple":
+            return self._compare_slots(a, b, 0, [t for _, t in d.fields])
+        if k in ("enum", "variant"):
+            va, vb = self.variant_of(a), self.variant_of(b)
+            if va.tag != vb.tag:
+                return (va.tag > vb.tag) - (va.tag < vb.tag)
+            return self._compare_slots(a, b, 1, [t for _, t in va.fields])
+        if k in ("vec", "array"):
+            xs, ys = self.items(a, d), self.items(b, d)
+            for x, y in zip(xs, ys, strict=False):
+                c = self.compare(x, y, d.elem)
+                if c:
+                    return c
+            return (len(xs) > len(ys)) - (len(xs) < len(ys))
+        if k == "range":
+            h = self.heap
+            x = (h.get_i64(a, 0), h.get_i64(a, 1), h.get_i64(a, 2))
+            y = (h.get_i64(b, 0), h.get_i64(b, 1), h.get_i64(b, 2))
+            return (x > y) - (x < y)
+        from runtime.errors import VynPanic
+
+        raise VynPanic(f"values of type `{d.name}` have no ordering")
+
+    def _compare_slots(self, a, b, first: int, tids: list[int]) -> int:
+        for i, t in enumerate(tids):
+            c = self.compare(self.read_slot(a, first + i, self.kinds[t]),
+                             self.read_slot(b, first + i, self.kinds[t]), t)
+            if c:
+                return c
+        return 0
+
+    def sort_key(self, tid: int):
+        """A key for Python's sort that orders values of `tid` as `compare` does."""
+        k = self.types[tid].kind
+        if k in ("int", "char", "rune", "bool"):
+            return None
+        if k == "float":
+            return lambda x: (x != x, x if x == x else 0.0)
+        if k in ("string", "bytes"):
+            return self.heap.read_bytes
+        from functools import cmp_to_key
+
+        return cmp_to_key(lambda x, y: self.compare(x, y, tid))
