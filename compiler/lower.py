@@ -1071,6 +1071,10 @@ class FnLowerer:
             self.pattern(arm.pattern, subj, nxt)
             if arm.guard is not None:
                 self.branch_false(arm.guard, nxt)
+            if not isinstance(arm.body, ast.Block):
+                # An arm's body is a place to stop (gdb stops on `case` lines); a block
+                # body's statements are stops already.
+                self.stmt_span = arm.body.span
             if valued and str(prune(arm.body.ty)) != "Never":
                 self.ex(arm.body, d)
             else:

@@ -11,16 +11,54 @@ from runtime.heap_errors import HeapError
 EXIT_OK, EXIT_USAGE, EXIT_PANIC, EXIT_INTERRUPTED = 0, 2, 101, 130
 
 
+SHOWN_REPEATS = 3      # a recursion's repeated frames shown before the rest are counted
+MAX_PERIOD = 8         # the longest cycle of frames recognised as one recursion
+
+
 def backtrace_lines(frames: list) -> list[str]:
-    """`  at NAME (FILE:LINE)` per frame, innermost first."""
-    out = []
+    """`  at NAME (FILE:LINE)` per frame, innermost first. A recursion is collapsed: a
+    frame (or a cycle of up to MAX_PERIOD frames) repeated at least three times more than
+    SHOWN_REPEATS is shown SHOWN_REPEATS times, then `  ... 19,990 more frames of down (deep.vyn:3) ...`
+    (or `... of the 2 frames above ...` for a cycle), so a stack overflow is a screenful."""
+    lines = []
     for fn, pc in frames:
         if fn.name == "<globals>":
             continue
         row = fn.line_at(pc)
         line = row.line if row is not None else fn.line
-        out.append(f"  at {fn.name} ({fn.file}:{line})")
+        lines.append(f"{fn.name} ({fn.file}:{line})")
+    out = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        period, repeats = _cycle_at(lines, i)
+        if repeats >= SHOWN_REPEATS + 3:
+            for k in range(SHOWN_REPEATS * period):
+                out.append(f"  at {lines[i + k]}")
+            rest = (repeats - SHOWN_REPEATS) * period
+            what = lines[i] if period == 1 else f"the {period} frames above"
+            out.append(f"  ... {rest:,} more frames of {what} ...")
+            i += repeats * period
+        else:
+            out.append(f"  at {lines[i]}")
+            i += 1
     return out
+
+
+def _cycle_at(lines: list[str], i: int) -> tuple[int, int]:
+    """The shortest cycle starting at `i` and how many times it repeats in a row."""
+    for period in range(1, MAX_PERIOD + 1):
+        block = lines[i:i + period]
+        if len(block) < period:
+            break
+        repeats = 1
+        j = i + period
+        while lines[j:j + period] == block:
+            repeats += 1
+            j += period
+        if repeats >= SHOWN_REPEATS + 3:
+            return period, repeats
+    return 1, 1
 
 
 def panic_text(p: VynPanic) -> str:

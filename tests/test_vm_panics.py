@@ -68,7 +68,8 @@ def test_unbounded_recursion_panics_with_stack_overflow(tmp_path, monkeypatch, c
     assert lines[0] == "panic: stack overflow"
     assert lines[1] == "  at down (p.vyn:2)"
     assert lines[-1] == "  at main (p.vyn:5)"
-    assert len(lines) == 1 + 300
+    # 299 frames of `down` (3 shown, the rest counted) and main's.
+    assert lines[4] == "  ... 296 more frames of down (p.vyn:2) ..." and len(lines) == 6
 
 
 def test_an_object_released_with_its_scoped_block_panics_when_used(tmp_path, monkeypatch,
@@ -94,3 +95,21 @@ def test_each_panic_prints_its_message_and_a_backtrace(tmp_path, monkeypatch, ca
     assert code == 101
     assert err.splitlines()[0] == message
     assert err.splitlines()[-1].startswith("  at main (p.vyn:")
+
+
+def test_a_stack_overflow_backtrace_collapses_the_recursion(tmp_path, monkeypatch, capsys):
+    code, _, err = run(tmp_path, monkeypatch, capsys, DEEP)
+    assert code == 101
+    lines = err.splitlines()
+    assert lines[:5] == ["panic: stack overflow",
+                         "  at down (p.vyn:2)", "  at down (p.vyn:2)", "  at down (p.vyn:2)",
+                         "  ... 19,996 more frames of down (p.vyn:2) ..."]
+    assert lines[-1] == "  at main (p.vyn:5)" and len(lines) == 6
+
+
+def test_a_mutual_recursion_collapses_by_its_cycle(tmp_path, monkeypatch, capsys):
+    text = "fn a(n: Int) -> Int { b(n) + 1 }\nfn b(n: Int) -> Int { a(n) + 1 }\n" \
+           "fn main() { println(a(1)) }\n"
+    code, _, err = run(tmp_path, monkeypatch, capsys, text, "--max-depth", "100")
+    assert code == 101
+    assert "  ... 92 more frames of the 2 frames above ..." in err.splitlines()
