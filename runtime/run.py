@@ -18,8 +18,9 @@ MAX_PERIOD = 8         # the longest cycle of frames recognised as one recursion
 def backtrace_lines(frames: list) -> list[str]:
     """`  at NAME (FILE:LINE)` per frame, innermost first. A recursion is collapsed: a
     frame (or a cycle of up to MAX_PERIOD frames) repeated at least three times more than
-    SHOWN_REPEATS is shown SHOWN_REPEATS times, then `  ... 19,990 more frames of down (deep.vyn:3) ...`
-    (or `... of the 2 frames above ...` for a cycle), so a stack overflow is a screenful."""
+    SHOWN_REPEATS is shown SHOWN_REPEATS times, then counted:
+    `  ... 19,990 more frames of down (deep.vyn:3) ...` (or `... of the 2 frames above
+    ...` for a cycle), so a stack overflow is a screenful."""
     lines = []
     for fn, pc in frames:
         if fn.name == "<globals>":
