@@ -105,6 +105,7 @@ class Checker(ExprChecker):
         self.traits: list[TraitT] = []
         self.globals: list[tuple[Local, object]] = []
         self.modules: dict[str, Scope] = {}
+        self.entry_module = ""   # the module of the program's own file (the first)
         self.macros: dict[str, ast.MacroDecl] = {}
         self.ctx: FnCtx | None = None
         self.inst_notes: list[str] = []
@@ -147,6 +148,7 @@ class Checker(ExprChecker):
                 scope.module = name
             self.modules[name] = scope
             scopes.append((mod, scope))
+        self.entry_module = scopes[0][1].module if scopes else ""
         for mod, scope in scopes:
             self.declare_items(mod.items, scope, scope.module)
         for mod, scope in scopes:
@@ -549,7 +551,9 @@ class Checker(ExprChecker):
             base = f"{st}::{base}"
         elif entry.parent is not None:
             base = f"{entry.parent.name}::{base}"
-        elif entry.module not in ("", "prelude") and len(self.modules) > 1:
+        elif entry.module not in ("", "prelude", self.entry_module):
+            # A function of an imported file is named by its module (`utils::helper`);
+            # the program's own file's are not, so `main` is `main` with imports too.
             base = f"{entry.module}::{base}"
         name = mangle(base, type_args)
         inst = FnInstance(name, decl, [], UNIT, entry.module, parent=entry.parent,
