@@ -28,7 +28,7 @@ from runtime.heap import Heap
 from runtime.heap_errors import DanglingReference, HeapError, HeapExhausted, UseAfterFree
 from runtime.heap_gc import CollectStats
 from runtime.heap_layout import FLAG_FREED
-from runtime.values import ValueReader
+from runtime.values import ValueReader, desc_kind
 
 INT_MIN = -(1 << 63)
 INT_MAX = (1 << 63) - 1
@@ -150,8 +150,8 @@ class VM:
 
     # ------------------------------------------------------------ loading
 
-    def _register_types(self) -> None:
-        for d in self.types:
+    def _register_types(self, start: int = 0) -> None:
+        for d in self.types[start:]:
             if d.heap is None:
                 continue
             kind, slots = d.heap
@@ -160,6 +160,26 @@ class VM:
             self.desc_of_heap[htid] = d.id
             if d.kind in ("tuple", "variant", "range") and SLOT_PTR not in slots:
                 self.heap.never_in_region(htid)
+
+    def add_types(self, descs: list[TypeDesc]) -> None:
+        """Types the running program did not have (a debugger's expression needs them);
+        `descs` continue the numbering of self.types."""
+        start = len(self.types)
+        for d in descs:
+            assert d.id == len(self.types), "added types must continue the numbering"
+            self.types.append(d)
+            self.heap_tid.append(0)
+        self._register_types(start)
+        self.reader.kinds.extend(desc_kind(d) for d in descs)
+
+    def add_functions(self, fns: list[bc.Function]) -> None:
+        """Functions the running program did not have (a debugger's expression, the
+        template instances it needs); `fns` continue the numbering of self.functions."""
+        for f in fns:
+            assert f.index == len(self.functions), "added functions must continue the numbering"
+            self.functions.append(f)
+            self.codes.append(self._link(f))
+            self.pads.append([None] * max(0, f.nregs - f.nparams))
 
     def new_string(self, s: str) -> int:
         return self.heap.alloc_bytes(self.heap_tid[self.string_tid], s.encode("utf-8"))
