@@ -180,6 +180,9 @@ class VM:
             self.functions.append(f)
             self.codes.append(self._link(f))
             self.pads.append([None] * max(0, f.nregs - f.nparams))
+            natives = getattr(self, "natives", None)
+            if natives is not None:
+                natives.append(None)       # added functions run in bytecode
 
     def new_string(self, s: str) -> int:
         return self.heap.alloc_bytes(self.heap_tid[self.string_tid], s.encode("utf-8"))

@@ -58,8 +58,31 @@ def parse(text: str) -> tuple[dict[str, str], list[Example]]:
     return programs, examples
 
 
+# Heap addresses change from run to run (the heap is an mmap'd arena): the examples show
+# them as offsets from this base. Collection pauses are shown as 0.05 ms.
+HEAP_BASE = 0x7ffff6a00000
+_HEX = re.compile(r"0x[0-9a-f]+")
+_PAUSE = re.compile(r"\b\d+\.\d\d ms\b")
+
+
 def normalize(text: str) -> str:
-    return re.sub(r"\(process \d+\)", "(process 4242)", text)
+    text = re.sub(r"\(process \d+\)", "(process 4242)", text)
+    return _PAUSE.sub("0.05 ms", text)
+
+
+def normalize_heap(text: str, heap: tuple[int, int] | None) -> str:
+    """`text` with every address inside the heap `(base, size)` moved to HEAP_BASE, with
+    as many digits as it had (`x/xg` pads to 16)."""
+    if heap is None:
+        return text
+    base, size = heap
+
+    def moved(m: re.Match) -> str:
+        value = int(m.group(0), 16)
+        if not base <= value < base + size:
+            return m.group(0)
+        return f"0x{HEAP_BASE + value - base:0{len(m.group(0)) - 2}x}"
+    return _HEX.sub(moved, text)
 
 
 def replay(programs: dict[str, str], example: Example) -> str:
@@ -69,11 +92,19 @@ def replay(programs: dict[str, str], example: Example) -> str:
     program = compile_file(example.program, programs[example.program]).program
     out = io.StringIO()
     lm = LineMode(program, path=example.program, out=out)
+    heap = None
     try:
         for line in example.body.splitlines():
             if line.startswith(PROMPT):
                 out.write(line + "\n")
+                mark = out.tell()
                 lm.execute(line[len(PROMPT):])
+                if lm.session.vm is not None:
+                    heap = (lm.session.vm.heap.base, lm.session.vm.heap.mapped_size)
+                printed = out.getvalue()[mark:]
+                out.seek(mark)
+                out.truncate()
+                out.write(normalize_heap(printed, heap))
     finally:
         lm.close()
     return normalize(out.getvalue())

@@ -136,8 +136,13 @@ Usage: down [N]""", ("do", "dow")),
 Usage: print[/FMT] [EXP]
 EXP is a Vyn expression evaluated in the selected frame; it may call the program's
 functions. The value is recorded in the value history as $N; `$`, `$$`, `$N` and
-`$$N` refer to history values. FMT is x (hex), d (decimal), o (octal), t (binary)
-or c (character), for integers.""", ("p", "inspect"), "expression"),
+`$$N` refer to history values. FMT is x (hex), d (decimal), u (unsigned), o (octal),
+t (binary) or c (character) for every integer in the value, or a (address: a heap
+value's address).
+`print &EXP` is the address of the heap object EXP is, as a pointer
+(`(Node *) 0x7f...`), or of the slot holding EXP when it is a field or element;
+`print *ADDR` and `print *(TYPE *) ADDR` print the object at address ADDR.""",
+       ("p", "inspect"), "expression"),
     _c("ptype", "Print definition of type of the expression EXP.", """
 Usage: ptype EXP
 For a class, its fields and methods; for an enum, its variants.""",
@@ -178,6 +183,20 @@ printed, `list -` the ten before.""", ("l",), "location"),
 Usage: disassemble [FUNCTION]
 Shows the bytecode of FUNCTION (default: the selected frame's) with its source lines;
 `=>` marks the instruction the selected frame is at.""", completes="location"),
+    _c("x", "Examine memory: x/FMT ADDRESS.", """
+Usage: x[/NFU] [ADDRESS]
+ADDRESS is a heap address: a number, a value printed before ($, $N), $_ (the last
+address examined) or an expression (a heap value's address, or an Int).
+N is how many units to show (default 1); F a format: x (hex), d (decimal), u
+(unsigned), o (octal), t (binary), a (address), c (char), f (float), z (zero-padded
+hex) or s (a String object's text, else a NUL-terminated string); U a unit size:
+b (byte), h (2 bytes), w (4 bytes), g (8 bytes). F and U are remembered; `x` alone
+shows the units after the last ones examined.""", completes="expression"),
+    _c("gc", "Collect garbage now: a full collection.", """
+Usage: gc
+Runs a full collection of the program's heap, as the runtime would, and says what it
+freed. Values the debugger holds (the value history, displayed values, watchpoints)
+are kept alive."""),
     _c("kill", "Kill execution of program being debugged.", "", ("k",)),
     _c("quit", "Exit the debugger.", """
 Usage: quit [EXIT-CODE]""", ("q", "exit")),
@@ -224,6 +243,27 @@ The message actor ID (default: the selected thread) is handling, and those queue
 for it, oldest first.""", method="info_mailbox"),
     _c("channels", "Every channel: capacity, state, queued values, blocked threads.",
        method="info_channels"),
+    _c("heap", "The heap: generations, and live objects by type.", """
+Usage: info heap [N]
+The arena's address and limit, bytes used, live, dead (freed or released objects
+still referenced) and free; a row per generation (address range, capacity, bytes
+used and live, objects, collections so far); then the N types with the most live
+bytes (default 20), as `jmap -histo` lists them.""", method="info_heap"),
+    _c("regions", "Active scoped regions of every thread.", """
+Usage: info regions [THREAD-ID]
+A row per `scoped` block still running: its region, thread, nesting depth, objects
+(and how many are still live), bytes, address range and the frame whose block
+entered it.""", method="info_regions"),
+    _c("object", "The heap object at an address.", """
+Usage: info object ADDRESS
+Its type, size, generation or region, flags, state (live, freed, released) and its
+fields or elements as `print` shows them. ADDRESS as for `x`.""",
+       completes="expression", method="info_object"),
+    _c("path", "Why the heap object at an address is alive.", """
+Usage: info path ADDRESS
+A shortest chain of references from a root (a variable of a frame of a thread, an
+actor's state, a message, a global, a scoped region, the value history) to the
+object, one reference per line.""", completes="expression", method="info_path"),
     _c("messages", "The messages the program sent, oldest first.", """
 Usage: info messages [ID] [-count N]
 Sends to actors and into channels, with the scheduler step (slices run) at which

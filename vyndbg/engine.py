@@ -121,6 +121,10 @@ class _Killed(Exception):
     pass
 
 
+class _OutputClosed(Exception):
+    """The front end could not take the program's output (a closed pipe)."""
+
+
 class Session(FiberViews, HeapViews):
     """One debugging session over a compiled program.
 
@@ -146,6 +150,7 @@ class Session(FiberViews, HeapViews):
         self.gc_trace = gc_trace
         self.gc_stress = gc_stress
         self.outputs: list[Output] = []
+        self.output_closed = False   # the front end's output pipe closed: stop everything
         self._bps: dict[int, _Bp] = {}
         self._next_bp = 1
         self.vm: VM | None = None
@@ -168,10 +173,18 @@ class Session(FiberViews, HeapViews):
     # ------------------------------------------------------------ output
 
     def _output(self, out: Output) -> None:
-        if self.on_output is not None:
-            self.on_output(out)
-        else:
+        if self.on_output is None:
             self.outputs.append(out)
+            return
+        if self.output_closed:
+            raise _OutputClosed()
+        try:
+            self.on_output(out)
+        except BrokenPipeError:
+            # The reader went away (`vyn debug P --batch -ex run | head`): stop the
+            # program; the front end's next engine call raises BrokenPipeError.
+            self.output_closed = True
+            raise _OutputClosed() from None
 
     def take_output(self) -> list[Output]:
         out, self.outputs = self.outputs, []
@@ -307,9 +320,10 @@ class Session(FiberViews, HeapViews):
         self.vm = VM(self.program, stdout=_Stream(self, "stdout"), stderr=stderr,
                      heap_limit=self.heap_limit, max_depth=self.max_depth, argv=self.argv,
                      gc_stress=self.gc_stress, gc_trace=stderr if self.gc_trace else None)
-        # What the debugger and its front ends hold stays alive across collections.
+        # What the debugger and its front ends hold stays alive across collections (the
+        # values of an earlier run are in another heap).
         self.vm.root_providers.append(self._pinned_values)
-        self._pins.clear()
+        self._forget_pins()
         self._hooks = _Hooks(self)
         self.vm.hooks = self._hooks
         self.vm.sched.keep_history = True     # `info messages`
@@ -342,26 +356,36 @@ class Session(FiberViews, HeapViews):
         code: int | None = 0
         reason = StopReason.EXITED
         try:
-            vm.run_main()
-        except VynPanic as p:
-            self._output(Output("stderr", panic_text(p)))
-            code = 101
-        except (_Killed, Killed):
-            code = None
-            reason = StopReason.KILLED
-        except Unsupported as u:
-            self._output(Output("stderr", f"vyn: this program uses {u.what}, which the "
-                                          "debugger does not support yet.\n"))
-            code = 2
-        except BaseException as e:  # noqa: BLE001 - the program thread must always report
-            self._output(Output("stderr", f"vyn: internal error in the program thread: "
-                                          f"{type(e).__name__}: {e}\n"))
-            code = 2
-        vm.frame = None
-        self._stopq.put(StopEvent(reason, exit_code=code))
+            try:
+                vm.run_main()
+            except VynPanic as p:
+                self._output(Output("stderr", panic_text(p)))
+                code = 101
+            except (_Killed, Killed):
+                code = None
+                reason = StopReason.KILLED
+            except Unsupported as u:
+                self._output(Output("stderr", f"vyn: this program uses {u.what}, which the "
+                                              "debugger does not support yet.\n"))
+                code = 2
+            except _OutputClosed:
+                raise
+            except BaseException as e:  # noqa: BLE001 - the program thread must always report
+                self._output(Output("stderr", f"vyn: internal error in the program thread: "
+                                              f"{type(e).__name__}: {e}\n"))
+                code = 2
+        except _OutputClosed:
+            code = 141           # as a process killed by SIGPIPE
+        finally:
+            # Whatever happened, the front end waiting for a stop gets one.
+            vm.frame = None
+            self._stopq.put(StopEvent(reason, exit_code=code))
 
     def _wait(self) -> StopEvent:
         ev = self._stopq.get()
+        if self.output_closed:
+            self.state = RunState("exited", ev, ev.exit_code)
+            raise BrokenPipeError("the program's output was closed")
         if ev.reason in (StopReason.EXITED, StopReason.KILLED):
             self.state = RunState("exited" if ev.reason is StopReason.EXITED else "idle",
                                   ev, ev.exit_code)
@@ -954,7 +978,9 @@ class Session(FiberViews, HeapViews):
             raise DebugError(f"Cannot access memory: {e}") from None
 
     def evaluate(self, expr: str) -> ValueInfo:
-        """`print EXPR` in the selected frame."""
+        """`print EXPR` in the selected frame; `print &EXPR` is `address_of(EXPR)`."""
+        if expr.lstrip().startswith("&"):
+            return self.address_of(expr)
         tv = self.evaluate_typed(expr)
         return self.value_info(tv)
 

@@ -24,6 +24,7 @@ from vyndbg import commands as cmds
 from vyndbg.commands import CommandError
 from vyndbg.engine import Session
 from vyndbg.linemode_breakpoints import BreakpointCommands, ignore_message, parse_count
+from vyndbg.linemode_heap import HeapCommands
 from vyndbg.linemode_inspect import InspectCommands
 from vyndbg.linemode_threads import ThreadCommands
 from vyndbg.model import DebugError, Output, StopEvent, StopReason
@@ -33,7 +34,7 @@ _WORD = re.compile(r"\s*([A-Za-z_][\w-]*)(.*)", re.S)
 _UNIT_TYPES = ("()", "Unit", "Void")
 
 
-class LineMode(BreakpointCommands, InspectCommands, ThreadCommands):
+class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands):
     """gdb's command language over one debugging session.
 
     Args:
@@ -46,18 +47,22 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands):
             terminal (batch runs and tests answer yes).
         ask: reads a yes/no answer when interactive (default: input()).
         heap_limit, max_depth: the program's limits, as for `vyn run`.
+        gc_trace, gc_stress: as `vyn run --gc-trace` and `--gc-stress` (the trace goes
+            to `err`, in order with the program's output).
     """
 
     def __init__(self, program: Program, *, path: str = "", args: list[str] | None = None,
                  out: TextIO | None = None, err: TextIO | None = None,
                  interactive: bool = False, ask: Callable[[str], str] | None = None,
-                 heap_limit: int | None = None, max_depth: int | None = None):
+                 heap_limit: int | None = None, max_depth: int | None = None,
+                 gc_trace: bool = False, gc_stress: bool = False):
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else self.out
         self.render = Renderer()
         self.program = program
         self.session = Session(program, on_output=self._program_output,
-                               heap_limit=heap_limit, max_depth=max_depth)
+                               heap_limit=heap_limit, max_depth=max_depth,
+                               gc_trace=gc_trace, gc_stress=gc_stress)
         self.path = path or self.session.default_file()
         self.args = list(args or [])
         self.interactive = interactive
@@ -71,6 +76,7 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands):
         self.dprintf_text: dict[int, str] = {}
         self._last_where: tuple[int, int, int] | None = None   # (thread, function, depth)
         self._init_listing()
+        self._init_heap_commands()
 
     # ------------------------------------------------------------------ plumbing
 

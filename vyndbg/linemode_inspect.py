@@ -18,7 +18,7 @@ from vyndbg.model import DebugError, Location, SourceLine, ValueInfo
 _HISTORY = re.compile(r"\$(\$?)(\d*)(?![A-Za-z_])")
 _CONVENIENCE = re.compile(r"\$([A-Za-z_]\w*)")
 _LITERAL_TYPES = ("Int", "Float", "Bool", "String", "Char", "Rune", "Byte")
-_FORMATS = "xdotc"
+_FORMATS = "xdotcau"
 # Settings gdb scripts commonly set that mean nothing here.
 _IGNORED_SETTINGS = ("pagination", "width", "height", "print", "verbose", "logging",
                      "style", "startup-with-shell", "disassembly-flavor")
@@ -90,6 +90,9 @@ class InspectCommands:
             return ValueInfo("Int", str(self.session.selected_frame().pc))
         if name == "_exitcode" and self.session.state.exit_code is not None:
             return ValueInfo("Int", str(self.session.state.exit_code))
+        value = self.convenience_address(name)
+        if value is not None:
+            return value
         raise CommandError(f"Convenience variable ${name} is void.")
 
     def evaluate(self, expr: str) -> ValueInfo:
@@ -113,28 +116,16 @@ class InspectCommands:
             rest = rest.strip()
             if len(fmt) != 1 or fmt not in _FORMATS:
                 raise CommandError(f'Undefined output format "{fmt}".')
-        if rest:
-            value = self.evaluate(rest)
-        else:
+        if not rest:
             value = self.history_value("", "")[1]
+        else:
+            # `print *ADDR`, `print *(TYPE *) ADDR`: the object at an address.
+            value = self.print_dereference(rest) if rest.startswith("*") else None
+            if value is None:
+                value = self.evaluate(rest)
         number = self.record(value)
-        text = self._formatted(value, fmt) if fmt else value.text
+        text = self.session.format_value(value, fmt) if fmt else value.text
         self.write(f"${number} = {text}")
-
-    @staticmethod
-    def _formatted(value: ValueInfo, fmt: str) -> str:
-        try:
-            n = int(value.text, 0) if value.type_name not in ("Char", "Rune") else \
-                ord(value.text.strip("'")[-1])
-        except (ValueError, IndexError):
-            raise CommandError(f"Format /{fmt} applies to integers; "
-                               f"this value is a {value.type_name}.") from None
-        if fmt == "d":
-            return str(n)
-        if fmt == "c":
-            return f"{n} {chr(n)!r}" if 0 <= n < 0x110000 else str(n)
-        u = n & 0xFFFF_FFFF_FFFF_FFFF
-        return {"x": f"0x{u:x}", "o": f"0{u:o}" if u else "0", "t": f"{u:b}"}[fmt]
 
     def do_ptype(self, rest: str) -> None:
         if not rest:

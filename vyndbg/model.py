@@ -48,6 +48,8 @@ class ValueInfo:
     text: str
     ref: object = None
     count: int = 0               # number of children (fields, elements) when expandable
+    address: int = 0             # the heap object the value is (0: not a heap value);
+    #                              the debugger keeps it alive while this record lives
 
 
 @dataclass(frozen=True)
@@ -261,9 +263,12 @@ class HeapInfo:
     dead_bytes: int              # tombstones (freed or released objects still reachable)
     free_bytes: int
     generations: tuple[GenerationInfo, ...]
-    types: tuple[TypeUsage, ...]   # by live bytes, largest first
-    collections: int
-    gc_seconds: float
+    types: tuple[TypeUsage, ...]   # by live bytes, largest first (the `top` first)
+    collections: int             # minor and full
+    gc_seconds: float            # time spent collecting so far
+    live_objects: int = 0
+    dead_objects: int = 0
+    other_types: int = 0         # types with live objects beyond the `top` shown
 
 
 @dataclass(frozen=True)
@@ -278,6 +283,10 @@ class RegionView:
     bytes: int
     objects: int
     live_objects: int
+    fiber_name: str = ""         # "main", "task 2", ...
+    function: str = ""           # the function whose `scoped` block entered it
+    frame: int | None = None     # that function's frame level in its fiber (None: unknown)
+    location: Location | None = None   # the `scoped` block's first line
 
 
 @dataclass(frozen=True)
@@ -291,6 +300,11 @@ class ObjectView:
     flags: tuple[str, ...]
     state: str                   # "live" | "freed" | "released"
     fields: tuple[Variable, ...]
+    heap_type: int = 0           # the header's type id
+    refcount: int | None = None  # `ref<T>` objects: the count in the header
+    length: int | None = None    # strings: bytes; vectors: elements; arrays: slots
+    value: ValueInfo | None = None   # the object as `print` shows it (None when dead)
+    freed_at: Location | None = None  # where `free` freed it, while the runtime knows
 
 
 @dataclass(frozen=True)
@@ -301,3 +315,17 @@ class PathStep:
     label: str                   # "fiber 1 frame 0 `xs`", "global `cache`", ".next", "[3]"
     addr: int
     type_name: str
+
+
+@dataclass(frozen=True)
+class GcResult:
+    """What `Session.collect()` (the `gc` command) did: one full collection."""
+
+    number: int                  # collections so far, this one included (--gc-trace's #N)
+    kind: str                    # "full"
+    objects_freed: int
+    bytes_freed: int
+    bytes_before: int            # heap bytes in use (live and dead objects) before
+    bytes_after: int             # ... and after
+    objects_after: int           # objects left (tombstones included)
+    seconds: float               # the pause

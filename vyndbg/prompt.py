@@ -10,6 +10,7 @@ or listing command; Ctrl-C at the prompt prints `Quit`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from vyndbg.linemode import LineMode
 PROMPT = "(vyn) "
 # Commands an empty line repeats (gdb repeats most; these are the ones people rely on).
 _REPEATABLE = ("next", "step", "stepi", "nexti", "continue", "until", "finish", "up", "down",
-               "list", "backtrace")
+               "list", "backtrace", "x")
 TRACEBACK_ENV = "VYN_INTERNAL_TRACEBACK"
 
 
@@ -37,6 +38,8 @@ def run_one(lm: LineMode, line: str) -> None:
     """`lm.execute(line)`, with a bug in the debugger reported instead of raised."""
     try:
         lm.execute(line)
+    except BrokenPipeError:
+        raise                 # standard output is gone: `vyn` exits 141 (cli.main)
     except Exception as e:  # the session goes on after a bug in one command
         lm.failed = True
         if os.environ.get(TRACEBACK_ENV) == "1":
@@ -114,6 +117,9 @@ def interact(lm: LineMode, read: Callable[[str], str] = input) -> int:
             line = last
             if line.split()[0] in ("list", "l"):
                 line = "list"
+            elif re.match(r"x\b", line):
+                # gdb: the same count and format, from after the last unit examined.
+                line = re.match(r"x\s*(/\S*)?", line).group(0)
         else:
             last = ""
             try:

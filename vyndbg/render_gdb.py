@@ -17,9 +17,14 @@ from vyndbg.model import (
     FrameDetail,
     FrameInfo,
     FunctionInfo,
+    GcResult,
+    HeapInfo,
     Instruction,
     Location,
     MessageInfo,
+    ObjectView,
+    PathStep,
+    RegionView,
     SourceLine,
     ValueInfo,
     Variable,
@@ -392,3 +397,115 @@ class Renderer:
                     who = ", ".join(f"thread {i} ({names.get(i, '?')})" for i in ids)
                     lines.append(f"\tblocked {word}: {who}")
         return lines
+
+    # ------------------------------------------------------------------ the heap
+
+    @staticmethod
+    def size(n: int) -> str:
+        """Bytes as `--gc-trace` writes them: `96 B`, `1.1 KiB`, `3.9 MiB`."""
+        if n < 1024:
+            return f"{n} B"
+        if n < 1 << 20:
+            return f"{n / 1024:.1f} KiB"
+        if n < 1 << 30:
+            return f"{n / (1 << 20):.1f} MiB"
+        return f"{n / (1 << 30):.1f} GiB"
+
+    def heap_info(self, h: HeapInfo) -> list[str]:
+        """`info heap`: the arena, a row per generation, then the live objects by type
+        as `jmap -histo` lists them (instances and bytes, headers included)."""
+        minor = next((g.collections for g in h.generations if g.name == "young"), 0)
+        full = next((g.collections for g in h.generations if g.name == "old"), 0)
+        noun = "collection" if h.collections == 1 else "collections"
+        lines = [f"Heap at 0x{h.base:x} (limit {self.size(h.limit)}): {h.used} bytes used: "
+                 f"{h.live_bytes} live ({h.live_objects} objects), {h.dead_bytes} dead "
+                 f"({h.dead_objects} objects), {h.free_bytes} free.",
+                 f"{h.collections} {noun} so far ({minor} minor, {full} full), "
+                 f"{h.gc_seconds * 1000:.2f} ms in total.", ""]
+        rows = []
+        for g in h.generations:
+            span = f"0x{g.lo:x}-0x{g.hi:x}" if g.objects or g.used_bytes else "-"
+            rows.append((g.name, span, str(g.capacity), str(g.used_bytes), str(g.live_bytes),
+                         str(g.objects), str(g.collections)))
+        lines += self._table(("Generation", "Address range", "Capacity", "Used", "Live",
+                              "Objects", "Collections"), rows)
+        lines += ["", " num     #instances         #bytes  type",
+                  "----------------------------------------------"]
+        for i, t in enumerate(h.types, 1):
+            lines.append(f"{i:>4}: {t.objects:>13} {t.bytes:>14}  {t.type_name}")
+        lines.append(f"Total {h.live_objects:>13} {h.live_bytes:>14}")
+        if h.other_types:
+            more = "type" if h.other_types == 1 else "types"
+            lines.append(f"({h.other_types} more {more}: \"info heap "
+                         f"{len(h.types) + h.other_types}\" lists them all.)")
+        return lines
+
+    def regions(self, regions: Sequence[RegionView]) -> list[str]:
+        """`info regions`: a row per active `scoped` region, outermost first per thread."""
+        rows = []
+        for r in regions:
+            span = f"0x{r.lo:x}-0x{r.hi:x}" if r.objects else "-"
+            block = "?"
+            if r.frame is not None:
+                block = f"frame #{r.frame} {r.function}"
+                if r.location is not None:
+                    block += f" at {r.location.file}:{r.location.line}"
+            rows.append((str(r.region_id), f"{r.fiber} ({r.fiber_name})", str(r.depth),
+                         str(r.objects), str(r.live_objects), str(r.bytes), span, block))
+        return self._table(("Region", "Thread", "Depth", "Objects", "Live", "Bytes",
+                            "Address range", "Block"), rows)
+
+    def object_view(self, o: ObjectView) -> list[str]:
+        """`info object ADDR`: what the object is and where it lives, then its fields."""
+        facts = [o.type_name, f"{o.size} bytes", o.where]
+        if o.length is not None:
+            facts.append(f"length {o.length}")
+        if o.refcount is not None:
+            facts.append(f"reference count {o.refcount}")
+        state = o.state
+        if o.state == "freed" and o.freed_at is not None:
+            state = f"freed at {o.freed_at.file}:{o.freed_at.line}"
+        elif o.state == "released":
+            state = "released (its scoped region has exited)"
+        facts.append(state)
+        lines = [f"Object at 0x{o.addr:x}: {', '.join(facts)}.",
+                 f"Flags: {' '.join(o.flags) if o.flags else 'none'}"]
+        for f in o.fields:
+            lines.append(f"  {f.name} = {f.value.text}")
+        if not o.fields and o.value is not None:
+            lines.append(f"Value: {o.value.text}")
+        return lines
+
+    @staticmethod
+    def path(steps: Sequence[PathStep], shown: int = 40) -> list[str]:
+        """`info path ADDR`: from the root (#0) to the object, one reference per line; of
+        a path longer than `shown`, its first and last `shown // 2` steps."""
+        keep = list(enumerate(steps))
+        if len(keep) > shown:
+            keep = keep[:shown // 2] + [None] + keep[-(shown // 2):]
+        rows = [k for k in keep if k is not None]
+        aw = max(len(f"0x{s.addr:x}") for _, s in rows)
+        tw = max(len(s.type_name) for _, s in rows)
+        nw = len(f"#{len(steps) - 1}")
+        lines = []
+        for k in keep:
+            if k is None:
+                lines.append(f"... {len(steps) - 2 * (shown // 2)} more references ...")
+                continue
+            i, s = k
+            addr = f"0x{s.addr:x}"
+            lines.append(f"{'#' + str(i):<{nw}}  {addr:<{aw}}  {s.type_name:<{tw}}  "
+                         f"{s.label}".rstrip())
+        return lines
+
+    @staticmethod
+    def unreachable(o: ObjectView) -> str:
+        return (f"No root reaches the {o.type_name} at 0x{o.addr:x}: the next full "
+                "collection frees it.")
+
+    def gc_result(self, r: GcResult) -> str:
+        """`gc`: as a `--gc-trace` line."""
+        noun = "object" if r.objects_freed == 1 else "objects"
+        return (f"Collection #{r.number} ({r.kind}): {self.size(r.bytes_before)} -> "
+                f"{self.size(r.bytes_after)} in use, {r.objects_freed} {noun} freed "
+                f"({self.size(r.bytes_freed)}), pause {r.seconds * 1000:.2f} ms.")
