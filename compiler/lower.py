@@ -144,6 +144,7 @@ class FnLowerer:
         self.regions: list[int] = []
         self.span: Span = inst.span if inst is not None else NO_SPAN
         self.stmt_span: Span | None = None
+        self.closing: Span | None = None      # the function's closing `}` (its returns)
         self.cap_index: dict[Local, int] = {}
         self.vf: VirFunction | None = None
         self.open_vars: list[list] = []
@@ -219,18 +220,44 @@ class FnLowerer:
                 r = self.reg_of[p]
                 self.op(bc.CELLNEW, r, r, self.types.cell(kind_of(p.type)))
         self.span = body.span
+        self.closing = self.closing_brace(body)
         want = prune(inst.ret) != UNIT and prune(inst.ret).__str__() != "Never"
         if want:
             res = self.reg(inst.ret)
             self.block(body, res)
+            self.at_closing_brace()
             self.op(bc.RET, res)
         else:
             self.block(body, None)
+            self.at_closing_brace()
             r = self.reg()
             self.const(r, None)
             self.op(bc.RET, r)
         self.finish()
         return self.vf
+
+    def closing_brace(self, body: ast.Block) -> Span | None:
+        """The span of the body's closing `}` when it has a line of its own."""
+        if not isinstance(body, ast.Block):
+            return None
+        src = self.pl.checked.sources.get(body.span.file)
+        end = body.span.end
+        last = body.stmts[-1].span.end_line if body.stmts else body.span.line
+        if src is None or end < 1 or src.text[end - 1:end] != "}" or body.span.end_line <= last:
+            return None
+        return Span(body.span.file, end - 1, end, body.span.end_line, body.span.end_col - 1,
+                    body.span.end_line, body.span.end_col)
+
+    def at_closing_brace(self) -> None:
+        """Every return of the function is located at its closing `}`, as a statement
+        start (the line table may go back to it from the middle of the function): `next`
+        from the last statement, or from a `return`, stops there before returning, as gdb
+        does with C's single epilogue, and a breakpoint can be set on it."""
+        if self.closing is not None:
+            if self.stmt_span is not None:
+                self.op(bc.NOP)       # the statement emitted nothing else: keep its stop
+            self.span = self.closing
+            self.stmt_span = self.closing
 
     def lower_globals(self, index: int) -> VirFunction:
         self.vf = VirFunction(index, "<globals>", NO_SPAN, 0)
@@ -396,6 +423,7 @@ class FnLowerer:
                 self.const(r, None)
             for region in reversed(self.regions):
                 self.op(bc.ENDREGION, region)
+            self.at_closing_brace()
             self.op(bc.RET, r)
         elif isinstance(s, ast.Break):
             loop = self.loops[-1]
