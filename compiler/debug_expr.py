@@ -52,6 +52,7 @@ class CompiledExpr:
     function: int          # index of the expression's function in `program`
     type_id: int           # the type of its value in `program`
     type_text: str         # that type as Vyn source text
+    texts: dict            # every type id of `program` as Vyn source text
 
 
 class ExprError(Exception):
@@ -101,7 +102,8 @@ def compile_expression(sources: list[SourceFile], load_import: ImportLoader | No
     lowerer = ProgramLowerer(program)
     bytecode = lowerer.lower()
     index = lowerer.fidx[inst]
-    return CompiledExpr(bytecode, index, lowerer.types.tid(inst.ret), str(resolve(inst.ret)))
+    return CompiledExpr(bytecode, index, lowerer.types.tid(inst.ret), str(resolve(inst.ret)),
+                        dict(lowerer.types.texts))
 
 
 def _rebase(d: Diagnostic, file: str, line: int, start: int) -> Diagnostic:

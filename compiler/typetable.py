@@ -28,6 +28,7 @@ from compiler.types import (
     TupleT,
     Type,
     TypeVar,
+    resolve,
     strip_ref,
 )
 
@@ -71,6 +72,9 @@ class TypeTable:
         self.descs: list[TypeDesc] = [TypeDesc(0, "?", "unit")]
         self._ids: dict[object, int] = {}
         self.closure_types: dict[int, int] = {}   # function index -> closure TypeDesc id
+        # Each type as Vyn source text (`Pair<Int, Int>`, where the TypeDesc says `Pair`),
+        # for the debugger to name a variable's type in an expression it compiles.
+        self.texts: dict[int, str] = {}
         # Always present, so the debugger can evaluate `n == 3` or `"a" + s` in any program.
         for t in (INT_TYPES["Int"], FLOAT_TYPES["Float"], BOOL, CHAR, RUNE, STRING, UNIT):
             self.tid(t)
@@ -86,6 +90,14 @@ class TypeTable:
         return d
 
     def tid(self, t: Type) -> int:
+        """The id of `t`'s TypeDesc, made on first use."""
+        n = len(self.descs)
+        i = self._tid(t)
+        if len(self.descs) > n and i not in self.texts:
+            self.texts[i] = str(resolve(unref(t)))
+        return i
+
+    def _tid(self, t: Type) -> int:
         t = unref(t)
         key = self._key(t)
         found = self._ids.get(key)

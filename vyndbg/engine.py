@@ -14,6 +14,7 @@ import queue
 import re
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from compiler import bytecode as bc
@@ -24,7 +25,9 @@ from runtime.heap_errors import HeapError
 from runtime.run import panic_text
 from runtime.vm import VM, Frame, VMHooks, WouldBlock
 from vyndbg import locations
-from vyndbg.evaluate import Scope, TypedValue, compile_expression
+from vyndbg.evaluate import Scope, TypedValue
+from vyndbg.exprs import ExprCompiler
+from vyndbg.exprs import compile_debug_expression as compile_expression
 from vyndbg.fibers import FiberViews
 from vyndbg.heapview import HeapViews
 from vyndbg.model import (
@@ -150,6 +153,8 @@ class Session(FiberViews, HeapViews):
         self.gc_trace = gc_trace
         self.gc_stress = gc_stress
         self.outputs: list[Output] = []
+        self._exprs: ExprCompiler | None = None
+        self._static: VM | None = None    # runs expressions when no program is running
         self.output_closed = False   # the front end's output pipe closed: stop everything
         self._bps: dict[int, _Bp] = {}
         self._next_bp = 1
@@ -981,25 +986,80 @@ class Session(FiberViews, HeapViews):
         """`print EXPR` in the selected frame; `print &EXPR` is `address_of(EXPR)`."""
         if expr.lstrip().startswith("&"):
             return self.address_of(expr)
-        tv = self.evaluate_typed(expr)
-        return self.value_info(tv)
+        with self._static_program():
+            return self.value_info(self.evaluate_typed(expr))
+
+    def expr_compiler(self) -> ExprCompiler:
+        """The compiler of this session's expressions (vyndbg/exprs.py)."""
+        if self._exprs is None:
+            self._exprs = ExprCompiler(self.program)
+        return self._exprs
 
     def evaluate_typed(self, expr: str) -> TypedValue:
         compiled = compile_expression(expr)
         if self.state.state != "stopped":
-            if re.fullmatch(r"\s*[-+]?[0-9][0-9_.eE+-]*\s*", expr) or not re.search(
-                    r"[A-Za-z_]", expr):
+            # gdb evaluates what needs no frame in a static binary: `print 1 + 2`,
+            # `print fib(10)`. The program's functions run in a VM of their own.
+            if "$" in expr:
                 raise DebugError("The program is not being run.")
-            raise DebugError(f'No symbol "{re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr)[0]}" '
-                             'in current context.')
+            with self._static_program():
+                return self._eval_in(compiled, None)
         return self._eval_in(compiled, self._frame(self.selected))
 
+    @contextmanager
+    def _static_program(self):
+        """While no program is stopped, `self.vm` is a VM of the program that has run
+        only its globals' initializer, for expressions that need no frame."""
+        if self.state.state == "stopped":
+            yield
+            return
+        vm = self._static
+        if vm is None:
+            vm = VM(self.program, stdout=_Stream(self, "stdout"),
+                    stderr=_Stream(self, "stderr"), heap_limit=self.heap_limit,
+                    max_depth=self.max_depth, argv=self.argv)
+            vm.sched.current = vm.sched.new_fiber("main")
+            self._static = vm
+            if self.program.init >= 0:
+                saved = self.vm
+                self.vm = vm
+                try:
+                    self.call_in_program(self.program.init, [])
+                finally:
+                    self.vm = saved
+        saved = self.vm
+        self.vm = vm
+        try:
+            yield
+        finally:
+            self.vm = saved
+
     def whatis(self, expr: str) -> str:
-        return self._type_name(self.evaluate_typed(expr).tid)
+        """`whatis EXPR`, or `whatis TYPE` (gdb accepts a type name too)."""
+        return self._type_name(self._type_of(expr))
 
     def ptype(self, expr: str) -> str:
-        tv = self.evaluate_typed(expr)
-        return self.describe_type(tv.tid)
+        return self.describe_type(self._type_of(expr))
+
+    def _type_of(self, expr: str) -> int:
+        tid = self.type_named(expr)
+        if tid is not None:
+            return tid
+        return self.evaluate_typed(expr).tid
+
+    def type_named(self, text: str) -> int | None:
+        """The type a type name names (`Light`, `Pair<Int, Int>`, `Vec<String>`), or None
+        when `text` is not the name of one of the program's types."""
+        text = " ".join(text.split())
+        if not re.fullmatch(r"[A-Za-z_][\w:]*(<.*>)?|\(.*\)", text):
+            return None
+        ec = self.expr_compiler()
+        for d in self.program.types:
+            if d.kind in ("variant", "vecdata", "closure", "cell", "opaque"):
+                continue
+            if d.name == text or ec.type_text(d.id) == text:
+                return d.id
+        return None
 
     def describe_type(self, tid: int) -> str:
         d = self.program.types[tid]
