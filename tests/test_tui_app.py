@@ -15,6 +15,7 @@ from tui.app import VynDebugApp, run_tui
 from tui.screens import HelpScreen
 from tui.widgets.console import CommandInput, ConsoleLog
 from tui.widgets.fiber_table import BLOCK, FiberTable
+from tui.widgets.heap import GenerationBars, HeapPane, HeapSummary, RegionList, TypeTable
 from tui.widgets.panes import BreakpointTable, CallStack, StatusBar, WatchesPane
 from tui.widgets.source import SourceView
 from tui.widgets.threads import FiberDetailTree, ThreadsPane
@@ -699,6 +700,244 @@ def test_ten_thousand_fibers_are_read_a_screenful_at_a_time():
     run(scenario)
 
 
+# -- the Heap tab ---------------------------------------------------------------------------
+
+# Stopped on IN_SCOPE: three Items in a Vec of a Shelf, the 200 Items `churn` made and
+# dropped (garbage, until a collection), and `tmp`, an Item in the active scoped region.
+HEAP = """\
+class Item {
+  var name: String
+  var qty: Int
+}
+class Shelf {
+  var label: String
+  var items: Vec<Item>
+}
+fn churn() -> Int {
+  var total = 0
+  for i in 0..<200 {
+    let junk = Item(name="junk", qty=i)
+    total += junk.qty
+  }
+  return total
+}
+fn main() {
+  var items: Vec<Item> = vec![]
+  for i in 0..<3 {
+    items.push(Item(name="apple", qty=i))
+  }
+  let shelf = Shelf(label="fruit", items=items)
+  let total = churn()
+  scoped {
+    let tmp = Item(name="temp", qty=1)
+    println("{}", tmp.qty)
+  }
+  println("{} {}", shelf.label, total)
+}
+"""
+IN_SCOPE = 26
+
+
+def type_rows(table: TypeTable) -> list[tuple[str, ...]]:
+    """The live-types table as text: (type, objects, bytes) per row."""
+    return [tuple(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+def heap_shown(app: VynDebugApp) -> bool:
+    pane = app.query_one(HeapPane)
+    return pane.view is not None and pane.generation == app.snapshot.generation
+
+
+async def heap_at(pilot, line: int = IN_SCOPE) -> HeapPane:
+    """Stopped at `line` of HEAP with the Heap tab shown (F3)."""
+    app = pilot.app
+    await ready(pilot)
+    await command(pilot, f"break {line}")
+    await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+    pane = app.query_one(HeapPane)
+    await key(pilot, "f3", lambda: heap_shown(app) and app.focused is pane.types)
+    assert app.query_one(TabbedContent).active == "tab-heap"
+    return pane
+
+
+def summary(app: VynDebugApp) -> str:
+    return app.query_one(HeapSummary).text
+
+
+def test_the_heap_tab_shows_the_generations_the_live_types_and_the_regions():
+    async def scenario():
+        app = new_app(HEAP, "heap.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = await heap_at(pilot)
+            info = pane.view.info
+            assert [g.name for g in info.generations] == ["young", "old"]
+            young = info.generations[0]
+            assert young.objects == 211 and young.live_bytes == 6768
+            assert summary(app) == "6.6 KiB live · 0 B dead · 0 GCs"
+            bars = app.query_one(GenerationBars).render().plain.splitlines()
+            assert bars[0].startswith("young █") and bars[0].endswith("6.6K/4.0M")
+            assert bars[1].startswith("old   ░") and bars[1].endswith("0B/1.0G")
+            rows = type_rows(pane.types)
+            assert rows[0] == ("Item", "204", "6,528")
+            assert ("Shelf", "1", "32") in rows
+            assert rows[-1] == ("total", "211", "6,768")
+            # The selected fiber's region: the scoped block of main, holding `tmp`.
+            regions = str(app.query_one(RegionList).render()).splitlines()
+            assert regions == ["scoped regions of main: 1", "region 1 · 1 object "
+                               "(1 live) · 32 B · main at heap.vyn:24"]
+            # A click on the tab's title shows it too.
+            await pilot.click("#--content-tab-tab-variables")
+            await until(pilot, lambda: app.query_one(TabbedContent).active ==
+                        "tab-variables")
+            await pilot.click("#--content-tab-tab-heap")
+            await until(pilot, lambda: app.query_one(TabbedContent).active == "tab-heap")
+    run(scenario)
+
+
+def test_the_object_view_opens_from_a_variable_and_says_why_it_is_alive():
+    async def scenario():
+        app = new_app(HEAP, "heap.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(pilot)
+            await command(pilot, f"break {IN_SCOPE}")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            tree = app.query_one("#variables", VariableTree)
+            assert [label.split(" = ")[0] for label in labels(tree)] == \
+                ["items: Vec<Item>", "shelf: Shelf", "total: Int", "tmp: Item"]
+            pane = app.query_one(HeapPane)
+            obj = pane.object_tree
+            # `o` on an Int: not on the heap; the console says so and nothing moves.
+            await pilot.press("f8", "down", "down")
+            assert app.focused is tree
+            await key(pilot, "o", lambda: "`total` (Int) is not an object on the heap." in
+                      console_text(app))
+            assert app.query_one(TabbedContent).active == "tab-variables"
+            # `o` on shelf: the Heap tab opens on it.
+            await pilot.press("up")
+            await key(pilot, "o", lambda: heap_shown(app) and pane.view.object is not None
+                      and app.focused is obj)
+            assert app.query_one(TabbedContent).active == "tab-heap"
+            shelf = app.snapshot.locals[1].value.address
+            assert labels(obj)[:3] == [f"Shelf at 0x{shelf:x}",
+                                       "live · young generation · 32 B", "flags: YOUNG"]
+            why = obj.root.children[3]
+            assert why.label.plain == "why alive: it is a root"
+            assert labels(obj, why) == \
+                ["thread 1 (main), frame #0 main, variable shelf: Shelf"]
+            assert labels(obj)[4:] == ['label: String = "fruit"',
+                                       'items: Vec<Item> = [Item { name: "apple", qty: 0 }, '
+                                       'Item { name: "apple", qty: 1 }, Item { name: "apple",'
+                                       ' qty: 2 }]']
+            # Its fields expand as in Variables; `o` on an element opens it.
+            items = obj.root.children[5]
+            obj.move_cursor(items)
+            await key(pilot, "space", lambda: len(items.children) == 3)
+            assert labels(obj, items)[1] == '[1]: Item = Item { name: "apple", qty: 1 }'
+            await pilot.pause()         # the tree lays out its new lines
+            obj.move_cursor(items.children[1])
+            await key(pilot, "o", lambda: pane.view.object.view is not None and
+                      pane.view.object.view.type_name == "Item")
+            why = obj.root.children[3]
+            assert why.label.plain == "why alive: 1 reference from a root"
+            assert labels(obj, why) == [
+                "thread 1 (main), frame #0 main, variable items: Vec<Item>", "[1]: Item"]
+            # Enter on a step opens that object; Backspace goes back, then to the types.
+            await pilot.pause()
+            obj.move_cursor(why.children[0])
+            await key(pilot, "enter", lambda: pane.view.object.view.type_name == "Vec<Item>")
+            assert labels(obj)[1] == "live · young generation · 32 B · length 3"
+            await key(pilot, "backspace", lambda: pane.view.object.view.type_name == "Item")
+            await key(pilot, "backspace", lambda: pane.view.object.view.type_name == "Shelf")
+            await key(pilot, "backspace", lambda: pane.view.object is None)
+            assert not pane.has_class("-object")
+            await until(pilot, lambda: app.focused is pane.types)
+    run(scenario)
+
+
+def test_an_open_vectors_elements_load_a_page_at_a_time():
+    async def scenario():
+        app = new_app(SHAPES, "shapes.vyn")
+        async with app.run_test(size=(100, 40)) as pilot:
+            await ready(pilot)
+            await command(pilot, f"break {SHAPES_DONE}")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            pane = app.query_one(HeapPane)
+            obj = pane.object_tree
+            await pilot.press("f8", "down", "down")         # v: Vec<Int>, 250 elements
+            await key(pilot, "o", lambda: heap_shown(app) and pane.view.object is not None
+                      and app.focused is obj)
+            assert labels(obj)[0].startswith("Vec<Int> at 0x")
+            assert labels(obj)[1] == "live · young generation · 32 B · length 250"
+            assert labels(obj)[4:6] == ["[0]: Int = 0", "[1]: Int = 2"]
+            assert labels(obj)[-1] == "more… (150 not shown)"
+            await pilot.pause()
+            obj.move_cursor(obj.root.children[-1])
+            await key(pilot, "enter", lambda: labels(obj)[-1] == "more… (50 not shown)")
+            assert labels(obj)[-2] == "[199]: Int = 398"
+            # The next stop keeps the 200 shown.
+            await key(pilot, "f10", lambda: "shapes.vyn:23" in status(app))
+            await until(pilot, lambda: labels(obj)[-1] == "more… (50 not shown)")
+    run(scenario)
+
+
+def test_collect_now_frees_the_garbage_and_the_numbers_follow():
+    async def scenario():
+        app = new_app(HEAP, "heap.vyn")
+        async with app.run_test(size=(100, 30)) as pilot:
+            pane = await heap_at(pilot)
+            assert type_rows(pane.types)[0] == ("Item", "204", "6,528")
+            await key(pilot, "g", lambda: pane.view.info.collections == 1)
+            assert type_rows(pane.types)[0] == ("Item", "4", "128")
+            assert summary(app) == "368 B live · 0 B dead · 1 GC"
+            assert pane.view.collected == "freed 200 objects (6.2 KiB)"
+            assert app.query_one(HeapSummary).hint == "freed 200 objects (6.2 KiB)"
+            await until(pilot, lambda: "Collection #1 (full): 6.6 KiB -> 368 B in use, 200 "
+                        "objects freed (6.2 KiB)" in console_text(app))
+            old = pane.view.info.generations[1]
+            assert (old.objects, old.collections) == (11, 1)
+            # The Variables pane's values are still good after the collection.
+            tree = app.query_one("#variables", VariableTree)
+            assert labels(tree)[3] == 'tmp: Item = Item { name: "temp", qty: 1 }'
+    run(scenario)
+
+
+def test_the_heap_is_read_only_while_the_tab_is_shown():
+    async def scenario():
+        app = new_app(HEAP, "heap.vyn")
+        reads: list[int] = []
+        heap_info = app.session.heap_info
+
+        def spy(top=20):
+            reads.append(top)
+            return heap_info(top)
+        app.session.heap_info = spy
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(pilot)
+            await command(pilot, "break 20")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            await key(pilot, "f10", lambda: "heap.vyn:19" in status(app))
+            assert reads == []
+            pane = app.query_one(HeapPane)
+            await key(pilot, "f3", lambda: heap_shown(app))
+            assert reads == [20]
+            before = pane.view.info.live_objects
+            # Each stop reads it again while it is shown: one Item more per turn.
+            await key(pilot, "f10", lambda: "heap.vyn:20" in status(app) and heap_shown(app))
+            await key(pilot, "f10", lambda: "heap.vyn:19" in status(app) and heap_shown(app))
+            assert len(reads) == 3 and pane.view.info.live_objects == before + 1
+            await pilot.click("#--content-tab-tab-variables")
+            await key(pilot, "f10", lambda: "heap.vyn:20" in status(app))
+            await key(pilot, "f10", lambda: "heap.vyn:19" in status(app))
+            assert len(reads) == 3
+            # Once the program has ended there is no heap to show.
+            await command(pilot, "delete")
+            await key(pilot, "f3", lambda: app.query_one(TabbedContent).active == "tab-heap")
+            await key(pilot, "f5", lambda: status(app) == "exited (code 0)")
+            await until(pilot, lambda: summary(app) == "The program is not running.")
+            assert pane.view is None and type_rows(pane.types) == []
+    run(scenario)
+
+
 # -- help and quitting ----------------------------------------------------------------------
 
 def test_f1_and_question_mark_open_a_help_screen_listing_every_binding():
@@ -710,10 +949,13 @@ def test_f1_and_question_mark_open_a_help_screen_listing_every_binding():
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             shown = " ".join(keys for _, rows in app.screen.sections for keys, _ in rows)
             for k in ("F5", "F10", "F11", "shift+F11", "F9", "ctrl+c", "ctrl+q", "Esc", ":",
-                      "?", "F1", "up", "down", "tab", "space", "F4", "m"):
+                      "?", "F1", "up", "down", "tab", "space", "F4", "m", "F3", "o"):
                 assert k in shown.replace(" / ", " ").split(), k
             threads = dict(app.screen.sections)["Threads"]
             assert ("/", "Type a filter (blocked, actor, Counter, ...)") in threads
+            heap = dict(app.screen.sections)["Heap"]
+            assert [k for k, _ in heap] == ["g", "backspace", "o",
+                                            "Enter (why alive)"]
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen))
             await pilot.press("f6", "question_mark")

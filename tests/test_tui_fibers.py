@@ -11,7 +11,6 @@ from tui.fibers import (
     FiberQuery,
     FiberWindow,
     FilterError,
-    by_mailbox,
     collect_detail,
     collect_fibers,
     facts_text,
@@ -34,10 +33,13 @@ from vyndbg.model import (
     Variable,
 )
 
+_STATE_ORDER = ("running", "runnable", "blocked", "idle", "finished")
+
 
 class FakeSession:
     """The fiber part of vyndbg.engine.Session, over a list of FiberInfo; it records every
-    `fibers` call so a test can see what the tab asked for."""
+    `fibers` call so a test can see what the tab asked for. It filters, groups, sorts and
+    pages as `Session.fibers` says it does (vyndbg/fibers.py)."""
 
     def __init__(self, fibers: list[FiberInfo], mailboxes: dict | None = None):
         self._fibers = fibers
@@ -46,13 +48,27 @@ class FakeSession:
         self.selected_thread = 1
 
     def fibers(self, *, state=None, kind=None, template=None, location=None, without=None,
-               group_by=None, start=0, count=None) -> FiberPage:
+               group_by=None, start=0, count=None, sort_by="id", descending=False
+               ) -> FiberPage:
         self.calls.append(dict(state=state, kind=kind, template=template, group_by=group_by,
-                               start=start, count=count))
+                               start=start, count=count, sort_by=sort_by,
+                               descending=descending))
+        if sort_by not in ("id", "state", "mailbox", "reductions"):
+            raise DebugError(f'Unknown sort "{sort_by}".')
         out = [f for f in self._fibers
                if (state is None or f.state == state) and (kind is None or f.kind == kind)
                and (template is None or f.template == template)
                and not any(getattr(f, k) == v for k, v in without or ())]
+        if sort_by == "mailbox":
+            have = sorted((f for f in out if f.mailbox is not None),
+                          key=lambda f: (-f.mailbox if descending else f.mailbox, f.id))
+            out = have + [f for f in out if f.mailbox is None]
+        else:
+            def key(f):
+                if sort_by == "state":
+                    return _STATE_ORDER.index(f.state), f.id
+                return (f.reductions, f.id) if sort_by == "reductions" else f.id
+            out = sorted(out, key=key, reverse=descending)
         groups = ()
         if group_by == "state":
             seen: dict[str, int] = {}
@@ -139,15 +155,21 @@ def test_a_filter_that_cannot_be_read_says_why(text, says):
 
 # -- rows, asked for a page at a time -------------------------------------------------------
 
+def asked(s: FakeSession) -> list[tuple]:
+    """(start, count, sort_by, descending) of each `fibers` call."""
+    return [(c["start"], c["count"], c["sort_by"], c["descending"]) for c in s.calls]
+
+
 def test_rows_by_id_come_from_the_engine_a_window_at_a_time():
     s = program()
     rows = fetch_rows(s, FiberQuery(), 1, 2)
     assert (rows.start, rows.total, ids(rows)) == (1, 5, [2, 3])
     assert s.calls == [dict(state=None, kind=None, template=None, group_by=None, start=1,
-                            count=2)]
+                            count=2, sort_by="id", descending=False)]
     down = fetch_rows(s, FiberQuery(sort="id", descending=True), 0, 2)
     assert (down.total, ids(down)) == (5, [5, 4])
     assert ids(fetch_rows(s, FiberQuery(sort="id", descending=True), 4, 10)) == [1]
+    assert asked(s)[1:] == [(0, 2, "id", True), (4, 10, "id", True)]
 
 
 def test_a_filter_narrows_the_rows():
@@ -158,7 +180,7 @@ def test_a_filter_narrows_the_rows():
     assert fetch_rows(s, FiberQuery(parse_filter("blocked")), 0, 10).total == 1
 
 
-def test_rows_by_state_page_through_the_states_in_order():
+def test_the_engine_sorts_by_state_one_window_per_call():
     s = program()
     q = FiberQuery().sorted_by("state")
     assert not q.descending
@@ -167,19 +189,21 @@ def test_rows_by_state_page_through_the_states_in_order():
     assert ids(rows) == [5, 2, 4, 1, 3] and rows.total == 5
     assert ids(fetch_rows(s, q, 2, 2)) == [4, 1]
     assert ids(fetch_rows(s, q.sorted_by("state"), 0, 2)) == [3, 1]
+    assert asked(s) == [(0, 10, "state", False), (2, 2, "state", False),
+                        (0, 2, "state", True)]
 
 
-def test_rows_by_mailbox_depth_put_the_deepest_first_and_fibers_without_one_last():
+def test_the_engine_sorts_by_mailbox_depth_the_deepest_first_and_fibers_without_one_last():
     s = program()
     q = FiberQuery().sorted_by("mailbox")
     assert q.descending
-    cache: dict = {}
-    rows = fetch_rows(s, q, 0, 3, cache=cache)
+    rows = fetch_rows(s, q, 0, 3)
     assert ids(rows) == [2, 4, 3] and rows.total == 5
-    assert ids(fetch_rows(s, q, 3, 3, cache=cache)) == [1, 5]
-    assert len(s.calls) == 1            # the second window came from the cache
+    assert ids(fetch_rows(s, q, 3, 3)) == [1, 5]
     assert ids(fetch_rows(s, q.sorted_by("mailbox"), 0, 5)) == [3, 4, 2, 1, 5]
-    assert [f.id for f in by_mailbox([actor(9, queued=1), actor(8, queued=1)])] == [8, 9]
+    # Each window is one call for that window: the tab never reads the whole list.
+    assert asked(s) == [(0, 3, "mailbox", True), (3, 3, "mailbox", True),
+                        (0, 5, "mailbox", False)]
 
 
 def test_ten_thousand_fibers_cost_only_the_rows_on_screen():
@@ -190,9 +214,12 @@ def test_ten_thousand_fibers_cost_only_the_rows_on_screen():
     assert ids(view.rows)[0] == 9_981 and len(view.rows.rows) == 20
     assert view.rows.generation == 3
     assert s.rows_read <= 41
-    s.calls.clear()
-    fetch_rows(s, FiberQuery().sorted_by("state"), 5_000, 40)
-    assert s.rows_read <= 41
+    for sort in ("state", "mailbox"):
+        s.calls.clear()
+        rows = fetch_rows(s, FiberQuery().sorted_by(sort), 5_000, 40)
+        assert len(rows.rows) == 40 and s.rows_read == 40
+    deepest_first = sorted(range(1, 10_001), key=lambda n: (-(n % 7), n))
+    assert ids(rows) == deepest_first[5_000:5_040]
 
 
 def test_without_a_window_the_snapshot_reads_no_rows():

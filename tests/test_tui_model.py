@@ -197,6 +197,7 @@ def test_an_empty_console_line_repeats_the_last_stepping_command():
     c = stopped_at(FIB, "fib.vyn", "fib")
     c.execute("delete")
     assert c.execute("next").line == 5
+    assert c.execute("").line == 8          # the closing brace: fib returns from there
     assert c.execute("").line == 12
     c.execute("print 1")
     assert c.execute("").line == 12

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,11 @@ from rich.console import Console
 
 from tests.test_tui_app import (
     ACTORS,
+    HEAP,
+    IN_SCOPE,
     SENT,
     command,
+    heap_shown,
     key,
     new_app,
     ready,
@@ -36,6 +40,8 @@ from tests.tui_programs import FIB, PANIC
 from tui.screens import HelpScreen
 from tui.widgets.console import CommandInput
 from tui.widgets.fiber_table import FiberTable
+from tui.widgets.heap import HeapPane
+from tui.widgets.variables import VariableTree
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 UPDATE = os.environ.get("VYN_UPDATE_SNAPSHOTS") == "1"
@@ -49,6 +55,14 @@ def screen_text(app) -> str:
     console.print(app.screen._compositor.render_update(
         full=True, screen_stack=app._background_screens))
     return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
+
+
+def without_addresses(text: str) -> str:
+    """`text` with heap addresses (which change from run to run: the heap is mmap'd) as
+    `0x` and as many `X`s, so that the layout stays the same; in an SVG, the name of its
+    styles too (a hash of the screen, addresses included)."""
+    text = re.sub(r"0x[0-9a-f]{8,}", lambda m: "0x" + "X" * (len(m.group()) - 2), text)
+    return re.sub(r"terminal-\d+-", "terminal-0-", text)
 
 
 def check(name: str, text: str, svg: str) -> None:
@@ -118,6 +132,40 @@ def test_the_threads_tab(size):
             await pilot.pause()
             check(f"tui_threads_{size[0]}x{size[1]}", screen_text(app),
                   app.export_screenshot())
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_the_heap_tab(size):
+    """Stopped inside a scoped block, with 200 Items of garbage: the generations, the live
+    types and main's region; the Shelf open, its items expanded (on a short screen the
+    object takes the tab; on a tall one it shares it with the types)."""
+    async def scenario():
+        app = new_app(HEAP, "heap.vyn")
+        async with app.run_test(size=size) as pilot:
+            app.query_one(CommandInput).cursor_blink = False
+            await ready(pilot)
+            await command(pilot, f"break {IN_SCOPE}")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            pane = app.query_one(HeapPane)
+            name = f"tui_heap_{size[0]}x{size[1]}"
+            if size == (80, 24):
+                await key(pilot, "f3", lambda: heap_shown(app) and app.focused is pane.types)
+                await pilot.pause()
+                check(name, screen_text(app), app.export_screenshot())
+                return
+            tree = app.query_one("#variables", VariableTree)
+            await pilot.press("f8", "down")
+            assert app.focused is tree
+            obj = pane.object_tree
+            await key(pilot, "o", lambda: heap_shown(app) and pane.view.object is not None
+                      and app.focused is obj)
+            items = obj.root.children[5]
+            obj.move_cursor(items)
+            await key(pilot, "space", lambda: len(items.children) == 3)
+            await pilot.pause()
+            check(name, without_addresses(screen_text(app)),
+                  without_addresses(app.export_screenshot()))
     asyncio.run(scenario())
 
 

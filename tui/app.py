@@ -7,7 +7,7 @@ touched only on the UI thread, so a running program never freezes the screen, an
 reaches Session.interrupt() at once.
 
 Layout: Source and Call stack on the left, a TabbedContent on the right (Variables,
-Breakpoints, Watches, Threads: later panes such as Heap, Disassembly and Timeline slot in as
+Breakpoints, Watches, Threads, Heap: later panes such as Disassembly and Timeline slot in as
 more tabs), the Console below, then the status bar and the key footer.
 """
 
@@ -25,19 +25,23 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from tui.console_input import Completion, complete
 from tui.controller import Children, Controller, EngineThread, OutputChannel, ViewState
 from tui.fibers import FiberRows
+from tui.heap import HeapView, node_address
 from tui.model import Snapshot, Status, gutter_markers, same_file
 from tui.screens import ConditionScreen, HelpScreen, binding_rows
 from tui.widgets.console import CommandInput, Console
 from tui.widgets.fiber_table import FiberTable
+from tui.widgets.heap import HeapPane, ObjectTree
 from tui.widgets.panes import BreakpointTable, CallStack, StatusBar, WatchesPane
 from tui.widgets.source import SourceView
 from tui.widgets.threads import ThreadsPane
 from tui.widgets.variables import VariableTree
+from vyndbg.model import DebugError
 
 RUNNING_MESSAGE = "The program is running; press ctrl+c to interrupt it.\n"
-# The right-hand tabs: (id, label, label when the pane is narrow, so that all four fit).
-TABS = (("tab-variables", "Variables", "Vars"), ("tab-breakpoints", "Breakpoints", "Breaks"),
-        ("tab-watches", "Watches", "Watches"), ("tab-threads", "Threads", "Threads"))
+# The right-hand tabs: (id, label, label when the pane is narrow, so that all five fit).
+TABS = (("tab-variables", "Variables", "Vars"), ("tab-breakpoints", "Breakpoints", "Brk"),
+        ("tab-watches", "Watches", "Watch"), ("tab-threads", "Threads", "Threads"),
+        ("tab-heap", "Heap", "Heap"))
 WIDE_TABS = 120     # from this many columns the tabs take 45% of the width (app.tcss)
 
 
@@ -77,9 +81,12 @@ class VynDebugApp(App[int]):
                 tooltip="Focus the Call stack"),
         Binding("f8", "focus_pane('tabs')", "Panes", show=False,
                 tooltip="Focus the right-hand pane (Variables, Breakpoints, Watches, "
-                        "Threads)"),
+                        "Threads, Heap)"),
         Binding("f4", "threads", "Threads", show=False,
                 tooltip="Show the Threads tab and focus its list of fibers"),
+        Binding("f3", "heap", "Heap", show=False,
+                tooltip="Show the Heap tab: generations, live types, regions, the open "
+                        "object"),
     ]
 
     class SnapshotReady(Message):
@@ -98,6 +105,11 @@ class VynDebugApp(App[int]):
         def __init__(self, rows: FiberRows) -> None:
             super().__init__()
             self.rows = rows
+
+    class HeapReady(Message):
+        def __init__(self, view: HeapView) -> None:
+            super().__init__()
+            self.view = view
 
     class OutputReady(Message):
         """Console text is waiting in the OutputChannel."""
@@ -136,6 +148,8 @@ class VynDebugApp(App[int]):
                     yield WatchesPane(id="watches")
                 with TabPane(TABS[3][1], id="tab-threads"):
                     yield ThreadsPane(id="threads")
+                with TabPane(TABS[4][1], id="tab-heap"):
+                    yield HeapPane(id="heap")
         yield Console(id="console")
         yield StatusBar(id="status")
         yield Footer()
@@ -187,6 +201,8 @@ class VynDebugApp(App[int]):
             self.post_message(self.ChildrenReady(result))
         elif isinstance(result, FiberRows):
             self.post_message(self.RowsReady(result))
+        elif isinstance(result, HeapView):
+            self.post_message(self.HeapReady(result))
         elif isinstance(result, Exception):
             self.channel.write("error", f"internal error: {type(result).__name__}: "
                                         f"{result}\n")
@@ -204,10 +220,14 @@ class VynDebugApp(App[int]):
     def view_state(self) -> ViewState:
         variables = self.query_one("#variables", VariableTree)
         watches = self.query_one(WatchesPane)
-        expanded = {**variables.expanded, **watches.results.expanded}
-        shown = self.query_one(TabbedContent).active == "tab-threads"
+        heap = self.query_one(HeapPane)
+        expanded = {**variables.expanded, **watches.results.expanded,
+                    **heap.object_tree.expanded}
+        active = self.query_one(TabbedContent).active
         return ViewState(tuple(watches.watches), expanded,
-                         self.query_one(ThreadsPane).window if shown else None)
+                         self.query_one(ThreadsPane).window if active == "tab-threads"
+                         else None,
+                         heap.request if active == "tab-heap" else None)
 
     @property
     def running(self) -> bool:
@@ -266,6 +286,8 @@ class VynDebugApp(App[int]):
             ("Threads", binding_rows(FiberTable.BINDINGS)
              + [("Enter (in the filter)", "Back to the list; the list follows the filter "
                                           "as it is typed")]),
+            ("Heap", binding_rows(HeapPane.BINDINGS) + binding_rows(ObjectTree.BINDINGS)
+             + [("Enter (why alive)", "Open the object of that step of the path")]),
         ]
         self.push_screen(HelpScreen(sections))
 
@@ -280,6 +302,8 @@ class VynDebugApp(App[int]):
                 if pane else None
             if pane is not None and pane.query(FiberTable):
                 target = pane.query_one(FiberTable)
+            if pane is not None and pane.query(HeapPane):
+                target = pane.query_one(HeapPane).focus_target
             if target is not None:
                 target.focus()
             return
@@ -288,6 +312,11 @@ class VynDebugApp(App[int]):
     def action_threads(self) -> None:
         self.query_one(TabbedContent).active = "tab-threads"
         self.query_one(FiberTable).focus()
+
+    def action_heap(self) -> None:
+        self.query_one(TabbedContent).active = "tab-heap"
+        # After the switch has shown the tab: a hidden widget cannot take the focus.
+        self.call_after_refresh(lambda: self.query_one(HeapPane).focus_target.focus())
 
     async def action_quit(self) -> None:
         self._quit()
@@ -360,6 +389,7 @@ class VynDebugApp(App[int]):
         pane.show(threads, snap.generation, stopped)
         if self.query_one(TabbedContent).active == "tab-threads":
             pane.table.request_visible()
+        self.query_one(HeapPane).show(snap.heap, snap.generation, stopped)
 
     def _show_source(self, snap: Snapshot) -> None:
         source = self.query_one(SourceView)
@@ -385,7 +415,7 @@ class VynDebugApp(App[int]):
             return
         c = event.children
         for tree in (self.query_one("#variables", VariableTree), self.query_one(
-                WatchesPane).results):
+                WatchesPane).results, self.query_one(HeapPane).object_tree):
             if tree.node_at(c.path) is not None:
                 tree.add_page(c.path, c.start, c.nodes, c.total, c.generation)
 
@@ -393,11 +423,50 @@ class VynDebugApp(App[int]):
         if self._alive:
             self.query_one(ThreadsPane).add_rows(event.rows)
 
+    def on_vyn_debug_app_heap_ready(self, event: HeapReady) -> None:
+        if self._alive:
+            self.query_one(HeapPane).show(event.view, event.view.generation, True)
+
     # -- pane requests -------------------------------------------------------------------
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "tab-threads" and not self.running:
             self.query_one(FiberTable).request_visible()
+        heap = self.query_one(HeapPane)
+        if event.pane.id == "tab-heap" and not self.running and not heap.loading \
+                and self.snapshot is not None and self.snapshot.status.state == "stopped" \
+                and heap.generation != self.snapshot.generation:
+            heap.loading = True
+            self._load_heap(heap.request)
+
+    def _load_heap(self, request) -> None:
+        expanded = dict(self.query_one(HeapPane).object_tree.expanded)
+        self._submit(lambda: self.controller.heap(request, expanded))
+
+    def on_heap_pane_load(self, event: HeapPane.Load) -> None:
+        if not self.running:
+            self._load_heap(event.request)
+
+    def on_heap_pane_collect(self, _: HeapPane.Collect) -> None:
+        if self._refuse_while_running():
+            return
+        view = self.view_state()
+        self._submit(lambda: self.controller.collect(view))
+
+    def on_variable_tree_open_object(self, event: VariableTree.OpenObject) -> None:
+        """`o` on a value in Variables, Watches or an open object: the Heap tab shows the
+        object it is."""
+        if self._refuse_while_running():
+            return
+        try:
+            addr = node_address(event.node)
+        except DebugError as e:
+            self.channel.write("error", f"{e}\n")
+            return
+        heap = self.query_one(HeapPane)
+        heap.go(heap.request.opened(addr))
+        self.query_one(TabbedContent).active = "tab-heap"
+        self.call_after_refresh(heap.object_tree.focus)
 
     def on_fiber_table_load_rows(self, event: FiberTable.LoadRows) -> None:
         if self.running:

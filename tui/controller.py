@@ -19,10 +19,10 @@ from tui.fibers import (
     FiberQuery,
     FiberRows,
     FiberWindow,
-    SortCache,
     collect_fibers,
     fetch_rows,
 )
+from tui.heap import HeapRequest, HeapView, collect_heap, collect_text
 from tui.model import (
     PAGE,
     Snapshot,
@@ -114,12 +114,13 @@ class _Stream:
 @dataclass(frozen=True)
 class ViewState:
     """What the UI shows beyond the engine's state: watch expressions, expanded tree
-    paths (path -> number of children shown), the Threads tab's rows on screen (None while
-    the tab is hidden). Passed by value to each job."""
+    paths (path -> number of children shown), the Threads tab's rows on screen and what
+    the Heap tab shows (each None while its tab is hidden). Passed by value to each job."""
 
     watches: tuple[str, ...] = ()
     expanded: Mapping[tuple[str, ...], int] | None = None
     fibers: FiberWindow | None = None
+    heap: HeapRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,6 @@ class Controller:
         self.session.on_output = channel.on_output
         self.generation = 0
         self._last = ""          # the command an empty line repeats
-        self._sorted: SortCache = {}   # fibers read for a mailbox sort, this generation
 
     @staticmethod
     def is_quit(line: str) -> bool:
@@ -174,9 +174,8 @@ class Controller:
         except DebugError:
             return []
 
-    def snapshot(self, view: ViewState = ViewState()) -> Snapshot:
+    def snapshot(self, view: ViewState = ViewState(), collected: str = "") -> Snapshot:
         self.generation += 1
-        self._sorted = {}
         try:
             snap = collect_snapshot(self.session, self.generation, watches=view.watches,
                                     expanded=view.expanded)
@@ -187,11 +186,24 @@ class Controller:
             return snap
         try:
             threads = collect_fibers(self.session, view.fibers, self.generation,
-                                     self._sorted, snap.frames)
+                                     snap.frames)
         except DebugError as e:
             self.channel.write("error", f"{e}\n")
             return snap
-        return replace(snap, threads=threads)
+        snap = replace(snap, threads=threads)
+        if view.heap is not None:
+            snap = replace(snap, heap=self._heap(view.heap, view.expanded, collected))
+        return snap
+
+    def _heap(self, request: HeapRequest, expanded, collected: str = "") -> HeapView:
+        """The Heap tab (tui.heap.collect_heap); an error is shown in the tab."""
+        try:
+            return collect_heap(self.session, request, self.generation, expanded, collected)
+        except DebugError as e:
+            return HeapView(request, self.generation, error=str(e))
+        except Exception as e:  # noqa: BLE001 - the tab says so; the other panes still show
+            return HeapView(request, self.generation,
+                            error=f"internal error: {type(e).__name__}: {e}")
 
     def _guard(self, action: Callable[[], object]) -> None:
         """Run `action`; its errors go to the console, never up into the UI."""
@@ -278,9 +290,31 @@ class Controller:
         if generation != self.generation or self.session.state.state != "stopped":
             return None
         try:
-            return fetch_rows(self.session, query, start, count, generation, self._sorted)
+            return fetch_rows(self.session, query, start, count, generation)
         except DebugError as e:
             return FiberRows(query, start, 0, generation=generation, error=str(e))
+
+    def heap(self, request: HeapRequest, expanded: Mapping[tuple[str, ...], int] | None = None
+             ) -> HeapView | None:
+        """The Heap tab for `request` (another object, or the tab just shown), read now;
+        None when the program is not stopped."""
+        if self.session.state.state != "stopped":
+            return None
+        return self._heap(request, expanded)
+
+    def collect(self, view: ViewState = ViewState()) -> Snapshot:
+        """`g` in the Heap tab: a full collection now (`Session.collect`, the line mode's
+        `gc`); the console says what it freed as `gc` does, and every pane is read again
+        (values the panes show stay alive: the engine keeps what it handed out)."""
+        freed = ""
+
+        def run() -> None:
+            nonlocal freed
+            result = self.session.collect()
+            freed = collect_text(result)
+            self.line_mode.write(self.line_mode.render.gc_result(result))
+        self._guard(run)
+        return self.snapshot(view, freed)
 
     def children(self, generation: int, path: tuple[str, ...], ref: object, start: int,
                  total: int) -> Children | None:

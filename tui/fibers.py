@@ -3,15 +3,15 @@ the selected one. No Textual.
 
 A `FiberQuery` is what the user asked for: a filter typed into the tab (`parse_filter`)
 and a sort key. `fetch_rows` turns a query and a window of rows [start, start+count) into
-`Session.fibers(...)` calls that ask the engine for those rows only, and returns a
-`FiberRows`. `collect_detail` reads the selected fiber and its mailbox. The rest are plain
-functions from engine records to the text the widgets show.
+one `Session.fibers(...)` call that asks the engine for those rows only, filtered and
+sorted by the engine, and returns a `FiberRows`. `collect_detail` reads the selected
+fiber and its mailbox. The rest are plain functions from engine records to the text the
+widgets show.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, fields
 
 from tui.model import PAGE, VarNode, location_text, short, var_nodes
@@ -19,7 +19,7 @@ from vyndbg.model import DebugError, FiberInfo, MessageInfo
 
 STATES = ("running", "runnable", "blocked", "idle", "finished")   # the order of a state sort
 KINDS = ("main", "task", "actor", "thread")
-SORTS = ("id", "state", "mailbox")
+SORTS = ("id", "state", "mailbox")   # of the engine's sorts, those the tab offers
 MAILBOX_SHOWN = 100      # queued messages of the selected actor listed in its detail
 
 # A bare word of a filter: a state, a kind (singular or plural), else a template.
@@ -99,8 +99,9 @@ def _term(word: str) -> tuple[str, str]:
 class FiberQuery:
     """The fibers the Threads tab lists and their order.
 
-    sort: `id`; `state` (running, runnable, blocked, idle, finished, each by id); `mailbox`
-    (mailbox depth, then id; fibers without a mailbox last). `descending` reverses it.
+    sort: one of `Session.fibers`'s `sort_by` keys: `id`; `state` (running, runnable,
+    blocked, idle, finished, each by id); `mailbox` (mailbox depth, then id; fibers without
+    a mailbox last either way). `descending` reverses it, as the engine does.
     """
 
     filter: FiberFilter = FiberFilter()
@@ -132,71 +133,16 @@ class FiberRows:
     error: str = ""
 
 
-# Fibers of a filter, all of them, in id order: what a mailbox sort orders (the engine's
-# `fibers` has no sort). Keyed by the filter; the controller empties it at every snapshot.
-SortCache = MutableMapping[FiberFilter, tuple[FiberInfo, ...]]
-
-
-def fetch_rows(session, query: FiberQuery, start: int, count: int, generation: int = 0,
-               cache: SortCache | None = None) -> FiberRows:
-    """Rows [start, start+count) of `query`, read from `session` (stopped).
-
-    By id the engine pages the list itself; by state, one page per state group
-    (`group_by="state"` counts them). The engine cannot sort by mailbox depth, so that
-    order reads every fiber of the filter once (kept in `cache`) and orders them here.
-    Raises DebugError as the engine does.
+def fetch_rows(session, query: FiberQuery, start: int, count: int, generation: int = 0
+               ) -> FiberRows:
+    """Rows [start, start+count) of `query`, read from `session` (stopped): the engine
+    filters, sorts and pages the list (`Session.fibers(sort_by=, descending=, start=,
+    count=)`), so only the rows asked for are read. Raises DebugError as the engine does.
     """
     start, count = max(0, start), max(0, count)
-    args = query.filter.engine_args()
-    if query.sort == "mailbox":
-        everything = cache.get(query.filter) if cache is not None else None
-        if everything is None:
-            everything = tuple(session.fibers(**args).fibers)
-            if cache is not None:
-                cache[query.filter] = everything
-        ordered = by_mailbox(everything, query.descending)
-        return FiberRows(query, start, len(ordered), ordered[start:start + count], generation)
-    if query.sort == "state":
-        return _by_state(session, query, args, start, count, generation)
-    if not query.descending:
-        page = session.fibers(**args, start=start, count=count)
-        return FiberRows(query, start, page.total, tuple(page.fibers), generation)
-    # Descending ids: the same rows, counted from the end.
-    total = session.fibers(**args, start=0, count=0).total
-    low = max(0, total - start - count)
-    n = max(0, total - start - low)
-    rows = tuple(reversed(session.fibers(**args, start=low, count=n).fibers)) if n else ()
-    return FiberRows(query, start, total, rows, generation)
-
-
-def _by_state(session, query: FiberQuery, args: dict, start: int, count: int,
-              generation: int) -> FiberRows:
-    page = session.fibers(**args, group_by="state", start=0, count=0)
-    counts = dict(page.groups)
-    order = [s for s in STATES if s in counts] + sorted(s for s in counts if s not in STATES)
-    if query.descending:
-        order.reverse()
-    rows: list[FiberInfo] = []
-    offset = 0
-    for state in order:
-        n = counts[state]
-        low, high = max(start, offset), min(start + count, offset + n)
-        if low < high:
-            part = session.fibers(**{**args, "state": state}, start=low - offset,
-                                  count=high - low)
-            rows.extend(part.fibers)
-        offset += n
-    return FiberRows(query, start, page.total, tuple(rows), generation)
-
-
-def by_mailbox(fibers: Iterable[FiberInfo], descending: bool = True
-               ) -> tuple[FiberInfo, ...]:
-    """`fibers` by mailbox depth (deepest first when `descending`), then by id; fibers
-    without a mailbox (not actors) come last either way."""
-    fibers = tuple(fibers)
-    have = sorted((f for f in fibers if f.mailbox is not None),
-                  key=lambda f: (-f.mailbox if descending else f.mailbox, f.id))
-    return (*have, *(f for f in fibers if f.mailbox is None))
+    page = session.fibers(**query.filter.engine_args(), sort_by=query.sort,
+                          descending=query.descending, start=start, count=count)
+    return FiberRows(query, start, page.total, tuple(page.fibers), generation)
 
 
 # -- the selected fiber --------------------------------------------------------------------
@@ -309,15 +255,14 @@ class FiberView:
     count: int = 0
 
 
-def collect_fibers(session, window: FiberWindow | None, generation: int = 0,
-                   cache: SortCache | None = None, frames=()) -> FiberView:
+def collect_fibers(session, window: FiberWindow | None, generation: int = 0, frames=()
+                   ) -> FiberView:
     """The Threads tab of a stopped `session`: the rows of `window` (none without one),
     the selected fiber (whose stack is `frames`) and the number of fibers."""
     rows = None
     if window is not None:
         try:
-            rows = fetch_rows(session, window.query, window.start, window.count, generation,
-                              cache)
+            rows = fetch_rows(session, window.query, window.start, window.count, generation)
         except DebugError as e:
             rows = FiberRows(window.query, window.start, 0, generation=generation,
                              error=str(e))

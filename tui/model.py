@@ -23,8 +23,9 @@ from vyndbg.model import (
 )
 from vyndbg.render_gdb import Renderer
 
-if TYPE_CHECKING:   # tui.fibers builds on this module
+if TYPE_CHECKING:   # tui.fibers and tui.heap build on this module
     from tui.fibers import FiberView
+    from tui.heap import HeapView
 
 _RENDER = Renderer()
 
@@ -292,6 +293,7 @@ class Snapshot:
     sources: Mapping[str, str] = field(default_factory=dict)
     stop: StopEvent | None = None    # the stop these came from (a new object at each stop)
     threads: FiberView | None = None  # the Threads tab (tui.fibers), when stopped
+    heap: HeapView | None = None      # the Heap tab (tui.heap), when stopped and shown
 
     @property
     def selected_frame(self) -> FrameInfo | None:

@@ -34,6 +34,7 @@ class VariableTree(Tree):
     BINDINGS = [
         Binding("enter", "select_cursor", "Expand / collapse, or load more", show=False),
         Binding("space", "toggle_node", "Expand / collapse", show=False),
+        Binding("o", "open_object", "Open the value's object in the Heap tab", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -54,6 +55,15 @@ class VariableTree(Tree):
             self.ref = ref
             self.start = start
             self.total = total
+            self.generation = generation
+
+    class OpenObject(Message):
+        """`o` on a value: open the heap object it is (or points to) in the Heap tab."""
+
+        def __init__(self, tree: VariableTree, node: VarNode, generation: int) -> None:
+            super().__init__()
+            self.tree = tree
+            self.node = node
             self.generation = generation
 
     def __init__(self, empty: str = "No frame selected.", *, id: str | None = None) -> None:
@@ -164,6 +174,11 @@ class VariableTree(Tree):
         data = event.node.data
         if isinstance(data, VarNode) and not self._building:
             self.expanded.pop(data.path, None)
+
+    def action_open_object(self) -> None:
+        node = self.cursor_node
+        if node is not None and isinstance(node.data, VarNode):
+            self.post_message(self.OpenObject(self, node.data, self.generation))
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         event.stop()
