@@ -91,10 +91,15 @@ def mark_sweep(heap: Heap, roots: Iterable[int]) -> CollectStats:
     marked = _mark(heap, table, roots)
     reclaimed_objects, reclaimed_bytes = _sweep(heap, table)
     _promote(heap, table)
+    return _stats(heap, marked, reclaimed_objects, reclaimed_bytes, started)
+
+
+def _stats(heap: Heap, marked: int, objects: int, nbytes: int, started: float
+           ) -> CollectStats:
     return CollectStats(
         marked_objects=marked,
-        reclaimed_objects=reclaimed_objects,
-        reclaimed_bytes=reclaimed_bytes,
+        reclaimed_objects=objects,
+        reclaimed_bytes=nbytes,
         live_bytes=heap._top - heap._free.bytes - heap._dead_bytes,
         free_bytes=heap._free.bytes,
         seconds=time.perf_counter() - started,
@@ -107,6 +112,11 @@ def _promote(heap: Heap, table: bytearray) -> None:
     for off in heap._young:
         if table[off >> 3] == _MARKED:
             u32[(off >> 2) + 1] &= ~FLAG_YOUNG
+    _young_again(heap)
+
+
+def _young_again(heap: Heap) -> None:
+    """After a collection: nothing is young, nothing is remembered."""
     heap._young = []
     heap._allocated_before += heap._young_bytes
     heap._young_bytes = 0
@@ -173,18 +183,8 @@ def minor(heap: Heap, roots: Iterable[int]) -> CollectStats:
         reclaimed_objects += 1
         reclaimed_bytes += total
     marked = len(young) - reclaimed_objects
-    heap._young = []
-    heap._allocated_before += heap._young_bytes
-    heap._young_bytes = 0
-    heap._remembered.clear()
-    return CollectStats(
-        marked_objects=marked,
-        reclaimed_objects=reclaimed_objects,
-        reclaimed_bytes=reclaimed_bytes,
-        live_bytes=heap._top - heap._free.bytes - heap._dead_bytes,
-        free_bytes=heap._free.bytes,
-        seconds=time.perf_counter() - started,
-    )
+    _young_again(heap)
+    return _stats(heap, marked, reclaimed_objects, reclaimed_bytes, started)
 
 
 def _object_starts(heap: Heap) -> bytearray:
