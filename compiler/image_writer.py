@@ -43,7 +43,7 @@ class ImageWriteError(Exception):
 
 
 def build_image_bytes(
-    sections: Mapping[str, bytes], *, llvm_ir_module: str | None = None
+    sections: Mapping[str, bytes], *, llvm_ir_module: str | None = None, opt: int = 0
 ) -> bytes:
     """The bytes of a Vyn image holding `sections`, plus `.vyn.header`.
 
@@ -53,6 +53,8 @@ def build_image_bytes(
         llvm_ir_module: optional LLVM IR text linked into the object (its
             functions land in `.text`, its symbols in `.symtab`). Its target
             triple, if set, must be TARGET_TRIPLE.
+        opt: the code generator's optimization level for that module (0: tier 1,
+            debuggable; 2: tier 2). The IR itself comes optimized or not.
 
     Raises:
         ValueError, TypeError: a section name or payload is invalid (caller bug).
@@ -60,7 +62,7 @@ def build_image_bytes(
     """
     payloads = _checked_payloads(sections)
     header = encode_header(section_entries(payloads))
-    return emit_sections_object({HEADER_SECTION: header, **payloads}, llvm_ir_module)
+    return emit_sections_object({HEADER_SECTION: header, **payloads}, llvm_ir_module, opt)
 
 
 def write_image(
@@ -68,6 +70,7 @@ def write_image(
     sections: Mapping[str, bytes],
     *,
     llvm_ir_module: str | None = None,
+    opt: int = 0,
 ) -> None:
     """Build the image (see `build_image_bytes`) and write it to `path` atomically.
 
@@ -80,12 +83,12 @@ def write_image(
         ValueError, TypeError: a section name or payload is invalid (caller bug).
         ImageWriteError: LLVM rejected the IR, or the file could not be written.
     """
-    data = build_image_bytes(sections, llvm_ir_module=llvm_ir_module)
+    data = build_image_bytes(sections, llvm_ir_module=llvm_ir_module, opt=opt)
     _write_atomically(os.fspath(path), data)
 
 
 def emit_sections_object(
-    sections: Mapping[str, bytes], llvm_ir_module: str | None = None
+    sections: Mapping[str, bytes], llvm_ir_module: str | None = None, opt: int = 0
 ) -> bytes:
     """An ELF object holding exactly `sections` (no header is added) and `llvm_ir_module`.
 
@@ -95,7 +98,7 @@ def emit_sections_object(
     """
     from llvmlite import binding as llvm
 
-    target_machine = _target_machine()
+    target_machine = _target_machine(opt)
     sections_ir = _sections_module_ir(sections, str(target_machine.target_data))
     modules: list[ModuleRef] = []
     try:
@@ -142,7 +145,7 @@ def _checked_payloads(sections: Mapping[str, bytes]) -> dict[str, bytes]:
 
 
 @functools.cache
-def _target_machine() -> TargetMachine:
+def _target_machine(opt: int = 0) -> TargetMachine:
     """The x86-64 target machine, created once per process.
 
     llvmlite >= 0.45 initializes LLVM itself (`llvm.initialize()` now raises);
@@ -159,8 +162,9 @@ def _target_machine() -> TargetMachine:
         llvm.initialize_all_asmprinters()
         target = llvm.Target.from_triple(TARGET_TRIPLE)
     # Codegen at -O0 keeps native code debuggable (Tier 1); PIC so the object
-    # can be linked into an executable or a shared library alike.
-    return target.create_target_machine(reloc="pic", codemodel="default", opt=0)
+    # can be linked into an executable or a shared library alike, and loaded by
+    # MCJIT as it is (`vyn run IMAGE`).
+    return target.create_target_machine(reloc="pic", codemodel="small", opt=opt)
 
 
 def _sections_module_ir(sections: Mapping[str, bytes], data_layout: str) -> str:

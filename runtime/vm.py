@@ -28,6 +28,7 @@ from runtime.heap import Heap
 from runtime.heap_errors import DanglingReference, HeapError, HeapExhausted, UseAfterFree
 from runtime.heap_gc import CollectStats
 from runtime.heap_layout import FLAG_FREED
+from runtime.jit import EXITED, NOT_RUN
 from runtime.values import ValueReader, desc_kind
 
 INT_MIN = -(1 << 63)
@@ -147,6 +148,10 @@ class VM:
         self.rc_slots: dict[int, set[int]] = {}   # object -> its counted ref<T> slots
         self.exited = False
         self._capkinds: dict[int, list[int]] = {}
+        # The native tier (runtime/jit.py): per function, None or its NativeFn (counters,
+        # native entries); all None without a JIT, so the interpreter pays one test.
+        self.jit = None
+        self.natives: list = [None] * len(self.functions)
 
     # ------------------------------------------------------------ loading
 
@@ -460,6 +465,7 @@ class VM:
         get_f64, set_f64 = heap.get_f64, heap.set_f64
         get_ptr, set_ptr = heap.get_ptr, heap.set_ptr
         BREAKPOINT = bc.BREAKPOINT
+        natives, jit = self.natives, self.jit
         new_frame = object.__new__
         MOV, LOADK, ADD, SUB, ADDK, SUBK = bc.MOV, bc.LOADK, bc.ADD, bc.SUB, bc.ADDK, bc.SUBK
         JGEK, JLTK, JGE, JGT, JLT, JLE = bc.JGEK, bc.JLTK, bc.JGE, bc.JGT, bc.JLT, bc.JLE
@@ -547,6 +553,26 @@ class VM:
                     if depth >= max_depth:
                         raise VynPanic("stack overflow")
                     frame.pc = pc
+                    nat = natives[fi]
+                    if nat is not None and chk is None and budget > 1:
+                        # Native code for the callee (runtime/jit.py): it counts this
+                        # call's reduction and every later one itself.
+                        res = nat.call(frame, ins[1], new, env, depth + 1, budget - 1)
+                        if res is not NOT_RUN:
+                            budget = jit.budget
+                            if res is not EXITED:
+                                regs[ins[1]] = res
+                                continue
+                            frame = jit.frame      # it deoptimized: its frames, rebuilt
+                            code, regs, pc, depth = frame.code, frame.regs, frame.pc, frame.depth
+                            if jit.error is not None:
+                                pc += 1
+                                raise jit.pop_error()
+                            if jit.blocked or budget <= 0:
+                                self.frame = frame
+                                self.left = budget if jit.blocked else 0
+                                return BLOCK if jit.blocked else YIELD
+                            continue
                     depth += 1
                     f = new_frame(Frame)      # no __init__ call: this is the hot path
                     f.fn = funcs[fi]
@@ -623,6 +649,23 @@ class VM:
                             self.frame = frame
                             self.left = 0
                             return YIELD
+                        nat = natives[frame.fn.index]
+                        if nat is not None and chk is None:
+                            # On-stack replacement: the loop goes on in native code.
+                            res = nat.loop(frame, t, budget)
+                            if res is not NOT_RUN:
+                                budget = jit.budget
+                                frame = jit.frame
+                                code, regs, pc, depth = (frame.code, frame.regs, frame.pc,
+                                                         frame.depth)
+                                if jit.error is not None:
+                                    pc += 1
+                                    raise jit.pop_error()
+                                if jit.blocked or budget <= 0:
+                                    self.frame = frame
+                                    self.left = budget if jit.blocked else 0
+                                    return BLOCK if jit.blocked else YIELD
+                                continue
                     pc = t
                 elif op == JF:
                     if not regs[ins[1]]:

@@ -1,0 +1,1448 @@
+"""The native backend: bytecode function -> LLVM IR (text) -> x86-64 machine code.
+
+One backend serves `vyn build` (the image's `.text` and `.debug_*`) and the JIT of
+`vyn run` (MCJIT runs the very object bytes `emit_object` returns). docs/native.md is the
+contract: the calling convention, the helper ABI, deoptimization, and the DWARF.
+
+In short:
+- `analyze` runs a forward dataflow over a function's bytecode that gives the value kind
+  (Int, Float, Bool, pointer, unit) of every register at every pc, and says why a
+  function cannot be compiled (it then stays in bytecode).
+- Every register is an `i64` stack slot (Floats as their bits); a variable of the
+  variable table is a DWARF variable on its register's slot. Tier 1 (-O0) keeps them
+  there; tier 2 (-O2) runs LLVM's O2 pipeline, which promotes them to SSA values and
+  keeps what DWARF can still say.
+- Native code counts the interpreter's reductions (every call and loop back-edge) in a
+  budget word of the context; when it reaches zero it asks the runtime (`vyn_rt_poll`)
+  whether the slice really ends. If it does, or at any instruction native code does not
+  finish itself (a panic, a call of a function still in bytecode), native code
+  *deoptimizes*: each native frame, innermost first, hands its bytecode pc and registers
+  to the runtime (`vyn_rt_frame`), which rebuilds bytecode frames and goes on in the
+  interpreter. So the scheduler switches fibers at exactly the same reductions, and a
+  panic is raised by the interpreter itself, with the same message and backtrace.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from compiler import bytecode as bc
+from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT, Function, Program
+from compiler.native_debug import DIBuilder, NullDIBuilder
+
+TARGET_TRIPLE = "x86_64-unknown-linux-gnu"
+ABI_VERSION = 1
+
+# The context every native function receives (an array of i64 words).
+CTX_BUDGET, CTX_STATUS, CTX_DEPTH_LIMIT, CTX_STRINGS, CTX_FUNCTIONS, CTX_ID, CTX_STACK = range(7)
+STACK_ALLOWANCE = 2 << 20     # bytes of C stack native code may use below its entry
+CTX_WORDS = 8
+# ctx[CTX_STATUS] after native code returned.
+ST_OK, ST_YIELD, ST_TRAP, ST_RAISE, ST_BLOCK = 0, 1, 2, 3, 4
+# vyn_rt_exec's answers.
+EXEC_OK, EXEC_RAISED, EXEC_EXIT_AFTER = 0, 1, 2
+
+# Register kinds beyond bytecode's K_*: never written on any path, or written with
+# different kinds on different paths.
+UNSET = None
+CONFLICT = -1
+
+FLAGS_OFFSET, SIZE_OFFSET, SLOT0_OFFSET = 4, 8, 16
+FLAGS_DEAD = 0x2 | 0x4 | 0x40     # FREED | RELEASED | FREE_BLOCK (runtime/heap_layout.py)
+FLAG_YOUNG = 0x80
+SLICE_HINT = "!{!\"branch_weights\", i32 1, i32 2000}"
+# Type-based alias information: the context, heap objects and the exit buffer never
+# overlap, so LLVM may keep the budget in a register and hoist a vector's header out of
+# a loop. Words of the context that do not change while native code runs are invariant.
+CTX = ", !tbaa !1000001"
+HEAP = ", !tbaa !1000002"
+INVARIANT = ", !tbaa !1000001, !invariant.load !1000003"
+_EXTRA_METADATA = """!1000000 = !{!"vyn"}
+!1000004 = !{!"vyn.ctx", !1000000, i64 0}
+!1000005 = !{!"vyn.heap", !1000000, i64 0}
+!1000001 = !{!1000004, !1000004, i64 0}
+!1000002 = !{!1000005, !1000005, i64 0}
+!1000003 = !{}
+"""
+
+_KIND_BY_DESC = {"int": K_INT, "char": K_INT, "rune": K_INT, "float": K_FLOAT,
+                 "bool": K_BOOL, "unit": K_UNIT, "never": K_UNIT}
+
+HELPERS = {
+    "vyn_rt_poll": "declare i64 @vyn_rt_poll(ptr)",
+    "vyn_rt_frame": "declare void @vyn_rt_frame(ptr, i64, i64, i64, i64, ptr)",
+    "vyn_rt_exec": "declare i64 @vyn_rt_exec(ptr, i64, i64, ptr)",
+    "vyn_rt_remember": "declare void @vyn_rt_remember(ptr, i64)",
+    "vyn_rt_call": "declare i64 @vyn_rt_call(ptr, i64, i64, i64, ptr)",
+}
+
+# Instructions native code hands to the runtime whole (`vyn_rt_exec`): they allocate,
+# print, format or touch Python-side state. They never call Vyn code or wait.
+GENERIC = frozenset((
+    bc.PRINT, bc.DBG, bc.TOSTR, bc.SCAT, bc.VEQ, bc.VCMP, bc.NEW, bc.VECNEW, bc.ARRNEW,
+    bc.RANGE, bc.GGET, bc.GSET, bc.CELLNEW, bc.CELLGET, bc.CELLSET, bc.FREE, bc.REGION,
+    bc.ENDREGION, bc.REFNEW, bc.RCHOLD, bc.RCSETF, bc.RCGSET, bc.CLOSURE, bc.CALLB,
+    bc.INDEX, bc.SETINDEX,
+))
+# Generic instructions whose first register operand is read, not written.
+_NO_DEST = frozenset((bc.SETF, bc.SETINDEX, bc.CELLSET, bc.PRINT, bc.DBG, bc.PANIC, bc.FREE,
+                      bc.ENDREGION, bc.RCHOLD, bc.RCSETF, bc.GSET, bc.RCGSET, bc.RET, bc.JT,
+                      bc.JF))
+_TRAPS = frozenset((bc.PANIC, bc.PANICK, bc.UNSUPPORTED))
+_BRANCH2 = {bc.JLT: "slt", bc.JLE: "sle", bc.JGT: "sgt", bc.JGE: "sge", bc.JEQ: "eq",
+            bc.JNE: "ne"}
+_FBRANCH2 = {bc.JLT: "olt", bc.JLE: "ole", bc.JGT: "ogt", bc.JGE: "oge", bc.JEQ: "oeq",
+             bc.JNE: "une"}
+_CMP = {bc.LT: "slt", bc.LE: "sle", bc.GT: "sgt", bc.GE: "sge", bc.EQ: "eq", bc.NE: "ne"}
+_FCMP = {bc.LT: "olt", bc.LE: "ole", bc.GT: "ogt", bc.GE: "oge", bc.EQ: "oeq", bc.NE: "une"}
+_INT_BIN = {bc.ADD: "add", bc.SUB: "sub", bc.MUL: "mul", bc.BAND: "and", bc.BOR: "or",
+            bc.BXOR: "xor"}
+_FLOAT_BIN = {bc.FADD: "fadd", bc.FSUB: "fsub", bc.FMUL: "fmul"}
+_NATIVE_BUILTINS = frozenset(("Vec.len", "Array.len"))
+QNAN = 0x7FF8000000000000
+
+
+class NativeError(Exception):
+    """LLVM rejected what the backend produced (a backend bug, reported as such)."""
+
+
+def desc_kind(program: Program, tid: int) -> int:
+    types = program.types
+    if not 0 <= tid < len(types):
+        return K_PTR
+    return _KIND_BY_DESC.get(types[tid].kind, K_PTR)
+
+
+def symbol(fi: int) -> str:
+    return f"vyn.fn.{fi}"
+
+
+def entry_symbol(fi: int) -> str:
+    return f"vyn.entry.{fi}"
+
+
+def osr_symbol(fi: int) -> str:
+    return f"vyn.osr.{fi}"
+
+
+def register_ranges(ins: tuple) -> tuple[list[int], list[int]]:
+    """(registers read, registers written) by a generic instruction."""
+    op = ins[0]
+    letters = bc.OPERANDS[bc.OPNAMES[op]]
+    reads: list[int] = []
+    writes: list[int] = []
+    first = True
+    i = 0
+    while i < len(letters):
+        letter = letters[i]
+        if letter == "r":
+            if i + 1 < len(letters) and letters[i + 1] == "n":
+                reads.extend(range(ins[1 + i], ins[1 + i] + ins[2 + i]))
+                i += 2
+                first = False
+                continue
+            if first and op not in _NO_DEST:
+                writes.append(ins[1 + i])
+            else:
+                reads.append(ins[1 + i])
+            first = False
+        i += 1
+    return reads, writes
+
+
+def string_ids(program: Program) -> dict[tuple[int, int], int]:
+    """(function, constant) -> index in the context's string table, for every string a
+    LOADK loads (the runtime fills the table with the interned String objects)."""
+    ids: dict[tuple[int, int], int] = {}
+    for fn in program.functions:
+        for ins in fn.code:
+            if ins[0] == bc.LOADK and isinstance(fn.consts[ins[2]], str):
+                ids.setdefault((fn.index, ins[2]), len(ids))
+    return ids
+
+
+# ------------------------------------------------------------------------------ analysis
+
+
+@dataclass
+class Plan:
+    """What the backend knows about one compilable function."""
+
+    fn: Function
+    states: list[tuple]              # register kinds before each pc
+    entry: tuple                     # register kinds at entry (parameters)
+    ret_kind: int
+    leaders: list[int]
+    backedges: list[int]             # targets of loop back-edges (OSR entries)
+    callees: set[int] = field(default_factory=set)
+    reachable: frozenset[int] = frozenset()
+
+    @property
+    def index(self) -> int:
+        return self.fn.index
+
+    def kinds_at(self, site: int) -> tuple:
+        return self.entry if site < 0 else self.states[site]
+
+
+def successors(code: list[tuple], pc: int) -> list[int]:
+    ins = code[pc]
+    op = ins[0]
+    if op == bc.JMP:
+        return [ins[1]]
+    if op in (bc.JT, bc.JF):
+        return [ins[2], pc + 1]
+    if op in _BRANCH2 or op in (bc.JLTK, bc.JGEK, bc.NEXT):
+        return [ins[3], pc + 1]
+    if op == bc.RET or op in _TRAPS:
+        return []
+    return [pc + 1] if pc + 1 < len(code) else []
+
+
+def _join(a, b):
+    if a == b or b is UNSET:
+        return a
+    if a is UNSET:
+        return b
+    return CONFLICT
+
+
+class _Refuse(Exception):
+    pass
+
+
+def analyze(program: Program, fi: int, plain_builtins: frozenset[str] | None = None
+            ) -> Plan | str:
+    """A Plan for function `fi`, or the reason (a sentence fragment) it stays in
+    bytecode. `plain_builtins`: names of builtins that neither call back into Vyn code
+    nor wait (None: every CALLB is refused)."""
+    fn = program.functions[fi]
+    try:
+        return _analyze(program, fn, plain_builtins)
+    except _Refuse as r:
+        return str(r)
+
+
+def _dest_kind(program: Program, fn: Function, ins: tuple, state: list) -> int | None:
+    op = ins[0]
+    if op == bc.MOV:
+        return state[ins[2]]
+    if op == bc.LOADK:
+        v = fn.consts[ins[2]]
+        if isinstance(v, bool):
+            return K_BOOL
+        if isinstance(v, int):
+            return K_INT
+        if isinstance(v, float):
+            return K_FLOAT
+        if v is None:
+            return K_UNIT
+        if isinstance(v, str):
+            return K_PTR
+        raise _Refuse("loads a constant of an unsupported kind")
+    if op in (bc.ADD, bc.SUB, bc.MUL, bc.DIV, bc.MOD, bc.ADDK, bc.SUBK, bc.NEG, bc.SHL,
+              bc.SHR, bc.BNOT, bc.WRAP, bc.TAG, bc.REGION):
+        return K_INT
+    if op in (bc.FADD, bc.FSUB, bc.FMUL, bc.FDIV, bc.FMOD, bc.FNEG):
+        return K_FLOAT
+    if op in (bc.BAND, bc.BOR, bc.BXOR):
+        return state[ins[2]]
+    if op in (bc.NOT, bc.EQ, bc.NE, bc.LT, bc.LE, bc.GT, bc.GE, bc.VEQ, bc.VCMP):
+        return K_BOOL
+    if op in (bc.SCAT, bc.NEW, bc.VECNEW, bc.ARRNEW, bc.RANGE, bc.CELLNEW, bc.CLOSURE,
+              bc.REFNEW, bc.TOSTR, bc.LOADENV):
+        return K_PTR
+    if op == bc.CALL:
+        return desc_kind(program, program.functions[ins[2]].ret_type)
+    if op == bc.CALLB:
+        known = builtin_kind(fn.consts[ins[2]])
+        if known is not None:
+            return known
+    if op in (bc.CALLB, bc.CELLGET, bc.CALLV, bc.CALLM):
+        return desc_kind(program, fn.reg_types[ins[1]]) if ins[1] < len(fn.reg_types) else K_PTR
+    if op == bc.GETF:
+        return ins[4] if ins[4] in (K_INT, K_FLOAT, K_PTR, K_BOOL) else K_UNIT
+    if op == bc.INDEX:
+        d = program.types[ins[4]]
+        if d.kind in ("vec", "array"):
+            return desc_kind(program, d.elem)
+        return K_INT
+    if op == bc.CAST:
+        return (K_INT, K_FLOAT, K_BOOL, K_INT)[ins[4]] if 0 <= ins[4] <= 3 else K_INT
+    if op == bc.GGET:
+        return desc_kind(program, program.globals[ins[2]][1])
+    if op == bc.LOADCAP:
+        return _capture_kinds(program, fn)[ins[2]]
+    return None
+
+
+def builtin_kind(name: str) -> int | None:
+    """The kind of what a builtin returns, when its name tells (else the register's type
+    says, checked at run time)."""
+    if not isinstance(name, str):
+        return None
+    method = name.rpartition(".")[2]
+    if method == "len" or name in ("Int.abs", "Int.min", "Int.max", "Int.pow", "Char.to_upper",
+                                   "Char.to_lower"):
+        return K_INT
+    if method.startswith("is_"):
+        return K_BOOL
+    if name.startswith("Float.") and method in ("abs", "sqrt", "floor", "ceil", "round", "min",
+                                                "max", "pow"):
+        return K_FLOAT
+    return None
+
+
+def param_kind(program: Program, fn: Function, r: int) -> int:
+    """The kind of parameter `r`: its variable's type, else its register's."""
+    for v in fn.vars:
+        if v.kind == "param" and v.reg == r:
+            return desc_kind(program, v.type_id)
+    return desc_kind(program, fn.reg_types[r]) if r < len(fn.reg_types) else K_PTR
+
+
+def _capture_kinds(program: Program, fn: Function) -> list[int]:
+    kinds = [K_INT] * fn.ncaptures
+    for v in fn.vars:
+        if v.kind == "capture" and v.reg < len(kinds):
+            kinds[v.reg] = K_PTR if v.cell else desc_kind(program, v.type_id)
+    return kinds
+
+
+def _check(program: Program, fn: Function, ins: tuple, state: list,
+           plain: frozenset[str] | None) -> None:
+    op = ins[0]
+    name = bc.OPNAMES[op]
+    if op in (bc.ITER, bc.NEXT):
+        raise _Refuse("iterates over a collection with `for ... in` (ITER/NEXT keep a "
+                      "Python iterator in a register)")
+    if op in (bc.CALLV, bc.CALLM):
+        raise _Refuse(f"calls a {'closure' if op == bc.CALLV else 'method'} ({name})")
+    if op == bc.BREAKPOINT:
+        raise _Refuse("holds a debugger breakpoint")
+    if op == bc.CALLB:
+        name = fn.consts[ins[2]]
+        if plain is None or name not in plain:
+            raise _Refuse(f"calls the builtin `{name}`, which can call back into Vyn "
+                          "code or wait for another fiber")
+    if op in (bc.EQ, bc.NE, bc.LT, bc.LE, bc.GT, bc.GE) or op in _BRANCH2:
+        a, b = (ins[2], ins[3]) if op not in _BRANCH2 else (ins[1], ins[2])
+        ka, kb = state[a], state[b]
+        if ka in (UNSET, CONFLICT) or kb in (UNSET, CONFLICT):
+            raise _Refuse(f"compares registers of unknown kind at {name}")
+        if (ka == K_FLOAT) != (kb == K_FLOAT):
+            raise _Refuse(f"compares a Float with another kind at {name}")
+    if op in (bc.BAND, bc.BOR, bc.BXOR) and state[ins[2]] in (UNSET, CONFLICT):
+        raise _Refuse(f"applies {name} to a register of unknown kind")
+    if op in (bc.RET,) and state[ins[1]] is CONFLICT:
+        raise _Refuse("returns a register of unknown kind")
+    if op in (bc.MOV,) and state[ins[2]] is CONFLICT:
+        raise _Refuse("copies a register that holds values of different kinds")
+    if op == bc.CALL:
+        callee = program.functions[ins[2]]
+        if callee.nparams != ins[4]:
+            raise _Refuse("calls a function with the wrong number of arguments")
+        for r in range(ins[3], ins[3] + ins[4]):
+            if state[r] is CONFLICT:
+                raise _Refuse("passes a register that holds values of different kinds")
+    if op == bc.LOADK and isinstance(fn.consts[ins[2]], tuple):
+        raise _Refuse("loads a tuple constant")
+    if op == bc.GETF and ins[4] not in (K_INT, K_FLOAT, K_PTR, K_BOOL, K_UNIT):
+        raise _Refuse("reads a field of an unknown kind")
+    if op == bc.SETF and ins[4] not in (K_INT, K_FLOAT, K_PTR, K_BOOL, K_UNIT):
+        raise _Refuse("writes a field of an unknown kind")
+    if op == bc.CAST and not (0 <= ins[3] <= 3 and 0 <= ins[4] <= 3):
+        raise _Refuse("uses an unknown conversion")
+
+
+def _analyze(program: Program, fn: Function, plain: frozenset[str] | None) -> Plan:
+    code = fn.code
+    n = len(code)
+    if n == 0:
+        raise _Refuse("has no code")
+    if fn.nregs > 4096:
+        raise _Refuse("has more than 4096 registers")
+    entry = [UNSET] * fn.nregs
+    for r in range(fn.nparams):
+        entry[r] = param_kind(program, fn, r)
+    states: list[list | None] = [None] * n
+    states[0] = list(entry)
+    work = [0]
+    queued = {0}
+    while work:
+        pc = work.pop()
+        queued.discard(pc)
+        state = list(states[pc])
+        ins = code[pc]
+        d = _dest_kind(program, fn, ins, state)
+        _, writes = register_ranges(ins) if ins[0] in GENERIC else ((), ())
+        if ins[0] in GENERIC:
+            for r in writes:
+                state[r] = d if d is not None else K_PTR
+        elif d is not None or ins[0] in (bc.MOV,):
+            state[ins[1]] = d
+        for s in successors(code, pc):
+            if s >= n:
+                raise _Refuse("falls off the end of its code")
+            old = states[s]
+            if old is None:
+                states[s] = list(state)
+            else:
+                new = [_join(a, b) for a, b in zip(old, state, strict=True)]
+                if new == old:
+                    continue
+                states[s] = new
+            if s not in queued:
+                queued.add(s)
+                work.append(s)
+    final: list[tuple] = []
+    leaders = {0}
+    backedges: set[int] = set()
+    callees: set[int] = set()
+    ret_kind = None
+    for pc, ins in enumerate(code):
+        st = states[pc]
+        if st is None:               # unreachable: never emitted
+            final.append(tuple([UNSET] * fn.nregs))
+            continue
+        final.append(tuple(st))
+        _check(program, fn, ins, st, plain)
+        op = ins[0]
+        if op == bc.RET:
+            k = st[ins[1]]
+            k = K_UNIT if k is UNSET else k
+            if ret_kind is None:
+                ret_kind = k
+            elif ret_kind != k:
+                raise _Refuse("returns values of different kinds")
+        if op == bc.CALL:
+            callees.add(ins[2])
+        succ = successors(code, pc)
+        if op in (bc.JMP, bc.JT, bc.JF, bc.JLTK, bc.JGEK) or op in _BRANCH2 or not succ:
+            for s in succ:
+                leaders.add(s)
+            if pc + 1 < n:
+                leaders.add(pc + 1)
+        if op == bc.JMP and ins[1] <= pc:
+            backedges.add(ins[1])
+    declared = desc_kind(program, fn.ret_type)
+    if ret_kind is None:
+        ret_kind = declared
+    elif ret_kind != declared and not (ret_kind in (K_INT, K_PTR) and declared in (K_INT, K_PTR)):
+        raise _Refuse("returns values whose kind differs from its declared return type")
+    reachable = frozenset(pc for pc in range(n) if states[pc] is not None)
+    return Plan(fn, final, tuple(entry), ret_kind, sorted(leaders), sorted(backedges), callees,
+                reachable)
+
+
+def plan_functions(program: Program, indices: Iterable[int] | None = None,
+                   plain_builtins: frozenset[str] | None = None
+                   ) -> tuple[dict[int, Plan], dict[int, str]]:
+    """Plans for the functions (all by default) that can be compiled, and the reasons
+    the others cannot."""
+    plans: dict[int, Plan] = {}
+    refused: dict[int, str] = {}
+    for fi in (range(len(program.functions)) if indices is None else indices):
+        p = analyze(program, fi, plain_builtins)
+        if isinstance(p, str):
+            refused[fi] = p
+        else:
+            plans[fi] = p
+    return plans, refused
+
+
+# ------------------------------------------------------------------------------ codegen
+
+
+def _f64_bits(x: float) -> int:
+    return struct.unpack("<q", struct.pack("<d", x))[0]
+
+
+class _FnEmitter:
+    """The IR of one function: the fast entry (`vyn.fn.N`, arguments by value, from pc 0)
+    or the OSR entry (`vyn.osr.N`, registers from a buffer, at a loop header; its RET
+    hands the frame back to the interpreter)."""
+
+    def __init__(self, module: ModuleBuilder, plan: Plan, osr: bool):
+        self.m = module
+        self.plan = plan
+        self.fn = plan.fn
+        self.osr = osr
+        self.out: list[str] = []
+        self.n = 0
+        self.di = module.di
+        self.exits: list[tuple[str, int, int, int]] = []   # (block, site, resume, child)
+        self.sp = ""
+        self.loc = ""
+        self.buf_size = max([self.fn.nregs, 1] + [ins[4] for ins in self.fn.code
+                                                  if ins[0] == bc.CALL])
+
+    # -- small helpers -------------------------------------------------------------------
+
+    def tmp(self) -> str:
+        self.n += 1
+        return f"%t{self.n}"
+
+    def label(self, stem: str) -> str:
+        self.n += 1
+        return f"{stem}{self.n}"
+
+    def emit(self, text: str) -> None:
+        self.out.append(f"  {text}{self.loc}")
+
+    def block(self, name: str) -> None:
+        self.out.append(f"{name}:")
+
+    def load(self, r: int) -> str:
+        t = self.tmp()
+        self.emit(f"{t} = load i64, ptr %r{r}")
+        return t
+
+    def store(self, r: int, v: str) -> None:
+        self.emit(f"store i64 {v}, ptr %r{r}")
+
+    def fval(self, r: int) -> str:
+        t = self.tmp()
+        self.emit(f"{t} = bitcast i64 {self.load(r)} to double")
+        return t
+
+    def fstore(self, r: int, v: str) -> None:
+        t = self.tmp()
+        self.emit(f"{t} = bitcast double {v} to i64")
+        self.store(r, t)
+
+    def bool_store(self, r: int, i1: str) -> None:
+        t = self.tmp()
+        self.emit(f"{t} = zext i1 {i1} to i64")
+        self.store(r, t)
+
+    def exit_block(self, site: int, resume: int, child: int, status: int | None) -> str:
+        """A block that leaves native code (deoptimizes) with this frame at `resume`."""
+        name = self.label("x")
+        self.exits.append((name, site, resume, child, status))
+        return name
+
+    def trap(self, pc: int) -> str:
+        """Leave native code so that the interpreter runs instruction `pc` itself."""
+        return self.exit_block(pc, pc, -1, ST_TRAP)
+
+    def cond_trap(self, i1: str, pc: int) -> None:
+        """If `i1`, trap at `pc`; else go on in a new block."""
+        ok = self.label("ok")
+        self.emit(f"br i1 {i1}, label %{self.trap(pc)}, label %{ok}, !prof !{self.m.unlikely}")
+        self.block(ok)
+
+    def object_checks(self, ptr_i64: str, slot: int | str, pc: int) -> str:
+        """Checks an object access as the heap's accessors do (null, dead flags, slot in
+        range); returns the object as `ptr`. A failed check traps: the interpreter runs
+        the instruction and raises the very same panic."""
+        isnull = self.tmp()
+        self.emit(f"{isnull} = icmp eq i64 {ptr_i64}, 0")
+        self.cond_trap(isnull, pc)
+        obj = self.tmp()
+        self.emit(f"{obj} = inttoptr i64 {ptr_i64} to ptr")
+        fp = self.tmp()
+        self.emit(f"{fp} = getelementptr inbounds i8, ptr {obj}, i64 {FLAGS_OFFSET}")
+        flags = self.tmp()
+        self.emit(f"{flags} = load i32, ptr {fp}{HEAP}")
+        dead = self.tmp()
+        self.emit(f"{dead} = and i32 {flags}, {FLAGS_DEAD}")
+        isdead = self.tmp()
+        self.emit(f"{isdead} = icmp ne i32 {dead}, 0")
+        self.cond_trap(isdead, pc)
+        szp = self.tmp()
+        self.emit(f"{szp} = getelementptr inbounds i8, ptr {obj}, i64 {SIZE_OFFSET}")
+        size = self.tmp()
+        self.emit(f"{size} = load i32, ptr {szp}{HEAP}")
+        size64 = self.tmp()
+        self.emit(f"{size64} = zext i32 {size} to i64")
+        nslots = self.tmp()
+        self.emit(f"{nslots} = lshr i64 {size64}, 3")
+        inside = self.tmp()
+        self.emit(f"{inside} = icmp ult i64 {slot}, {nslots}")
+        outside = self.tmp()
+        self.emit(f"{outside} = xor i1 {inside}, true")
+        self.cond_trap(outside, pc)
+        self._last_flags = flags
+        return obj
+
+    def slot_ptr(self, obj: str, slot: int | str) -> str:
+        if isinstance(slot, int):
+            p = self.tmp()
+            self.emit(f"{p} = getelementptr inbounds i8, ptr {obj}, i64 {SLOT0_OFFSET + 8 * slot}")
+            return p
+        base = self.tmp()
+        self.emit(f"{base} = getelementptr inbounds i8, ptr {obj}, i64 {SLOT0_OFFSET}")
+        p = self.tmp()
+        self.emit(f"{p} = getelementptr inbounds i64, ptr {base}, i64 {slot}")
+        return p
+
+    def read_slot(self, obj: str, slot: int | str, kind: int) -> str:
+        """The i64 bits a register holds after reading `slot` as `kind`."""
+        if kind == K_UNIT:
+            return "0"
+        p = self.slot_ptr(obj, slot)
+        v = self.tmp()
+        self.emit(f"{v} = load i64, ptr {p}{HEAP}")
+        if kind == K_BOOL:
+            nz = self.tmp()
+            self.emit(f"{nz} = icmp ne i64 {v}, 0")
+            z = self.tmp()
+            self.emit(f"{z} = zext i1 {nz} to i64")
+            return z
+        return v
+
+    def write_barrier(self, obj_i64: str, obj_flags: str, value: str) -> None:
+        """heap.set_ptr's barrier: an old object now pointing at a young one is
+        remembered for the next minor collection."""
+        nz = self.tmp()
+        self.emit(f"{nz} = icmp ne i64 {value}, 0")
+        check = self.label("wb")
+        done = self.label("wbdone")
+        self.emit(f"br i1 {nz}, label %{check}, label %{done}")
+        self.block(check)
+        tp = self.tmp()
+        self.emit(f"{tp} = inttoptr i64 {value} to ptr")
+        tfp = self.tmp()
+        self.emit(f"{tfp} = getelementptr inbounds i8, ptr {tp}, i64 {FLAGS_OFFSET}")
+        tf = self.tmp()
+        self.emit(f"{tf} = load i32, ptr {tfp}{HEAP}")
+        ty = self.tmp()
+        self.emit(f"{ty} = and i32 {tf}, {FLAG_YOUNG}")
+        oy = self.tmp()
+        self.emit(f"{oy} = and i32 {obj_flags}, {FLAG_YOUNG}")
+        c1 = self.tmp()
+        self.emit(f"{c1} = icmp ne i32 {ty}, 0")
+        c2 = self.tmp()
+        self.emit(f"{c2} = icmp eq i32 {oy}, 0")
+        c = self.tmp()
+        self.emit(f"{c} = and i1 {c1}, {c2}")
+        rem = self.label("wbrem")
+        self.emit(f"br i1 {c}, label %{rem}, label %{done}")
+        self.block(rem)
+        self.emit(f"call void @vyn_rt_remember(ptr %ctx, i64 {obj_i64})")
+        self.emit(f"br label %{done}")
+        self.block(done)
+
+    def reduction(self, site: int, resume: int, child: int, before_yield=None) -> None:
+        """One reduction (a call or a loop back-edge): the budget word goes down by one;
+        at zero the runtime decides whether the slice ends (then: leave native code with
+        this frame at `resume`)."""
+        b = self.tmp()
+        self.emit(f"{b} = load i64, ptr %ctx{CTX}")
+        b1 = self.tmp()
+        self.emit(f"{b1} = sub i64 {b}, 1")
+        self.emit(f"store i64 {b1}, ptr %ctx{CTX}")
+        z = self.tmp()
+        self.emit(f"{z} = icmp sle i64 {b1}, 0")
+        poll = self.label("poll")
+        cont = self.label("go")
+        self.emit(f"br i1 {z}, label %{poll}, label %{cont}, !prof !{self.m.unlikely}")
+        self.block(poll)
+        p = self.tmp()
+        self.emit(f"{p} = call i64 @vyn_rt_poll(ptr %ctx)")
+        y = self.tmp()
+        self.emit(f"{y} = icmp ne i64 {p}, 0")
+        yl = self.label("yield")
+        self.emit(f"br i1 {y}, label %{yl}, label %{cont}")
+        self.block(yl)
+        if before_yield is not None:
+            before_yield()
+        self.emit(f"br label %{self.exit_block(site, resume, child, None)}")
+        self.block(cont)
+
+    # -- the function --------------------------------------------------------------------
+
+    def generate(self) -> list[str]:
+        fn, plan = self.fn, self.plan
+        fi = fn.index
+        di = self.di
+        if di.enabled:
+            self.sp = self.m.subprograms[fi]
+        if self.osr:
+            head = (f'define internal i64 @"{osr_symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env, '
+                    f"ptr %in, i64 %at)")
+        else:
+            params = "".join(f", i64 %a{i}" for i in range(fn.nparams))
+            linkage = "internal " if fi in self.m.private else ""
+            head = (f'define {linkage}i64 @"{symbol(fi)}"(ptr %ctx, i64 %depth, '
+                    f"i64 %env{params})")
+        dbg = f" !dbg {self.sp}" if di.enabled and not self.osr else ""
+        self.out.append(f"{head} #0{dbg} {{")
+        self.block("entry")
+        if di.enabled and not self.osr:
+            self.loc = f", !dbg {di.location(fn.line, fn.col, self.sp)}"
+        for r in range(fn.nregs):
+            self.emit(f"%r{r} = alloca i64, align 8")
+        self.emit(f"%xb = alloca [{self.buf_size} x i64], align 8")
+        for r in range(fn.nregs):
+            if self.osr:
+                p = self.tmp()
+                self.emit(f"{p} = getelementptr inbounds i64, ptr %in, i64 {r}")
+                v = self.tmp()
+                self.emit(f"{v} = load i64, ptr {p}")
+                self.store(r, v)
+            else:
+                self.store(r, f"%a{r}" if r < fn.nparams else "0")
+        if di.enabled and not self.osr:
+            self._declare_variables()
+        if self.osr:
+            cases = " ".join(f"i64 {t}, label %pc{t}" for t in plan.backedges)
+            self.emit(f"switch i64 %at, label %badosr [ {cases} ]")
+            self.block("badosr")
+            self.emit("unreachable")
+        else:
+            self.emit("br label %pc0")
+        leaders = set(plan.leaders)
+        code = fn.code
+        terminated = True
+        for pc, ins in enumerate(code):
+            if pc not in plan.reachable:
+                if pc in leaders:
+                    if not terminated:
+                        self.emit(f"br label %pc{pc}")
+                    self.block(f"pc{pc}")
+                    self.emit("unreachable")
+                    terminated = True
+                continue
+            if pc in leaders:
+                if not terminated:
+                    self.emit(f"br label %pc{pc}")
+                self.block(f"pc{pc}")
+            elif terminated:
+                raise NativeError(f"instruction {pc} of {fn.name} is reached only by "
+                                  "falling through unreachable code")
+            if di.enabled:
+                row = fn.line_at(pc)
+                line, col = (row.line, row.col) if row is not None else (fn.line, fn.col)
+                self.loc = f", !dbg {di.location(line, col, self.sp)}"
+            terminated = self.instruction(pc, ins)
+        if not terminated:
+            self.emit(f"br label %{self.trap(len(code) - 1)}")
+        self._exit_code()
+        self.out.append("}")
+        return self.out
+
+    def _declare_variables(self) -> None:
+        fn = self.fn
+        for var in fn.vars:
+            if var.kind == "capture" or not 0 <= var.reg < fn.nregs:
+                continue
+            arg = var.reg + 1 if var.kind == "param" and var.reg < fn.nparams else 0
+            dv = self.di.variable(fn, self.sp, var, arg)
+            self.emit(f"call void @llvm.dbg.declare(metadata ptr %r{var.reg}, "
+                      f"metadata {dv}, metadata !DIExpression())")
+
+    def _exit_code(self) -> None:
+        """The shared exit: store every register in the buffer and give the frame to the
+        runtime (`vyn_rt_frame`), then return to the caller, which sees the status."""
+        if not self.exits:
+            return
+        fi = self.fn.index
+        for name, _, _, _, status in self.exits:
+            self.block(name)
+            if status is not None:
+                sp = self.tmp()
+                self.emit(f"{sp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
+                self.emit(f"store i64 {status}, ptr {sp}{CTX}")
+            self.emit("br label %exit")
+        self.block("exit")
+        for var, col in (("site", 1), ("resume", 2), ("child", 3)):
+            incoming = ", ".join(f"[ {e[col]}, %{e[0]} ]" for e in self.exits)
+            self.emit(f"%{var} = phi i64 {incoming}")
+        for r in range(self.fn.nregs):
+            p = self.tmp()
+            self.emit(f"{p} = getelementptr inbounds i64, ptr %xb, i64 {r}")
+            self.emit(f"store i64 {self.load(r)}, ptr {p}")
+        self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {fi}, i64 %site, i64 %resume, "
+                  "i64 %child, ptr %xb)")
+        self.emit("ret i64 0")
+
+    # -- instructions --------------------------------------------------------------------
+
+    def instruction(self, pc: int, ins: tuple) -> bool:
+        """Emit one instruction; True if it ended its block."""
+        op = ins[0]
+        st = self.plan.states[pc]
+        fn = self.fn
+        if op in (bc.NOP, bc.SAFEPOINT):
+            return False
+        if op == bc.MOV:
+            self.store(ins[1], self.load(ins[2]))
+        elif op == bc.LOADK:
+            v = fn.consts[ins[2]]
+            if isinstance(v, bool):
+                self.store(ins[1], "1" if v else "0")
+            elif isinstance(v, int):
+                self.store(ins[1], str(v))
+            elif isinstance(v, float):
+                self.store(ins[1], str(_f64_bits(v)))
+            elif v is None:
+                self.store(ins[1], "0")
+            else:
+                sid = self.m.strings[(fn.index, ins[2])]
+                tp = self.tmp()
+                self.emit(f"{tp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STRINGS}")
+                tab = self.tmp()
+                self.emit(f"{tab} = load ptr, ptr {tp}{INVARIANT}")
+                ep = self.tmp()
+                self.emit(f"{ep} = getelementptr inbounds i64, ptr {tab}, i64 {sid}")
+                s = self.tmp()
+                self.emit(f"{s} = load i64, ptr {ep}{INVARIANT}")
+                self.store(ins[1], s)
+        elif op in _INT_BIN:
+            t = self.tmp()
+            self.emit(f"{t} = {_INT_BIN[op]} i64 {self.load(ins[2])}, {self.load(ins[3])}")
+            self.store(ins[1], t)
+        elif op in (bc.ADDK, bc.SUBK):
+            t = self.tmp()
+            self.emit(f"{t} = {'add' if op == bc.ADDK else 'sub'} i64 {self.load(ins[2])}, "
+                      f"{ins[3]}")
+            self.store(ins[1], t)
+        elif op in (bc.DIV, bc.MOD):
+            self._divmod(pc, ins)
+        elif op == bc.NEG:
+            t = self.tmp()
+            self.emit(f"{t} = sub i64 0, {self.load(ins[2])}")
+            self.store(ins[1], t)
+        elif op in _FLOAT_BIN:
+            t = self.tmp()
+            self.emit(f"{t} = {_FLOAT_BIN[op]} double {self.fval(ins[2])}, {self.fval(ins[3])}")
+            self.fstore(ins[1], t)
+        elif op == bc.FDIV:
+            self._fdiv(ins)
+        elif op == bc.FMOD:
+            self._fmod(pc, ins)
+        elif op == bc.FNEG:
+            t = self.tmp()
+            self.emit(f"{t} = fneg double {self.fval(ins[2])}")
+            self.fstore(ins[1], t)
+        elif op in (bc.SHL, bc.SHR):
+            m = self.tmp()
+            self.emit(f"{m} = and i64 {self.load(ins[3])}, 63")
+            t = self.tmp()
+            self.emit(f"{t} = {'shl' if op == bc.SHL else 'ashr'} i64 {self.load(ins[2])}, {m}")
+            self.store(ins[1], t)
+        elif op == bc.BNOT:
+            t = self.tmp()
+            self.emit(f"{t} = xor i64 {self.load(ins[2])}, -1")
+            self.store(ins[1], t)
+        elif op == bc.NOT:
+            t = self.tmp()
+            self.emit(f"{t} = icmp eq i64 {self.load(ins[2])}, 0")
+            self.bool_store(ins[1], t)
+        elif op == bc.WRAP:
+            self._wrap(ins)
+        elif op in _CMP:
+            a, b = ins[2], ins[3]
+            t = self.tmp()
+            if st[a] == K_FLOAT:
+                self.emit(f"{t} = fcmp {_FCMP[op]} double {self.fval(a)}, {self.fval(b)}")
+            else:
+                self.emit(f"{t} = icmp {_CMP[op]} i64 {self.load(a)}, {self.load(b)}")
+            self.bool_store(ins[1], t)
+        elif op == bc.JMP:
+            t = ins[1]
+            if t <= pc:
+                self.reduction(pc, t, -1)
+            self.emit(f"br label %pc{t}")
+            return True
+        elif op in (bc.JT, bc.JF):
+            c = self.tmp()
+            self.emit(f"{c} = icmp {'ne' if op == bc.JT else 'eq'} i64 {self.load(ins[1])}, 0")
+            self.emit(f"br i1 {c}, label %pc{ins[2]}, label %pc{pc + 1}")
+            return True
+        elif op in _BRANCH2:
+            a, b = ins[1], ins[2]
+            c = self.tmp()
+            if st[a] == K_FLOAT:
+                self.emit(f"{c} = fcmp {_FBRANCH2[op]} double {self.fval(a)}, {self.fval(b)}")
+            else:
+                self.emit(f"{c} = icmp {_BRANCH2[op]} i64 {self.load(a)}, {self.load(b)}")
+            self.emit(f"br i1 {c}, label %pc{ins[3]}, label %pc{pc + 1}")
+            return True
+        elif op in (bc.JLTK, bc.JGEK):
+            c = self.tmp()
+            self.emit(f"{c} = icmp {'slt' if op == bc.JLTK else 'sge'} i64 "
+                      f"{self.load(ins[1])}, {ins[2]}")
+            self.emit(f"br i1 {c}, label %pc{ins[3]}, label %pc{pc + 1}")
+            return True
+        elif op == bc.CALL:
+            self._call(pc, ins)
+        elif op == bc.RET:
+            if self.osr:
+                # The interpreter runs the RET: it knows where the value goes.
+                self.emit(f"br label %{self.exit_block(pc, pc, -1, ST_TRAP)}")
+            else:
+                self.emit(f"ret i64 {self.load(ins[1])}")
+            return True
+        elif op in _TRAPS:
+            self.emit(f"br label %{self.trap(pc)}")
+            return True
+        elif op == bc.GETF:
+            obj = self.object_checks(self.load(ins[2]), ins[3], pc)
+            self.store(ins[1], self.read_slot(obj, ins[3], ins[4]))
+        elif op == bc.SETF:
+            self._setf(pc, ins)
+        elif op == bc.TAG:
+            obj = self.object_checks(self.load(ins[2]), 0, pc)
+            self.store(ins[1], self.read_slot(obj, 0, K_INT))
+        elif op == bc.LOADCAP:
+            kind = _capture_kinds(self.m.program, fn)[ins[2]]
+            obj = self.object_checks("%env", 1 + ins[2], pc)
+            self.store(ins[1], self.read_slot(obj, 1 + ins[2], kind))
+        elif op == bc.LOADENV:
+            self.store(ins[1], "%env")
+        elif op == bc.CAST:
+            self._cast(ins, st)
+        elif op == bc.INDEX and self._index(pc, ins):
+            pass
+        elif op == bc.SETINDEX and self._setindex(pc, ins, st):
+            pass
+        elif (op == bc.CALLB and fn.consts[ins[2]] in _NATIVE_BUILTINS
+              and self._builtin(pc, ins)):
+            pass
+        elif op in GENERIC:
+            self._generic(pc, ins)
+        else:
+            raise NativeError(f"no native code for {bc.OPNAMES[op]}")
+        return False
+
+    def _divmod(self, pc: int, ins: tuple) -> None:
+        a = self.load(ins[2])
+        b = self.load(ins[3])
+        z = self.tmp()
+        self.emit(f"{z} = icmp eq i64 {b}, 0")
+        self.cond_trap(z, pc)               # the interpreter panics `division by zero`
+        m1 = self.tmp()
+        self.emit(f"{m1} = icmp eq i64 {b}, -1")
+        # x / -1 is -x (wrapping: MIN / -1 is MIN); x % -1 is 0. Otherwise LLVM's
+        # truncating sdiv/srem are exactly the interpreter's.
+        safe = self.tmp()
+        self.emit(f"{safe} = select i1 {m1}, i64 1, i64 {b}")
+        q = self.tmp()
+        is_div = ins[0] == bc.DIV
+        self.emit(f"{q} = {'sdiv' if is_div else 'srem'} i64 {a}, {safe}")
+        alt = self.tmp()
+        if is_div:
+            self.emit(f"{alt} = sub i64 0, {a}")
+        else:
+            self.emit(f"{alt} = add i64 0, 0")
+        v = self.tmp()
+        self.emit(f"{v} = select i1 {m1}, i64 {alt}, i64 {q}")
+        self.store(ins[1], v)
+
+    def _fdiv(self, ins: tuple) -> None:
+        # IEEE division, except that x / 0.0 for a NaN or zero x is the positive quiet
+        # NaN the interpreter makes (math.nan), bit for bit.
+        a, b = self.fval(ins[2]), self.fval(ins[3])
+        q = self.tmp()
+        self.emit(f"{q} = fdiv double {a}, {b}")
+        bz = self.tmp()
+        self.emit(f"{bz} = fcmp oeq double {b}, 0.0")
+        anz = self.tmp()
+        self.emit(f"{anz} = fcmp one double {a}, 0.0")   # ordered: false for NaN
+        bad = self.tmp()
+        self.emit(f"{bad} = xor i1 {anz}, true")
+        c = self.tmp()
+        self.emit(f"{c} = and i1 {bz}, {bad}")
+        qi = self.tmp()
+        self.emit(f"{qi} = bitcast double {q} to i64")
+        v = self.tmp()
+        self.emit(f"{v} = select i1 {c}, i64 {QNAN}, i64 {qi}")
+        self.store(ins[1], v)
+
+    def _fmod(self, pc: int, ins: tuple) -> None:
+        a, b = self.fval(ins[2]), self.fval(ins[3])
+        fa = self.tmp()
+        self.emit(f"{fa} = call double @llvm.fabs.f64(double {a})")
+        inf = self.tmp()
+        self.emit(f"{inf} = fcmp oeq double {fa}, 0x7FF0000000000000")
+        self.cond_trap(inf, pc)           # math.fmod(inf, y) is the interpreter's business
+        r = self.tmp()
+        self.emit(f"{r} = frem double {a}, {b}")
+        ri = self.tmp()
+        self.emit(f"{ri} = bitcast double {r} to i64")
+        bz = self.tmp()
+        self.emit(f"{bz} = fcmp oeq double {b}, 0.0")
+        v = self.tmp()
+        self.emit(f"{v} = select i1 {bz}, i64 {QNAN}, i64 {ri}")
+        self.store(ins[1], v)
+
+    def _wrap(self, ins: tuple) -> None:
+        bits = ins[3]
+        x = self.load(ins[2])
+        t = self.tmp()
+        if bits < 0:
+            n = min(-bits, 64)
+            s = self.tmp()
+            self.emit(f"{s} = shl i64 {x}, {64 - n}")
+            self.emit(f"{t} = ashr i64 {s}, {64 - n}")
+        elif bits >= 64:
+            self.emit(f"{t} = add i64 {x}, 0")
+        else:
+            self.emit(f"{t} = and i64 {x}, {(1 << bits) - 1}")
+        self.store(ins[1], t)
+
+    def _cast(self, ins: tuple, st: tuple) -> None:
+        src, dst = ins[3], ins[4]
+        x = self.load(ins[2])
+        if dst == 1:                          # to Float
+            if src == 1:
+                self.store(ins[1], x)
+                return
+            f = self.tmp()
+            self.emit(f"{f} = sitofp i64 {x} to double")
+            self.fstore(ins[1], f)
+            return
+        if dst == 2:                          # to Bool
+            c = self.tmp()
+            if src == 1:
+                self.emit(f"{c} = fcmp une double {self.fval(ins[2])}, 0.0")
+            else:
+                self.emit(f"{c} = icmp ne i64 {x}, 0")
+            self.bool_store(ins[1], c)
+            return
+        if src == 1:                          # Float to Int/Char: truncate, saturate, NaN 0
+            v = self.tmp()
+            self.emit(f"{v} = call i64 @llvm.fptosi.sat.i64.f64(double {self.fval(ins[2])})")
+            self.store(ins[1], v)
+            return
+        if dst == 3:                          # to Char: r & 0x1FFFFF if r >= 0 else 0xFFFD
+            m = self.tmp()
+            self.emit(f"{m} = and i64 {x}, 2097151")
+            neg = self.tmp()
+            self.emit(f"{neg} = icmp slt i64 {x}, 0")
+            v = self.tmp()
+            self.emit(f"{v} = select i1 {neg}, i64 65533, i64 {m}")
+            self.store(ins[1], v)
+            return
+        self.store(ins[1], x)                 # Int, Bool, Char to Int
+
+    def _call(self, pc: int, ins: tuple) -> None:
+        dst, g, base, n = ins[1], ins[2], ins[3], ins[4]
+        limit_p = self.tmp()
+        self.emit(f"{limit_p} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_DEPTH_LIMIT}")
+        limit = self.tmp()
+        self.emit(f"{limit} = load i64, ptr {limit_p}{INVARIANT}")
+        deep = self.tmp()
+        self.emit(f"{deep} = icmp sge i64 %depth, {limit}")
+        self.cond_trap(deep, pc)             # the interpreter raises `stack overflow`
+        # Out of C stack (deep native recursion): the interpreter makes this call, and
+        # native code called from there starts again near the top of the stack.
+        fa = self.tmp()
+        self.emit(f"{fa} = call ptr @llvm.frameaddress.p0(i32 0)")
+        fai = self.tmp()
+        self.emit(f"{fai} = ptrtoint ptr {fa} to i64")
+        slp = self.tmp()
+        self.emit(f"{slp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STACK}")
+        sl = self.tmp()
+        self.emit(f"{sl} = load i64, ptr {slp}{INVARIANT}")
+        low = self.tmp()
+        self.emit(f"{low} = icmp ult i64 {fai}, {sl}")
+        self.cond_trap(low, pc)
+        args = [self.load(r) for r in range(base, base + n)]
+
+        def store_args():
+            for i, a in enumerate(args):
+                p = self.tmp()
+                self.emit(f"{p} = getelementptr inbounds i64, ptr %xb, i64 {i}")
+                self.emit(f"store i64 {a}, ptr {p}")
+
+        def callee_frame():
+            # The slice ends at this call, before the callee's body runs: its frame, at
+            # pc 0 with its arguments, is the innermost one.
+            store_args()
+            self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {g}, i64 -1, i64 0, i64 -1, "
+                      "ptr %xb)")
+
+        self.reduction(pc, pc + 1, dst, callee_frame)
+        d1 = self.tmp()
+        self.emit(f"{d1} = add i64 %depth, 1")
+        argtext = "".join(f", i64 {a}" for a in args)
+        v = self.tmp()
+        if g in self.m.plans:
+            self.emit(f'{v} = call i64 @"{symbol(g)}"(ptr %ctx, i64 {d1}, i64 0{argtext})')
+        else:
+            # Compiled elsewhere (an earlier JIT module) or still in bytecode: through the
+            # context's function table, else the runtime's interpreter (`vyn_rt_call`).
+            tp = self.tmp()
+            self.emit(f"{tp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_FUNCTIONS}")
+            tab = self.tmp()
+            self.emit(f"{tab} = load ptr, ptr {tp}{INVARIANT}")
+            ep = self.tmp()
+            self.emit(f"{ep} = getelementptr inbounds ptr, ptr {tab}, i64 {g}")
+            target = self.tmp()
+            self.emit(f"{target} = load ptr, ptr {ep}")
+            none = self.tmp()
+            self.emit(f"{none} = icmp eq ptr {target}, null")
+            fast, slow, join = self.label("fast"), self.label("slow"), self.label("join")
+            self.emit(f"br i1 {none}, label %{slow}, label %{fast}")
+            self.block(fast)
+            v1 = self.tmp()
+            self.emit(f"{v1} = call i64 {target}(ptr %ctx, i64 {d1}, i64 0{argtext})")
+            self.emit(f"br label %{join}")
+            self.block(slow)
+            store_args()
+            v2 = self.tmp()
+            self.emit(f"{v2} = call i64 @vyn_rt_call(ptr %ctx, i64 {g}, i64 {d1}, i64 0, "
+                      "ptr %xb)")
+            self.emit(f"br label %{join}")
+            self.block(join)
+            self.emit(f"{v} = phi i64 [ {v1}, %{fast} ], [ {v2}, %{slow} ]")
+        sp = self.tmp()
+        self.emit(f"{sp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
+        s = self.tmp()
+        self.emit(f"{s} = load i64, ptr {sp}{CTX}")
+        bad = self.tmp()
+        self.emit(f"{bad} = icmp ne i64 {s}, 0")
+        ok = self.label("ret")
+        # The callee left native code: so does this frame, after the call.
+        self.emit(f"br i1 {bad}, label %{self.exit_block(pc, pc + 1, dst, None)}, "
+                  f"label %{ok}, !prof !{self.m.unlikely}")
+        self.block(ok)
+        self.store(dst, v)
+
+    def _setf(self, pc: int, ins: tuple) -> None:
+        obj_i64 = self.load(ins[1])
+        slot, kind = ins[2], ins[4]
+        obj = self.object_checks(obj_i64, slot, pc)
+        flags = self._last_flags
+        v = self.load(ins[3]) if kind != K_UNIT else "0"
+        if kind == K_BOOL:
+            nz = self.tmp()
+            self.emit(f"{nz} = icmp ne i64 {v}, 0")
+            v2 = self.tmp()
+            self.emit(f"{v2} = zext i1 {nz} to i64")
+            v = v2
+        if kind == K_PTR:
+            self.write_barrier(obj_i64, flags, v)
+        p = self.slot_ptr(obj, slot)
+        self.emit(f"store i64 {v}, ptr {p}{HEAP}")
+
+    def _elements(self, pc: int, ins_obj: int, idx: str, d) -> tuple[str, str] | None:
+        """(data object as ptr, index) of a bounds-checked Vec or array element."""
+        if d.kind == "vec":
+            obj = self.object_checks(self.load(ins_obj), 1, pc)
+            n = self.read_slot(obj, 0, K_INT)
+            inb = self.tmp()
+            self.emit(f"{inb} = icmp ult i64 {idx}, {n}")
+            out = self.tmp()
+            self.emit(f"{out} = xor i1 {inb}, true")
+            self.cond_trap(out, pc)           # `index out of bounds: ...` from the interpreter
+            data_i64 = self.read_slot(obj, 1, K_PTR)
+            data = self.object_checks(data_i64, idx, pc)
+            return data, data_i64
+        if d.kind == "array":
+            obj_i64 = self.load(ins_obj)
+            obj = self.object_checks(obj_i64, idx, pc)
+            return obj, obj_i64
+        return None
+
+    def _index(self, pc: int, ins: tuple) -> bool:
+        d = self.m.program.types[ins[4]]
+        if d.kind not in ("vec", "array"):
+            return False
+        kind = desc_kind(self.m.program, d.elem)
+        idx = self.load(ins[3])
+        data, _ = self._elements(pc, ins[2], idx, d)
+        self.store(ins[1], self.read_slot(data, idx, kind))
+        return True
+
+    def _setindex(self, pc: int, ins: tuple, st: tuple) -> bool:
+        d = self.m.program.types[ins[4]]
+        if d.kind not in ("vec", "array"):
+            return False
+        kind = desc_kind(self.m.program, d.elem)
+        if kind == K_PTR:
+            return False                       # set_ptr's checks and barrier: generic
+        idx = self.load(ins[2])
+        data, _ = self._elements(pc, ins[1], idx, d)
+        v = self.load(ins[3]) if kind != K_UNIT else "0"
+        if kind == K_BOOL:
+            nz = self.tmp()
+            self.emit(f"{nz} = icmp ne i64 {v}, 0")
+            v2 = self.tmp()
+            self.emit(f"{v2} = zext i1 {nz} to i64")
+            v = v2
+        p = self.slot_ptr(data, idx)
+        self.emit(f"store i64 {v}, ptr {p}{HEAP}")
+        return True
+
+    def _builtin(self, pc: int, ins: tuple) -> bool:
+        name = self.fn.consts[ins[2]]
+        d = self.m.program.types[ins[5]]
+        if name in ("Vec.len", "Array.len") and ins[4] == 1:
+            if d.kind == "vec":
+                obj = self.object_checks(self.load(ins[3]), 0, pc)
+                self.store(ins[1], self.read_slot(obj, 0, K_INT))
+                return True
+            if d.kind == "array":
+                obj = self.object_checks(self.load(ins[3]), 0, pc)
+                szp = self.tmp()
+                self.emit(f"{szp} = getelementptr inbounds i8, ptr {obj}, i64 {SIZE_OFFSET}")
+                sz = self.tmp()
+                self.emit(f"{sz} = load i32, ptr {szp}{HEAP}")
+                s64 = self.tmp()
+                self.emit(f"{s64} = zext i32 {sz} to i64")
+                n = self.tmp()
+                self.emit(f"{n} = lshr i64 {s64}, 3")
+                self.store(ins[1], n)
+                return True
+        return False
+
+    def _generic(self, pc: int, ins: tuple) -> None:
+        """The runtime runs this instruction (`vyn_rt_exec`) on the registers it reads,
+        which native code stores in the buffer, and writes its result there."""
+        reads, writes = register_ranges(ins)
+        for r in reads:
+            p = self.tmp()
+            self.emit(f"{p} = getelementptr inbounds i64, ptr %xb, i64 {r}")
+            self.emit(f"store i64 {self.load(r)}, ptr {p}")
+        res = self.tmp()
+        self.emit(f"{res} = call i64 @vyn_rt_exec(ptr %ctx, i64 {self.fn.index}, i64 {pc}, "
+                  "ptr %xb)")
+        ok = self.label("done")
+        bad = self.tmp()
+        self.emit(f"{bad} = icmp ne i64 {res}, 0")
+        after = self.tmp()
+        self.emit(f"{after} = icmp eq i64 {res}, {EXEC_EXIT_AFTER}")
+        raised = self.exit_block(pc, pc, -1, None)
+        exited = self.exit_block(pc, pc + 1, -1, None)
+        which = self.label("left")
+        self.emit(f"br i1 {bad}, label %{which}, label %{ok}, !prof !{self.m.unlikely}")
+        self.block(which)
+        self.emit(f"br i1 {after}, label %{exited}, label %{raised}")
+        self.block(ok)
+        for r in writes:
+            p = self.tmp()
+            self.emit(f"{p} = getelementptr inbounds i64, ptr %xb, i64 {r}")
+            v = self.tmp()
+            self.emit(f"{v} = load i64, ptr {p}")
+            self.store(r, v)
+
+
+_STACK_LIMIT = [
+    "  %fa = call ptr @llvm.frameaddress.p0(i32 0)",
+    "  %fai = ptrtoint ptr %fa to i64",
+    f"  %lim = sub i64 %fai, {STACK_ALLOWANCE}",
+    f"  %slp = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STACK}",
+    "  store i64 %lim, ptr %slp",
+]
+
+
+def _entry_function(plan: Plan) -> list[str]:
+    """`vyn.entry.N(ctx, depth, env, args)`: the interpreter's way in (one C signature
+    for every function): loads the arguments and calls the fast entry."""
+    fn = plan.fn
+    fi = fn.index
+    out = [f'define i64 @"{entry_symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env, ptr %args) #0 {{',
+           "entry:", *_STACK_LIMIT]
+    args = []
+    for i in range(fn.nparams):
+        out.append(f"  %p{i} = getelementptr inbounds i64, ptr %args, i64 {i}")
+        out.append(f"  %a{i} = load i64, ptr %p{i}")
+        args.append(f", i64 %a{i}")
+    out.append(f'  %v = call i64 @"{symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env{"".join(args)})')
+    out.append("  ret i64 %v")
+    out.append("}")
+    return out
+
+
+def _osr_entry_function(plan: Plan) -> list[str]:
+    fi = plan.fn.index
+    return [f'define i64 @"{osr_symbol(fi)}.entry"(ptr %ctx, i64 %depth, i64 %env, ptr %in, '
+            "i64 %at) #0 {", "entry:", *_STACK_LIMIT,
+            f'  %v = call i64 @"{osr_symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env, ptr %in, '
+            "i64 %at)", "  ret i64 %v", "}"]
+
+
+class ModuleBuilder:
+    """One LLVM module holding native code for a set of functions."""
+
+    def __init__(self, program: Program, plans: dict[int, Plan], *, optimized: bool,
+                 debug: bool = True, directory: str | None = None,
+                 private: dict[int, Plan] | None = None):
+        self.program = program
+        self.private = {fi: p for fi, p in (private or {}).items() if fi not in plans}
+        self.plans = {**plans, **self.private}
+        self.strings = string_ids(program)
+        self.di = (DIBuilder(program, optimized=optimized, directory=directory) if debug
+                   else NullDIBuilder())
+        self.subprograms: dict[int, str] = {}
+        self.unlikely = 0
+
+    def ir(self) -> str:
+        body: list[str] = []
+        di = self.di
+        for fi in sorted(self.plans):
+            if di.enabled:
+                self.subprograms[fi] = di.subprogram(self.program.functions[fi], symbol(fi))
+        prof_index = None
+        if di.enabled:
+            prof_index = len(di.nodes)
+            di.nodes.append(SLICE_HINT)
+            self.unlikely = prof_index
+        else:
+            self.unlikely = 0
+        for fi in sorted(self.plans):
+            plan = self.plans[fi]
+            body.extend(_FnEmitter(self, plan, osr=False).generate())
+            if fi in self.private:
+                continue            # a copy for inlining; its entries live elsewhere
+            body.extend(_entry_function(plan))
+            if plan.backedges:
+                saved = di
+                self.di = NullDIBuilder()          # the OSR copy carries no DWARF
+                try:
+                    body.extend(_FnEmitter(self, plan, osr=True).generate())
+                finally:
+                    self.di = saved
+                body.extend(_osr_entry_function(plan))
+        head = [f'source_filename = "{self._source_name()}"',
+                f'target triple = "{TARGET_TRIPLE}"', ""]
+        head.extend(HELPERS.values())
+        head.append("declare i64 @llvm.fptosi.sat.i64.f64(double)")
+        head.append("declare double @llvm.fabs.f64(double)")
+        head.append("declare ptr @llvm.frameaddress.p0(i32)")
+        head.append("declare void @llvm.dbg.declare(metadata, metadata, metadata)")
+        attrs = ['attributes #0 = { nounwind uwtable "frame-pointer"="all" }']
+        meta = di.finish() if di.enabled else f"!{self.unlikely} = {SLICE_HINT}\n"
+        return "\n".join(head + body + attrs) + "\n" + meta + _EXTRA_METADATA
+
+    def _source_name(self) -> str:
+        p = self.program
+        if 0 <= p.entry < len(p.functions):
+            return p.functions[p.entry].file.replace('"', "")
+        return "vyn"
+
+
+# ------------------------------------------------------------------------------ LLVM
+
+
+@functools.cache
+def _llvm():
+    from llvmlite import binding as llvm
+
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    return llvm
+
+
+@functools.cache
+def target_machine(opt: int):
+    """The x86-64 target machine for objects: small code model, PIC, so the same object
+    links into an executable, loads into MCJIT and under unicorn (FIELD-NOTES)."""
+    llvm = _llvm()
+    try:
+        target = llvm.Target.from_triple(TARGET_TRIPLE)
+    except RuntimeError:
+        llvm.initialize_all_targets()
+        llvm.initialize_all_asmprinters()
+        target = llvm.Target.from_triple(TARGET_TRIPLE)
+    return target.create_target_machine(reloc="pic", codemodel="small", opt=opt)
+
+
+def parse_module(ir: str, *, debug: bool):
+    """Parse and verify native IR; with debug info, check that LLVM kept it (invalid
+    debug metadata is dropped silently, FIELD-NOTES)."""
+    llvm = _llvm()
+    try:
+        module = llvm.parse_assembly(ir)
+        module.verify()
+    except RuntimeError as e:
+        raise NativeError(f"LLVM rejected the native code: {e}") from None
+    if debug and "DICompileUnit" not in str(module):
+        raise NativeError("LLVM dropped the debug information of the native code")
+    return module
+
+
+def optimize(module, opt: int) -> None:
+    if opt <= 0:
+        return
+    llvm = _llvm()
+    tm = target_machine(opt)
+    pto = llvm.create_pipeline_tuning_options(speed_level=min(opt, 3))
+    pb = llvm.create_pass_builder(tm, pto)
+    try:
+        pb.getModulePassManager().run(module, pb)
+    finally:
+        pb.close()
+
+
+@dataclass
+class CompiledModule:
+    """An object file with native code for `plans`, and what it cost."""
+
+    object: bytes
+    plans: dict[int, Plan]
+    opt: int
+    seconds: float
+    ir_chars: int
+
+
+def compile_plans(program: Program, plans: dict[int, Plan], *, opt: int, debug: bool = True,
+                  directory: str | None = None, private: dict[int, Plan] | None = None
+                  ) -> CompiledModule:
+    """Native code for `plans` as one ELF object (what MCJIT loads and images hold).
+    `private`: functions compiled before, copied in as internal functions so that calls
+    to them are direct (and inlinable)."""
+    start = time.perf_counter()
+    ir = ModuleBuilder(program, plans, optimized=opt > 0, debug=debug,
+                       directory=directory, private=private).ir()
+    module = parse_module(ir, debug=debug)
+    try:
+        optimize(module, opt)
+        obj = target_machine(opt).emit_object(module)
+    finally:
+        module.close()
+    return CompiledModule(obj, plans, opt, time.perf_counter() - start, len(ir))
+
+
+def module_ir(program: Program, plans: dict[int, Plan], *, opt: int, debug: bool = True,
+              directory: str | None = None) -> str:
+    """The (optimized, for opt > 0) IR of `plans`, for an image (`vyn build`)."""
+    ir = ModuleBuilder(program, plans, optimized=opt > 0, debug=debug,
+                       directory=directory).ir()
+    if opt <= 0:
+        parse_module(ir, debug=debug).close()
+        return ir
+    module = parse_module(ir, debug=debug)
+    try:
+        optimize(module, opt)
+        return str(module)
+    finally:
+        module.close()
+
+
+NATIVE_SECTION = ".vyn.native"
+MANIFEST_FORMAT = "<IIII"        # format version, ABI version, opt level, function count
+MANIFEST_VERSION = 1
+
+
+def encode_manifest(opt: int, functions: list[int]) -> bytes:
+    """The `.vyn.native` payload: the functions an image has native code for."""
+    out = struct.pack(MANIFEST_FORMAT, MANIFEST_VERSION, ABI_VERSION, opt, len(functions))
+    return out + b"".join(struct.pack("<I", fi) for fi in functions)
+
+
+def decode_manifest(data: bytes) -> tuple[int, list[int]]:
+    """(opt level, function indices) of a `.vyn.native` payload; no functions if it is
+    of another version (the image's bytecode still runs)."""
+    try:
+        version, abi, opt, n = struct.unpack_from(MANIFEST_FORMAT, data, 0)
+        if version != MANIFEST_VERSION or abi != ABI_VERSION or len(data) != 16 + 4 * n:
+            return 0, []
+        return opt, list(struct.unpack_from(f"<{n}I", data, 16))
+    except struct.error:
+        return 0, []
+
+
+__all__ = ["ABI_VERSION", "encode_manifest", "decode_manifest", "Plan", "analyze",
+           "plan_functions", "compile_plans", "module_ir",
+           "string_ids", "register_ranges", "symbol", "entry_symbol", "osr_symbol",
+           "NativeError", "target_machine"]

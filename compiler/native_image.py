@@ -1,0 +1,22 @@
+"""Native code and DWARF for an image (`vyn build -O0|-O2`; docs/native.md, docs/image.md).
+
+Every function the backend can compile goes into one LLVM module, linked by
+`image_writer` into the image's object: `.text` (symbols `vyn.fn.N`, `vyn.entry.N`,
+`vyn.osr.N`), `.debug_*` and their relocations. The `.vyn.native` payload lists the
+functions that have native code, so `vyn run IMAGE` finds them without reading symbols.
+"""
+
+from __future__ import annotations
+
+from compiler import native
+from compiler.bytecode import Program
+
+
+def native_sections(program: Program, opt: int, plain_builtins: frozenset[str] | None = None,
+                    directory: str | None = None) -> tuple[str | None, dict[str, bytes]]:
+    """(LLVM IR of the native module or None, extra payload sections) for `program`."""
+    plans, _ = native.plan_functions(program, plain_builtins=plain_builtins)
+    if not plans:
+        return None, {}
+    ir = native.module_ir(program, plans, opt=opt, debug=True, directory=directory)
+    return ir, {native.NATIVE_SECTION: native.encode_manifest(opt, sorted(plans))}

@@ -1,0 +1,849 @@
+"""The JIT: native code for hot functions, run in-process through MCJIT (docs/native.md).
+
+`vyn run --jit=off|auto|eager`. With `auto` (the default) a function is compiled when its
+calls plus loop back-edges reach a threshold; `eager` compiles every function it can
+before `main` runs; the native code an image carries (`vyn build`) is used as it is.
+Compilation is `compiler/native.py`, the backend `vyn build` uses (not the front end):
+an object file, loaded into one MCJIT engine per VM.
+
+The interpreter enters native code in two places (runtime/vm.py):
+- a call (`NativeFn.call`): instead of pushing a bytecode frame;
+- a loop back-edge (`NativeFn.loop`): on-stack replacement, entering the function's OSR
+  copy at the loop header with the frame's registers.
+Native code leaves in three ways: it returns a value (a call); or it *deoptimizes*: each
+native frame hands its pc and registers to `vyn_rt_frame`, innermost first, and this
+module rebuilds them as bytecode frames (`_materialize`) for the interpreter to go on
+with, because the slice ended (the scheduler switches fibers at exactly the reductions
+the interpreter would), because an instruction must be run by the interpreter (a panic:
+the interpreter raises it, with its message and backtrace), or because a helper raised.
+
+The helpers native code calls (C functions made from ctypes callbacks, registered once
+per process with `llvm.add_symbol`; the context word CTX_ID says which JIT they serve):
+`vyn_rt_poll`, `vyn_rt_frame`, `vyn_rt_exec`, `vyn_rt_call`, `vyn_rt_remember`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from compiler import bytecode as bc
+from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT
+
+OFF, AUTO, EAGER = "off", "auto", "eager"
+MODES = (OFF, AUTO, EAGER)
+DEFAULT_THRESHOLD = 1000      # calls + loop back-edges before a function is compiled
+NATIVE_SECTION = ".vyn.native"
+
+
+class _Marker:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+NOT_RUN = _Marker("NOT_RUN")    # native code was not entered: interpret as usual
+EXITED = _Marker("EXITED")      # native code deoptimized: go on with Jit.frame
+
+
+@dataclass
+class JitOptions:
+    mode: str = AUTO
+    threshold: int = DEFAULT_THRESHOLD
+    opt: int = 2                  # tier: 0 (unoptimized, tier 1) or 2 (optimized, tier 2)
+    stats: TextIO | None = None   # --jit-stats: where to print the table at exit
+    image: str | None = None      # the image being run (its native code is used)
+
+
+@dataclass
+class Compilation:
+    """One module compiled (or loaded from an image)."""
+
+    functions: list[int]
+    opt: int
+    seconds: float
+    code_size: int
+    source: str                    # "jit" or "image"
+
+
+class NativeFn:
+    """The JIT's record for one function: counters, and its native entries once
+    compiled."""
+
+    __slots__ = ("jit", "fi", "entry", "osr", "count", "plan", "tier", "calls", "loops",
+                 "compile_seconds", "code_size", "source", "param_kinds", "ret_kind",
+                 "address")
+
+    def __init__(self, jit: Jit, fi: int):
+        self.jit = jit
+        self.fi = fi
+        self.entry = None
+        self.osr = None
+        self.count = 0
+        self.plan = None
+        self.tier = 0
+        self.calls = 0
+        self.loops = 0
+        self.compile_seconds = 0.0
+        self.code_size = 0
+        self.source = ""
+        self.param_kinds: tuple = ()
+        self.ret_kind = K_UNIT
+        self.address = 0
+
+    def fn_code(self) -> list:
+        return self.jit.functions[self.fi].code
+
+    def call(self, parent, dst: int, args: list, env, depth: int, budget: int):
+        """Run a call natively: its value, EXITED (Jit.frame is the innermost frame to
+        go on with) or NOT_RUN (interpret it)."""
+        if self.entry is None:
+            self.count += 1
+            if self.count < self.jit.threshold or not self.jit.promote(self, parent):
+                return NOT_RUN
+        return self.jit.call(self, parent, dst, args, env, depth, budget)
+
+    def loop(self, frame, target: int, budget: int):
+        """At a loop back-edge of `frame` (to `target`): go on natively from there."""
+        if self.osr is None:
+            if self.entry is not None:
+                return NOT_RUN         # compiled, but this target is not an OSR entry
+            self.count += 1
+            if self.count < self.jit.threshold or not self.jit.promote(self):
+                return NOT_RUN
+            if self.osr is None:
+                return NOT_RUN
+        return self.jit.loop(self, frame, target, budget)
+
+
+_I64 = ctypes.c_int64
+_POLL = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p)
+_FRAME = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _I64, _I64, _I64, _I64, ctypes.c_void_p)
+_EXEC = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p)
+_CALL = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, _I64, ctypes.c_void_p)
+_REMEMBER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _I64)
+_ENTRY = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p)
+_OSR = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p, _I64)
+
+_JITS: dict[int, Jit] = {}
+_CALLBACKS: list = []
+
+
+def _jit_of(ctx) -> Jit:
+    return _JITS[_I64.from_address(ctx + 8 * 5).value]
+
+
+def _cb_poll(ctx):
+    try:
+        return _jit_of(ctx).poll()
+    except BaseException as e:          # never let an exception into C frames
+        return _internal(ctx, e, 1)
+
+
+def _cb_frame(ctx, fi, site, resume, child, regs):
+    try:
+        _jit_of(ctx).frame_record(fi, site, resume, child, regs)
+    except BaseException as e:
+        _internal(ctx, e, 0)
+
+
+def _cb_exec(ctx, fi, pc, regs):
+    try:
+        return _jit_of(ctx).exec_instruction(fi, pc, regs)
+    except BaseException as e:
+        return _internal(ctx, e, 1)
+
+
+def _cb_call(ctx, g, depth, env, args):
+    try:
+        return _jit_of(ctx).interpret_call(g, depth, env, args)
+    except BaseException as e:
+        return _internal(ctx, e, 0)
+
+
+def _cb_remember(ctx, obj):
+    try:
+        jit = _jit_of(ctx)
+        heap = jit.vm.heap
+        heap._remembered.add(obj - heap.base)
+    except BaseException as e:
+        _internal(ctx, e, 0)
+
+
+def _internal(ctx, e: BaseException, value: int) -> int:
+    try:
+        jit = _jit_of(ctx)
+        if jit.error is None:
+            jit.error = e
+        jit.ctx[1] = 3              # ST_RAISE
+    except BaseException:
+        pass
+    return value
+
+
+_HELPERS = {"vyn_rt_poll": (_POLL, _cb_poll), "vyn_rt_frame": (_FRAME, _cb_frame),
+            "vyn_rt_exec": (_EXEC, _cb_exec), "vyn_rt_call": (_CALL, _cb_call),
+            "vyn_rt_remember": (_REMEMBER, _cb_remember)}
+
+
+def _register_helpers(llvm) -> None:
+    if _CALLBACKS:
+        return
+    for name, (proto, fn) in _HELPERS.items():
+        cb = proto(fn)
+        _CALLBACKS.append(cb)
+        llvm.add_symbol(name, ctypes.cast(cb, ctypes.c_void_p).value)
+
+
+class Jit:
+    """The native tier of one VM."""
+
+    def __init__(self, vm, options: JitOptions):
+        from compiler import native
+        from runtime import builtins as rb
+        from runtime import sched as rs
+
+        self.native = native
+        self.rs = rs
+        self.rb = rb
+        self.vm = vm
+        self.options = options
+        self.threshold = max(1, options.threshold)
+        self.opt = options.opt
+        self.program = vm.program
+        self.plain = frozenset(vm.builtins)
+        self.functions = vm.functions
+        n = len(self.functions)
+        self.natives: list[NativeFn | None] = [NativeFn(self, fi) for fi in range(n)]
+        self.refused: dict[int, str] = {}
+        self.compilations: list[Compilation] = []
+        self.ctx = (_I64 * native.CTX_WORDS)()
+        self.ctx_addr = ctypes.addressof(self.ctx)
+        self.fntab = (ctypes.c_void_p * max(1, n))()
+        self.ctx[native.CTX_FUNCTIONS] = ctypes.addressof(self.fntab)
+        sids = native.string_ids(self.program)
+        self.strtab = (_I64 * max(1, len(sids)))()
+        for (fi, k), i in sids.items():
+            self.strtab[i] = vm.const_string(self.functions[fi].consts[k])
+        self.ctx[native.CTX_STRINGS] = ctypes.addressof(self.strtab)
+        self.depth_limit = vm.max_depth
+        self.ctx[native.CTX_DEPTH_LIMIT] = vm.max_depth
+        self.ctx[native.CTX_ID] = id(self)
+        _JITS[id(self)] = self
+        maxregs = max([f.nregs for f in self.functions] + [1])
+        self.buf = (_I64 * maxregs)()
+        self.fbuf = (ctypes.c_double * maxregs).from_buffer(self.buf)
+        self.buf_addr = ctypes.addressof(self.buf)
+        self._cvt = (_I64 * 1)()
+        self._cvtf = (ctypes.c_double * 1).from_buffer(self._cvt)
+        self.records: list = []
+        self.error: BaseException | None = None
+        self.override = None
+        self.blocked = False
+        self.frame = None
+        self.budget = 0
+        self.active = False
+        self._rw: dict[tuple[int, int], tuple] = {}
+        self._engine = None
+        self._objects: list = []
+        self._llvm = None
+        self.image = None
+        self.started = time.perf_counter()
+
+    # -- compiling -----------------------------------------------------------------------
+
+    def _engine_ready(self):
+        if self._engine is None:
+            llvm = self.native._llvm()
+            _register_helpers(llvm)
+            self._llvm = llvm
+            # The engine owns its target machine: a fresh one, never the backend's cached
+            # ones (which it would free with itself).
+            tm = llvm.Target.from_default_triple().create_target_machine(
+                reloc="pic", codemodel="small", opt=0)
+            self._engine = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+        return self._engine
+
+    def _plan(self, fi: int):
+        nat = self.natives[fi]
+        if nat is not None and nat.plan is not None:
+            return nat.plan
+        if fi in self.refused:
+            return None
+        p = self.native.analyze(self.program, fi, self.plain)
+        if isinstance(p, str):
+            self.refused[fi] = p
+            self.natives[fi] = None
+            return None
+        return p
+
+    def promote(self, nat: NativeFn, caller=None) -> bool:
+        """Compile `nat`'s function and the callees it reaches (one module, so calls
+        between them are direct and LLVM may inline them). If its caller is warm too,
+        the caller is compiled with it (a hot leaf called from a loop: the loop's
+        function). False if it cannot be compiled (it stays in bytecode)."""
+        if self.image is not None and nat.fi in self.image[2]:
+            self._load_image_code()
+            if nat.entry is not None:
+                return True
+        root = nat.fi
+        if caller is not None:
+            up = self.natives[caller.fn.index]
+            if up is not None and up.entry is None and up.count * 4 >= self.threshold:
+                root = up.fi
+        plans, inline = {}, {}
+        todo = [root, nat.fi]
+        while todo and len(plans) + len(inline) < 64:
+            fi = todo.pop()
+            if fi in plans or fi in inline:
+                continue
+            other = self.natives[fi]
+            if other is None:
+                continue
+            if other.entry is not None:
+                # Compiled already: a private copy here lets LLVM inline it.
+                if other.plan is not None and len(other.fn_code()) <= 200:
+                    inline[fi] = other.plan
+                continue
+            p = self._plan(fi)
+            if p is None:
+                continue
+            plans[fi] = p
+            todo.extend(sorted(p.callees))
+        if nat.fi not in plans:
+            if self._plan(nat.fi) is None:
+                self.natives[nat.fi] = None
+            return False
+        self._compile(plans, inline)
+        return nat.entry is not None
+
+    def compile_all(self) -> None:
+        """--jit=eager: every function that can be, in one module, before main runs."""
+        if self.image is not None:
+            self._load_image_code()
+        plans = {}
+        for fi in range(len(self.functions)):
+            nat = self.natives[fi]
+            if nat is not None and nat.entry is not None:
+                continue
+            p = self._plan(fi)
+            if p is not None:
+                plans[fi] = p
+        if plans:
+            self._compile(plans)
+
+    def _compile(self, plans: dict, inline: dict | None = None) -> None:
+        native = self.native
+        try:
+            compiled = native.compile_plans(self.program, plans, opt=self.opt, debug=True,
+                                            private=inline or {})
+        except native.NativeError as e:
+            for fi in plans:
+                self.refused[fi] = f"the backend failed: {e}"
+                self.natives[fi] = None
+            return
+        self._load(compiled.object, plans, compiled.opt, compiled.seconds, "jit")
+
+    def _load(self, obj: bytes, plans: dict, opt: int, seconds: float, source: str) -> None:
+        llvm = self.native._llvm()
+        ee = self._engine_ready()
+        ref = llvm.ObjectFileRef.from_data(obj)
+        ee.add_object_file(ref)
+        ee.finalize_object()
+        self._objects.append(obj)
+        native = self.native
+        addresses = {}
+        for fi in plans:
+            addresses[fi] = ee.get_function_address(native.symbol(fi))
+        sizes = symbol_sizes(obj)
+        total = 0
+        for fi, plan in plans.items():
+            nat = self.natives[fi]
+            if nat is None:
+                nat = self.natives[fi] = NativeFn(self, fi)
+            addr = addresses[fi]
+            if not addr:
+                continue
+            nat.plan = plan
+            nat.address = addr
+            nat.entry = _ENTRY(ee.get_function_address(native.entry_symbol(fi)))
+            if plan.backedges:
+                nat.osr = _OSR(ee.get_function_address(native.osr_symbol(fi) + ".entry"))
+            nat.tier = 2 if opt > 0 else 1
+            nat.source = source
+            nat.compile_seconds = seconds / max(1, len(plans))
+            nat.code_size = sum(sizes.get(name, 0) for name in (
+                native.symbol(fi), native.entry_symbol(fi), native.osr_symbol(fi),
+                native.osr_symbol(fi) + ".entry"))
+            total += nat.code_size
+            fn = self.functions[fi]
+            nat.param_kinds = plan.entry[:fn.nparams]
+            nat.ret_kind = plan.ret_kind
+            self.fntab[fi] = addr
+        self.compilations.append(Compilation(sorted(plans), opt, seconds, total, source))
+
+    def read_image(self, path: str) -> None:
+        """Note which functions the image has native code for (its `.vyn.native`); the
+        object is loaded into MCJIT, as it is, when the first of them gets hot (so an
+        image that never gets hot starts without llvmlite)."""
+        from runtime.image import load_image
+
+        manifest = load_image(path).sections.get(self.native.NATIVE_SECTION)
+        if not manifest:
+            return
+        opt, functions = self.native.decode_manifest(manifest)
+        self.image = (path, opt, [fi for fi in functions if 0 <= fi < len(self.functions)])
+
+    def _load_image_code(self) -> None:
+        path, opt, functions = self.image
+        self.image = None
+        plans = {}
+        for fi in functions:
+            p = self._plan(fi)
+            if p is not None:
+                plans[fi] = p
+        if not plans:
+            return
+        with open(path, "rb") as f:
+            data = f.read()
+        start = time.perf_counter()
+        self._load(data, plans, opt, 0.0, "image")
+        self.compilations[-1].seconds = time.perf_counter() - start
+
+    # -- entering native code --------------------------------------------------------------
+
+    def _to_bits(self, i: int, kind, v) -> bool:
+        t = type(v)
+        if kind == K_INT:
+            if t is not int:
+                return False
+            self.buf[i] = v
+        elif kind == K_FLOAT:
+            if t is not float:
+                return False
+            self.fbuf[i] = v
+        elif kind == K_BOOL:
+            if t is not bool:
+                return False
+            self.buf[i] = v
+        elif kind == K_PTR:
+            if v is None:
+                self.buf[i] = 0
+            elif t is int:
+                self.buf[i] = v
+            else:
+                return False
+        else:
+            self.buf[i] = 0
+        return True
+
+    def _from_bits(self, raw: int, kind):
+        if kind == K_INT or kind == K_PTR:
+            return raw
+        if kind == K_FLOAT:
+            self._cvt[0] = raw
+            return self._cvtf[0]
+        if kind == K_BOOL:
+            return raw != 0
+        return None
+
+    def call(self, nat: NativeFn, parent, dst: int, args: list, env, depth: int, budget: int):
+        if self.active or depth >= self.depth_limit:
+            return NOT_RUN
+        for i, k in enumerate(nat.param_kinds):
+            if not self._to_bits(i, k, args[i]):
+                return NOT_RUN
+        ctx = self.ctx
+        ctx[0] = budget
+        ctx[1] = 0
+        self.active = True
+        try:
+            raw = nat.entry(self.ctx_addr, depth, env or 0, self.buf_addr)
+        finally:
+            self.active = False
+        nat.calls += 1
+        self.budget = ctx[0]
+        if ctx[1] == 0:
+            return self._from_bits(raw, nat.ret_kind)
+        self._exit(parent, dst, env or 0, None)
+        return EXITED
+
+    def loop(self, nat: NativeFn, frame, target: int, budget: int):
+        if self.active or target not in nat.plan.backedges:
+            return NOT_RUN
+        kinds = nat.plan.states[target]
+        regs = frame.regs
+        for i, k in enumerate(kinds):
+            if k is not None and k != -1 and not self._to_bits(i, k, regs[i]):
+                return NOT_RUN
+            if k is None or k == -1:
+                self.buf[i] = 0
+        ctx = self.ctx
+        ctx[0] = budget
+        ctx[1] = 0
+        self.active = True
+        try:
+            nat.osr(self.ctx_addr, frame.depth, frame.env or 0, self.buf_addr, target)
+        finally:
+            self.active = False
+        nat.loops += 1
+        self.budget = ctx[0]
+        if ctx[1] == 0:
+            raise RuntimeError("native OSR code returned without leaving its frame")
+        self._exit(frame.parent, frame.ret, frame.env, frame)
+        return EXITED
+
+    def _exit(self, parent, dst: int, env, osr_frame) -> None:
+        """After native code left: rebuild its frames (innermost first in `records`)."""
+        status = self.ctx[1]
+        records = self.records
+        self.records = []
+        if self.override is not None and records and records[0][0] == "native":
+            reg, value = self.override
+            records[0][5][reg] = value
+        self.override = None
+        self.blocked = status == 4
+        from runtime.vm import Frame
+
+        vm = self.vm
+        outer = parent
+        child = dst
+        n = len(records)
+        for i in range(n - 1, -1, -1):
+            rec = records[i]
+            if rec[0] == "chain":
+                _, innermost, bottom = rec
+                bottom.parent = outer
+                bottom.ret = child
+                outer = innermost
+                child = None
+                continue
+            _, fi, site, resume, rchild, values = rec
+            if osr_frame is not None and i == n - 1:
+                f = osr_frame
+                f.regs[:len(values)] = values
+            else:
+                f = Frame(self.functions[fi], vm.codes[fi], values, outer, child,
+                          env if i == n - 1 else 0,
+                          (outer.depth + 1) if outer is not None else 1)
+            f.pc = resume
+            outer = f
+            child = rchild
+        self.frame = outer
+        if status == 3 and self.error is None:
+            self.error = RuntimeError("native code left with an error but none was recorded")
+
+    def pop_error(self) -> BaseException:
+        e = self.error
+        self.error = None
+        self.vm.frame = self.frame
+        if isinstance(e, self.vm_panic_types()):
+            frames = getattr(e, "frames", None)
+            if isinstance(frames, list):
+                frames.clear()         # computed again from the rebuilt frames
+        return e
+
+    def vm_panic_types(self):
+        from runtime.errors import VynPanic
+
+        return (VynPanic,)
+
+    # -- helpers (called from native code) -------------------------------------------------
+
+    def poll(self) -> int:
+        """The budget reached zero. If ending the slice would change nothing (no other
+        fiber can run, no collection or ref<T> release is due, nobody is watching), a new
+        slice starts at once and native code goes on (0); else the slice ends (1)."""
+        vm = self.vm
+        s = vm.sched
+        f = s.current
+        rs = self.rs
+        if (f is None or vm.interrupt[0] or vm.hooks is not None or vm.call_hooks is not None
+                or vm.events is not None or vm.gc_stress or vm.zct or vm.end_slice
+                or vm.nesting or s.lock is not None or vm.heap.gc_due()
+                or any(g.state == rs.RUNNABLE for g in s.runq)):
+            self.ctx[1] = 1
+            return 1
+        self.ctx[0] = rs.SLICE
+        s.step += 1
+        f.slices += 1
+        f.reductions += rs.SLICE
+        return 0
+
+    def _values(self, plan, fi: int, site: int, addr: int) -> list:
+        fn = self.functions[fi]
+        n = fn.nregs
+        raw = (_I64 * max(1, n)).from_address(addr)
+        fl = (ctypes.c_double * max(1, n)).from_address(addr)
+        if site < 0:
+            out = []
+            for i in range(fn.nparams):
+                k = self._param_kind(fn, i)
+                out.append(fl[i] if k == K_FLOAT else raw[i] != 0 if k == K_BOOL
+                           else None if k == K_UNIT or k is None or k == -1 else raw[i])
+            out.extend([None] * (n - fn.nparams))
+            return out
+        kinds = plan.states[site]
+        out = []
+        for i in range(n):
+            k = kinds[i]
+            if k == K_INT or k == K_PTR:
+                out.append(raw[i])
+            elif k == K_FLOAT:
+                out.append(fl[i])
+            elif k == K_BOOL:
+                out.append(raw[i] != 0)
+            else:
+                out.append(None)
+        return out
+
+    def _param_kind(self, fn, i: int):
+        return self.native.param_kind(self.program, fn, i)
+
+    def frame_record(self, fi: int, site: int, resume: int, child: int, regs: int) -> None:
+        nat = self.natives[fi]
+        plan = nat.plan if nat is not None else None
+        if plan is None and site >= 0:
+            raise RuntimeError(f"no plan for native function {fi}")
+        self.records.append(("native", fi, site, resume, child,
+                             self._values(plan, fi, site, regs)))
+
+    def _fake_frame(self, fi: int, pc: int, regs: list):
+        from runtime.vm import Frame
+
+        f = Frame(self.functions[fi], self.vm.codes[fi], regs, None, 0, 0, 1)
+        f.pc = pc
+        return f
+
+    def exec_instruction(self, fi: int, pc: int, addr: int) -> int:
+        """vyn_rt_exec: run instruction `pc` of `fi` on the registers in the buffer."""
+        native = self.native
+        vm = self.vm
+        key = (fi, pc)
+        rw = self._rw.get(key)
+        plan = self.natives[fi].plan
+        if rw is None:
+            ins = vm.codes[fi][pc]
+            reads, writes = native.register_ranges(self.functions[fi].code[pc])
+            state = list(plan.states[pc])
+            d = native._dest_kind(self.program, self.functions[fi], self.functions[fi].code[pc],
+                                  state)
+            rw = (ins, reads, writes, d if d is not None else K_PTR)
+            self._rw[key] = rw
+        ins, reads, writes, dkind = rw
+        fn = self.functions[fi]
+        n = fn.nregs
+        raw = (_I64 * max(1, n)).from_address(addr)
+        fl = (ctypes.c_double * max(1, n)).from_address(addr)
+        kinds = plan.states[pc]
+        regs: list = [None] * n
+        for r in reads:
+            k = kinds[r]
+            regs[r] = (raw[r] if k == K_INT or k == K_PTR else fl[r] if k == K_FLOAT
+                       else raw[r] != 0 if k == K_BOOL else None)
+        saved = vm.frame
+        frame = self._fake_frame(fi, pc, regs)
+        vm.frame = frame
+        try:
+            op = ins[0]
+            if op == bc.CALLB:
+                base = ins[3]
+                regs[ins[1]] = vm.builtins[ins[2]](vm, regs[base:base + ins[4]],
+                                                   vm.types[ins[5]])
+            elif op == bc.INDEX:
+                regs[ins[1]] = self.rb.index(vm, regs[ins[2]], regs[ins[3]], vm.types[ins[4]])
+            elif op == bc.CELLGET:
+                cell = regs[ins[2]]
+                k = vm.types[vm.desc_of_heap[vm.heap.type_of(cell)]].size
+                regs[ins[1]] = vm.reader.read_slot(cell, 0, k)
+            elif op == bc.CELLSET:
+                cell = regs[ins[1]]
+                k = vm.types[vm.desc_of_heap[vm.heap.type_of(cell)]].size
+                vm._store(cell, 0, k, regs[ins[2]])
+            else:
+                vm._slow(op, ins, frame, regs, pc + 1)
+        except BaseException as e:
+            self.error = e
+            self.ctx[1] = 3
+            return 1
+        finally:
+            vm.frame = saved
+        for r in writes:
+            if not self._to_bits_at(raw, fl, r, dkind, regs[r]):
+                self.override = (r, regs[r])
+                self.ctx[1] = 2
+                return 2
+        return 0
+
+    def _to_bits_at(self, raw, fl, i: int, kind, v) -> bool:
+        t = type(v)
+        if kind == K_INT:
+            if t is not int:
+                return False
+            raw[i] = v
+        elif kind == K_FLOAT:
+            if t is not float:
+                return False
+            fl[i] = v
+        elif kind == K_BOOL:
+            if t is not bool:
+                return False
+            raw[i] = v
+        elif kind == K_PTR:
+            if v is None:
+                raw[i] = 0
+            elif t is int:
+                raw[i] = v
+            else:
+                return False
+        else:
+            if v is not None:
+                return False
+            raw[i] = 0
+        return True
+
+    def interpret_call(self, g: int, depth: int, env: int, addr: int) -> int:
+        """vyn_rt_call: native code calls a function still in bytecode; the interpreter
+        runs it with the slice's budget. If the slice ends or the fiber blocks inside it,
+        its bytecode frames go into the records, below which native code puts its own."""
+        from runtime import vm as vmmod
+
+        vm = self.vm
+        fn = self.functions[g]
+        native = self.native
+        raw = (_I64 * max(1, fn.nparams)).from_address(addr)
+        fl = (ctypes.c_double * max(1, fn.nparams)).from_address(addr)
+        args = []
+        for i in range(fn.nparams):
+            k = self._param_kind(fn, i)
+            args.append(fl[i] if k == K_FLOAT else raw[i] != 0 if k == K_BOOL
+                        else None if k == K_UNIT else raw[i])
+        regs = args + vm.pads[g]
+        if len(regs) < fn.nregs:
+            regs.extend([None] * (fn.nregs - len(regs)))
+        frame = vmmod.Frame(fn, vm.codes[g], regs, None, 0, env, depth)
+        budget = self.ctx[0]
+        stack = self.ctx[native.CTX_STACK]
+        self.active = False
+        try:
+            status = vm._exec(frame, frame, budget, True)
+        except BaseException as e:
+            self.records.append(("chain", vm.frame if vm.frame is not None else frame, frame))
+            self.error = e
+            self.ctx[1] = 3
+            return 0
+        finally:
+            self.active = True
+            self.ctx[native.CTX_STACK] = stack
+        if status == vmmod.DONE:
+            self.ctx[0] = vm.left
+            self.ctx[1] = 0
+            kind = native.desc_kind(self.program, fn.ret_type)
+            v = vm.result
+            if not self._to_bits(0, kind, v):
+                raise RuntimeError(f"{fn.name} returned {v!r}, not a value of kind {kind}")
+            return self.buf[0]
+        if status == vmmod.RETRY:
+            from runtime.heap_errors import HeapExhausted
+
+            self.records.append(("chain", vm.frame, frame))
+            self.error = HeapExhausted(0, vm.heap.in_use, vm.heap.limit)
+            self.ctx[1] = 3
+            return 0
+        self.records.append(("chain", vm.frame, frame))
+        self.ctx[0] = vm.left
+        self.ctx[1] = 1 if status == vmmod.YIELD else 4
+        return 0
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def report(self) -> list[dict]:
+        """One row per function: name, tier (0: bytecode), why not, calls, compile time,
+        code size: `--jit-stats` and the debugger's `info jit`."""
+        rows = []
+        for fi, fn in enumerate(self.functions):
+            nat = self.natives[fi]
+            if nat is not None and nat.entry is not None:
+                rows.append({"function": fn.name, "index": fi, "tier": nat.tier,
+                             "source": nat.source, "calls": nat.calls, "osr": nat.loops,
+                             "compile_ms": nat.compile_seconds * 1000,
+                             "code_bytes": nat.code_size, "address": nat.address,
+                             "reason": ""})
+            else:
+                rows.append({"function": fn.name, "index": fi, "tier": 0, "source": "",
+                             "calls": 0, "osr": 0, "compile_ms": 0.0, "code_bytes": 0,
+                             "address": 0,
+                             "reason": self.refused.get(fi, "not hot enough")})
+        return rows
+
+    def write_stats(self, out: TextIO) -> None:
+        rows = self.report()
+        compiled = [r for r in rows if r["tier"]]
+        out.write(f"jit: mode {self.options.mode}, {len(compiled)} of {len(rows)} functions "
+                  f"native, {sum(c.seconds for c in self.compilations) * 1000:.1f} ms "
+                  f"compiling\n")
+        out.write(f"{'function':<32} {'tier':>4} {'calls':>10} {'osr':>6} {'compile ms':>10} "
+                  f"{'bytes':>7}  from\n")
+        for r in compiled:
+            out.write(f"{r['function'][:32]:<32} {r['tier']:>4} {r['calls']:>10} {r['osr']:>6} "
+                      f"{r['compile_ms']:>10.2f} {r['code_bytes']:>7}  {r['source']}\n")
+        for r in rows:
+            if not r["tier"] and r["reason"] != "not hot enough":
+                out.write(f"{r['function'][:32]:<32} stays in bytecode: {r['reason']}\n")
+
+    def close(self) -> None:
+        _JITS.pop(id(self), None)
+
+
+def symbol_sizes(obj: bytes) -> dict[str, int]:
+    """Function symbol -> size in bytes, from an object's symbol table."""
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    out = {}
+    try:
+        elf = ELFFile(io.BytesIO(obj))
+        symtab = elf.get_section_by_name(".symtab")
+        for sym in symtab.iter_symbols() if symtab is not None else ():
+            if sym["st_info"]["type"] == "STT_FUNC":
+                out[sym.name] = sym["st_size"]
+    except Exception:
+        return {}
+    return out
+
+
+def plain_builtins() -> frozenset[str]:
+    """Builtins that neither call back into Vyn code nor wait: native code may call them
+    through `vyn_rt_exec` (the backend refuses functions calling the others)."""
+    from runtime import builtins as rb
+    from runtime import sched as rs
+
+    return frozenset({**rb.BUILTINS, **rs.PLAIN})
+
+
+def attach(vm, options: JitOptions | None) -> Jit | None:
+    """Give `vm` a JIT (None for --jit=off)."""
+    if options is None or options.mode == OFF:
+        return None
+    jit = Jit(vm, options)
+    if options.image:
+        try:
+            jit.read_image(options.image)
+        except Exception as e:              # the bytecode still runs
+            sys.stderr.write(f"vyn: the image's native code cannot be used ({e}); "
+                             "running its bytecode\n")
+    if options.mode == EAGER:
+        jit.compile_all()
+    return jit
+
+
+__all__ = ["Jit", "JitOptions", "NativeFn", "attach", "NOT_RUN", "EXITED", "MODES",
+           "plain_builtins"]
