@@ -248,14 +248,17 @@ class FnLowerer:
         return Span(body.span.file, end - 1, end, body.span.end_line, body.span.end_col - 1,
                     body.span.end_line, body.span.end_col)
 
-    def at_closing_brace(self) -> None:
+    def at_closing_brace(self, value: int | None = None) -> None:
         """Every return of the function is located at its closing `}`, as a statement
         start (the line table may go back to it from the middle of the function): `next`
         from the last statement, or from a `return`, stops there before returning, as gdb
         does with C's single epilogue, and a breakpoint can be set on it."""
         if self.closing is not None:
             if self.stmt_span is not None:
-                self.op(bc.NOP)       # the statement emitted nothing else: keep its stop
+                # The statement emitted nothing else (`return n`): keep its own stop with
+                # the cheapest instruction the interpreter has (NOP is a slow path).
+                r = value if value is not None else self.reg()
+                self.op(bc.MOV, r, r)
             self.span = self.closing
             self.stmt_span = self.closing
 
@@ -423,7 +426,7 @@ class FnLowerer:
                 self.const(r, None)
             for region in reversed(self.regions):
                 self.op(bc.ENDREGION, region)
-            self.at_closing_brace()
+            self.at_closing_brace(r)
             self.op(bc.RET, r)
         elif isinstance(s, ast.Break):
             loop = self.loops[-1]
