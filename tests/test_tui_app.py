@@ -4,9 +4,11 @@ and what the panes show afterwards."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Callable
 
+from rich.console import Console
 from textual import events
 from textual.widgets import Input, TabbedContent
 
@@ -75,6 +77,28 @@ async def until(pilot, predicate: Callable[[], bool], what: str = "", timeout: f
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.005)
+
+
+def screen_text(app) -> str:
+    """The screen as plain text, one line per row (what the user sees)."""
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
+                      color_system=None, record=True, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(
+        full=True, screen_stack=app._background_screens))
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
+
+
+def rows_of(app, widget) -> list[str]:
+    """The text on screen where `widget`'s content is (inside its border), row by row."""
+    region = widget.content_region
+    rows = screen_text(app).splitlines()[region.y:region.bottom]
+    return [row[region.x:region.right] for row in rows]
+
+
+def shown_in(app, widget) -> str:
+    """The text on screen on `widget`'s first row."""
+    return rows_of(app, widget)[0]
 
 
 def status(app: VynDebugApp) -> str:
@@ -232,11 +256,24 @@ def test_f5_f10_f11_and_shift_f11_step_through_the_program():
             assert status(app) == "stopped (step) in fib at fib.vyn:4"
             assert source.current_line == 4
             await key(pilot, "f10", lambda: source.current_line == 5)
+            # The status bar names the action, not the engine's kind of stop.
+            assert status(app) == "stopped (next) in fib at fib.vyn:5"
+            # Toggling a breakpoint reads the panes again: the stop keeps its name.
+            await key(pilot, "f9", lambda: source.marker_at(5) == "●")
+            assert status(app) == "stopped (next) in fib at fib.vyn:5"
+            await key(pilot, "f9", lambda: source.marker_at(5) == "")
             await key(pilot, "shift+f11", lambda: "in main" in status(app))
             assert status(app).startswith("stopped (finish) in main at fib.vyn:12")
             assert "Run till exit from #0  fib (n=0)" in console_text(app)
             await key(pilot, "f5", lambda: "fib(0) = 0" in console_text(app)
                       and "breakpoint 1" in status(app))
+            await key(pilot, "f11", lambda: status(app) == "stopped (step) in fib at "
+                      "fib.vyn:4")
+            # Console commands too, abbreviated or not.
+            await command(pilot, "n", lambda: status(app).startswith("stopped (next)"))
+            await command(pilot, "stepi", lambda: status(app).startswith("stopped (stepi)"))
+            await command(pilot, "until", lambda: status(app).startswith("stopped (until)"))
+            await command(pilot, "c", lambda: "breakpoint 1" in status(app))
     run(scenario)
 
 
@@ -246,7 +283,7 @@ def test_keys_other_than_interrupt_wait_while_the_program_runs():
         async with app.run_test() as pilot:
             await ready(pilot)
             await tap(pilot, "f5", lambda: status(app).startswith("running"))
-            await tap(pilot, "f10", lambda: "The program is running; press ctrl+c" in
+            await tap(pilot, "f10", lambda: "The program is running; press Ctrl+C" in
                       console_text(app))
             await tap(pilot, "ctrl+c", lambda: "stopped (interrupt)" in status(app))
     run(scenario)
@@ -423,6 +460,196 @@ def test_watch_expressions_are_evaluated_at_each_stop():
             pane.results.focus()
             await pilot.press("d")
             await until(pilot, lambda: labels(pane.results) == ["No watch expressions."])
+    run(scenario)
+
+
+def test_the_watch_input_shows_what_is_typed_at_80x24():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            await command(pilot, "break fib")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            await pilot.click("#--content-tab-tab-watches")
+            entry = app.query_one("#watch-input", Input)
+            await pilot.click("#watch-input")
+            assert app.focused is entry
+            # One row, and that row is the text (not the top and bottom of a border).
+            assert entry.region.height == 1
+            assert "+ watch expression (Enter adds)" in shown_in(app, entry)
+            await pilot.press(*"n * 10")
+            await pilot.pause()
+            assert shown_in(app, entry).strip() == "n * 10"
+            await pilot.press("enter")
+            pane = app.query_one(WatchesPane)
+            await until(pilot, lambda: labels(pane.results) == ["n * 10: Int = 0"])
+            assert entry.value == ""
+            assert "+ watch expression" in shown_in(app, entry)
+    run(scenario)
+
+
+# -- resizing ---------------------------------------------------------------------------------
+
+def newest_output_shown(app: VynDebugApp) -> bool:
+    log = app.query_one(ConsoleLog)
+    return log.scroll_y + log.scrollable_content_region.height >= log.rows
+
+
+def line_shown(source: SourceView, line: int) -> bool:
+    top = int(source.scroll_y)
+    return top <= line - 1 < top + source.scrollable_content_region.height
+
+
+def test_after_a_resize_the_current_line_and_the_newest_output_stay_in_view():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test(size=(120, 40)) as pilot:
+            source = app.query_one(SourceView)
+            log = app.query_one(ConsoleLog)
+            await ready(pilot)
+            await command(pilot, "break 12 if i == 9")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            for _ in range(3):
+                await command(pilot, "info frame")
+            # A line wider than the console: it wraps, and its end is the newest row.
+            await command(pilot, 'print "' + "x" * 150 + '"')
+            assert line_shown(source, 12) and newest_output_shown(app)
+            for size in [(80, 24), (60, 16), (100, 20), (61, 17), (160, 48)]:
+                await pilot.resize_terminal(*size)
+                await until(pilot, lambda size=size: app.size == size, f"{size}")
+                await pilot.pause()
+                assert source.scrollable_content_region.height >= 3, size
+                assert line_shown(source, 12), size
+                assert newest_output_shown(app), size
+                newest = [row for row in rows_of(app, log) if row.strip()][-1]
+                assert newest.rstrip().endswith('x"'), size
+                # Wrapped, not cut: no row is wider than the pane, and where the console
+                # has the rows for it, every x is on screen.
+                assert log.virtual_size.width <= log.scrollable_content_region.width
+                if log.scrollable_content_region.height >= 4:
+                    rows = screen_text(app).splitlines()
+                    assert sum(row.count("x") for row in rows) >= 150, size
+            # Scrolled up by the user, the console stays where it was told.
+            log.scroll_to(y=0, animate=False, immediate=True)
+            await pilot.pause()
+            assert not log.following
+            await pilot.resize_terminal(100, 30)
+            await until(pilot, lambda: app.size == (100, 30))
+            await pilot.pause()
+            assert log.scroll_y == 0 and not newest_output_shown(app)
+    run(scenario)
+
+
+def test_below_the_smallest_useful_size_the_screen_says_so():
+    async def scenario():
+        app = fib_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            await command(pilot, "break fib")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            note = app.query_one("#too-small")
+            assert not note.display
+            for size in [(59, 24), (80, 15), (40, 10)]:
+                await pilot.resize_terminal(*size)
+                await until(pilot, lambda size=size: app.size == size, f"{size}")
+                await pilot.pause()
+                text = " ".join(screen_text(app).split())
+                assert "Make the terminal at least 60x16 to debug" in text, size
+                assert f"(it is {size[0]}x{size[1]})" in text, size
+                assert not app.query_one("#main").display
+                assert not app.query_one("#console").display
+                # The status bar stays.
+                assert "STOPPED" in text
+            # Keys still work: F10 steps.
+            await key(pilot, "f10", lambda: status(app) == "stopped (next) in fib at "
+                      "fib.vyn:5")
+            await pilot.resize_terminal(60, 16)
+            await until(pilot, lambda: app.size == (60, 16))
+            await pilot.pause()
+            assert "Make the terminal" not in screen_text(app)
+            source = app.query_one(SourceView)
+            assert source.scrollable_content_region.height >= 3
+            assert line_shown(source, 5)
+            await until(pilot, lambda: isinstance(app.focused, CommandInput))
+    run(scenario)
+
+
+def test_at_80x24_the_stack_reads_function_and_location_first_and_no_title_is_cut():
+    async def scenario():
+        app = new_app(FIB, "examples/a/much/longer/path/fib.vyn")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            await command(pilot, "break 7")
+            await command(pilot, "break 4 if n == 100 || n == 200 || n == 300")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            stack = app.query_one(CallStack)
+            rows = rows_of(app, stack)
+            # The files lose their directories rather than the line; the tier is last.
+            assert rows[0].startswith("▶ #0  fib at fib.vyn:7 (n=2)")
+            assert rows[1].startswith("  #1  main at fib.vyn:12")
+            assert rows[0].rstrip().endswith("bytecode")
+            await pilot.click("#--content-tab-tab-breakpoints")
+            table = app.query_one(BreakpointTable)
+            await until(pilot, lambda: table.region.width > 0)
+            await pilot.pause()
+            rows = rows_of(app, table)
+            assert rows[0].split() == ["#", "where", "hits", "if"]
+            assert rows[1].split()[2] == "…/fib.vyn:7" and rows[1].split()[-1] == "1"
+            assert rows[2].split()[2].startswith("…/fib.vyn:4")
+            assert rows[2].rstrip().endswith("…")      # the condition, cut
+    run(scenario)
+
+
+def test_at_80x24_a_long_value_scrolls_sideways_in_variables_and_wraps_in_the_console():
+    async def scenario():
+        app = new_app(SHAPES, "shapes.vyn")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            await command(pilot, f"break {SHAPES_DONE}")
+            await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+            tree = app.query_one("#variables", VariableTree)
+            await pilot.press("f8")
+            assert app.focused is tree
+            await pilot.pause()
+            before = " ".join(rows_of(app, tree))
+            assert "v: Vec<Int> = [0, 2, 4" in before and "26, 28, 30" not in before
+            for _ in range(40):
+                await pilot.press("right")
+            await pilot.pause()
+            assert tree.scroll_x == 40
+            assert "26, 28, 30" in " ".join(rows_of(app, tree))
+            # The console wraps it: `print v` ends on screen, not past the pane's edge.
+            await command(pilot, "print v")
+            log = app.query_one(ConsoleLog)
+            await pilot.pause()
+            assert log.virtual_size.width <= log.scrollable_content_region.width
+            assert "396, 398" in "".join(rows_of(app, log))
+    run(scenario)
+
+
+def test_the_threads_list_shows_whole_columns_and_scrolls_a_column_at_a_time():
+    titles = {"#", "name", "mq", "state", "where"}
+
+    def header(app, table) -> list[str]:
+        return [w.rstrip("▲▼") for w in rows_of(app, table)[0].split()]
+
+    async def scenario():
+        app = new_app(ACTORS, "actors.vyn")
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = await threads_at(pilot)
+            await pilot.pause()
+            seen = header(app, table)
+            assert seen == ["#", "name", "mq", "state"]     # `where` does not fit
+            for _ in range(6):
+                await pilot.press("right")
+                await pilot.pause()
+                assert set(header(app, table)) <= titles
+                seen += header(app, table)
+            assert "where" in seen and table.scroll_x == table.max_scroll_x
+            for _ in range(6):
+                await pilot.press("left")
+            await pilot.pause()
+            assert table.scroll_x == 0 and header(app, table)[0] == "#"
     run(scenario)
 
 
@@ -802,12 +1029,13 @@ def test_the_object_view_opens_from_a_variable_and_says_why_it_is_alive():
             await command(pilot, f"break {IN_SCOPE}")
             await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
             tree = app.query_one("#variables", VariableTree)
+            # The innermost block's locals first (`tmp`, in the scoped block), as gdb does.
             assert [label.split(" = ")[0] for label in labels(tree)] == \
-                ["items: Vec<Item>", "shelf: Shelf", "total: Int", "tmp: Item"]
+                ["tmp: Item", "items: Vec<Item>", "shelf: Shelf", "total: Int"]
             pane = app.query_one(HeapPane)
             obj = pane.object_tree
             # `o` on an Int: not on the heap; the console says so and nothing moves.
-            await pilot.press("f8", "down", "down")
+            await pilot.press("f8", "down", "down", "down")
             assert app.focused is tree
             await key(pilot, "o", lambda: "`total` (Int) is not an object on the heap." in
                       console_text(app))
@@ -817,7 +1045,7 @@ def test_the_object_view_opens_from_a_variable_and_says_why_it_is_alive():
             await key(pilot, "o", lambda: heap_shown(app) and pane.view.object is not None
                       and app.focused is obj)
             assert app.query_one(TabbedContent).active == "tab-heap"
-            shelf = app.snapshot.locals[1].value.address
+            shelf = app.snapshot.locals[2].value.address
             assert labels(obj)[:3] == [f"Shelf at 0x{shelf:x}",
                                        "live · young generation · 32 B", "flags: YOUNG"]
             why = obj.root.children[3]
@@ -897,7 +1125,7 @@ def test_collect_now_frees_the_garbage_and_the_numbers_follow():
             assert (old.objects, old.collections) == (11, 1)
             # The Variables pane's values are still good after the collection.
             tree = app.query_one("#variables", VariableTree)
-            assert labels(tree)[3] == 'tmp: Item = Item { name: "temp", qty: 1 }'
+            assert labels(tree)[0] == 'tmp: Item = Item { name: "temp", qty: 1 }'
     run(scenario)
 
 
@@ -948,13 +1176,18 @@ def test_f1_and_question_mark_open_a_help_screen_listing_every_binding():
             await pilot.press("f1")
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             shown = " ".join(keys for _, rows in app.screen.sections for keys, _ in rows)
-            for k in ("F5", "F10", "F11", "shift+F11", "F9", "ctrl+c", "ctrl+q", "Esc", ":",
-                      "?", "F1", "up", "down", "tab", "space", "F4", "m", "F3", "o"):
-                assert k in shown.replace(" / ", " ").split(), k
+            keys = shown.replace(" / ", " ").split()
+            for k in ("F5", "F10", "F11", "Shift+F11", "F9", "Ctrl+C", "Ctrl+Q", "Esc", ":",
+                      "?", "F1", "Up", "Down", "Tab", "Space", "F4", "m", "F3", "o"):
+                assert k in keys, k
+            # One spelling: modifiers and named keys capitalised, letters as typed.
+            for k in ("shift+F11", "ctrl+c", "ctrl+q", "up", "down", "tab", "space",
+                      "enter", "backspace", "escape", "⇧F11", "^q"):
+                assert k not in keys, k
             threads = dict(app.screen.sections)["Threads"]
             assert ("/", "Type a filter (blocked, actor, Counter, ...)") in threads
             heap = dict(app.screen.sections)["Heap"]
-            assert [k for k, _ in heap] == ["g", "backspace", "o",
+            assert [k for k, _ in heap] == ["g", "Backspace", "o",
                                             "Enter (why alive)"]
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, HelpScreen))

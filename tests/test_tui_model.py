@@ -19,14 +19,19 @@ from tui.model import (
     frame_text,
     gutter_markers,
     more_label,
+    short_path,
+    stack_text,
     status_of,
+    tier_text,
 )
+from tui.screens import key_name, key_text
 from vyndbg.model import (
     Breakpoint,
     FrameInfo,
     Location,
     StopEvent,
     StopReason,
+    Tier,
     ValueInfo,
     Variable,
 )
@@ -85,6 +90,54 @@ def test_a_frame_reads_as_the_line_mode_prints_it():
     f = FrameInfo(0, "fib", Location("fib.vyn", 2), 0,
                   args=(Variable("n", ValueInfo("Int", "20"), "param"),))
     assert frame_text(f) == "#0  fib (n=20) at fib.vyn:2"
+
+
+def test_the_call_stack_puts_the_function_and_location_first():
+    f = FrameInfo(0, "fib", Location("src/deep/fib.vyn", 2), 0,
+                  args=(Variable("n", ValueInfo("Int", "20"), "param"),))
+    assert stack_text(f) == "#0  fib at src/deep/fib.vyn:2 (n=20)"
+    assert stack_text(f, basename=True) == "#0  fib at fib.vyn:2 (n=20)"
+    assert stack_text(f, args=False) == "#0  fib at src/deep/fib.vyn:2"
+    main = FrameInfo(12, "main", Location("fib.vyn", 12), 0)
+    assert stack_text(main) == "#12 main at fib.vyn:12"        # no `()` to read
+    # The tier, spelt out where it fits, else abbreviated, else left out.
+    assert [tier_text(f, room) for room in (8, 7, 1)] == ["bytecode", "bc", ""]
+    native = FrameInfo(0, "fib", Location("fib.vyn", 2), 0, tier=Tier.NATIVE)
+    assert [tier_text(native, room) for room in (6, 5)] == ["native", "nat"]
+
+
+def test_a_long_location_loses_its_directories_before_its_line():
+    assert short_path("examples/long/shapes.vyn:22 in main", 40) == \
+        "examples/long/shapes.vyn:22 in main"
+    assert short_path("examples/long/shapes.vyn:22 in main", 23) == \
+        "…/shapes.vyn:22 in main"
+    assert short_path("examples/long/shapes.vyn:22 in main", 15) == "…/shapes.vyn:2…"
+    assert short_path("dprintf a/b.vyn:3", 12) == "dprintf …/b…"
+
+
+def test_keys_are_named_one_way():
+    assert [key_name(k) for k in ("f10", "shift+f11", "ctrl+c", "ctrl+q", "escape",
+                                  "pageup", "backspace", "enter", "space", "up", "m",
+                                  "question_mark", "slash")] == \
+        ["F10", "Shift+F11", "Ctrl+C", "Ctrl+Q", "Esc", "PgUp", "Backspace", "Enter",
+         "Space", "Up", "m", "?", "/"]
+    assert key_text("delete,d,backspace") == "Delete / d / Backspace"
+
+
+def test_the_status_names_the_stepping_command_that_stopped_the_program():
+    c = stopped_at(FIB, "fib.vyn", "fib")
+    assert c.execute("next").status.text == "stopped (next) in fib at fib.vyn:5"
+    assert c.execute("step").status.reason == "step"
+    # Reading the panes again (a frame selected, a breakpoint set) keeps the name.
+    c.execute("break 12")
+    assert c.snapshot().status.reason == "step"
+    assert c.execute("finish").status.reason == "finish"
+    assert c.execute("continue").status.reason == "breakpoint 2"
+    c.execute("delete")
+    assert c.execute("stepi").status.reason == "stepi"
+    assert c.execute("u").status.reason == "until"
+    # A command that does not run the program leaves the stop as it was named.
+    assert c.execute("print 1").status.reason == "until"
 
 
 def test_gutter_marks_enabled_disabled_and_conditional_breakpoints():
@@ -198,9 +251,11 @@ def test_an_empty_console_line_repeats_the_last_stepping_command():
     c.execute("delete")
     assert c.execute("next").line == 5
     assert c.execute("").line == 8          # the closing brace: fib returns from there
-    assert c.execute("").line == 12
+    back = c.execute("")
+    assert back.status.function == "main" and back.status.reason == "next"
     c.execute("print 1")
-    assert c.execute("").line == 12
+    again = c.execute("")                   # `print` is not repeated, nor the `next`
+    assert again.stop is back.stop and again.line == back.line
 
 
 def test_watch_expressions_show_a_value_or_why_not():

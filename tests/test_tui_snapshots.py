@@ -14,13 +14,11 @@ Textual version's rendering (8.x); the text files only on what the panes show.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import re
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from tests.test_tui_app import (
     ACTORS,
@@ -32,6 +30,7 @@ from tests.test_tui_app import (
     key,
     new_app,
     ready,
+    screen_text,
     shown_ids,
     status,
     until,
@@ -45,16 +44,6 @@ from tui.widgets.variables import VariableTree
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 UPDATE = os.environ.get("VYN_UPDATE_SNAPSHOTS") == "1"
-
-
-def screen_text(app) -> str:
-    """The screen as plain text, one line per row."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system=None, record=True, legacy_windows=False)
-    console.print(app.screen._compositor.render_update(
-        full=True, screen_stack=app._background_screens))
-    return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
 
 
 def without_addresses(text: str) -> str:
@@ -155,7 +144,7 @@ def test_the_heap_tab(size):
                 check(name, screen_text(app), app.export_screenshot())
                 return
             tree = app.query_one("#variables", VariableTree)
-            await pilot.press("f8", "down")
+            await pilot.press("f8", "down", "down")         # shelf
             assert app.focused is tree
             obj = pane.object_tree
             await key(pilot, "o", lambda: heap_shown(app) and pane.view.object is not None

@@ -3,7 +3,7 @@
 The app renders and asks; it never computes. Every engine call runs on one engine thread
 (tui.controller.EngineThread) and comes back as a message carrying a Snapshot (tui.model);
 program output arrives through an OutputChannel from the program's thread. Widgets are
-touched only on the UI thread, so a running program never freezes the screen, and ctrl+c
+touched only on the UI thread, so a running program never freezes the screen, and Ctrl+C
 reaches Session.interrupt() at once.
 
 Layout: Source and Call stack on the left, a TabbedContent on the right (Variables,
@@ -20,14 +20,14 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from tui.console_input import Completion, complete
 from tui.controller import Children, Controller, EngineThread, OutputChannel, ViewState
 from tui.fibers import FiberRows
 from tui.heap import HeapView, node_address
 from tui.model import Snapshot, Status, gutter_markers, same_file
-from tui.screens import ConditionScreen, HelpScreen, binding_rows
+from tui.screens import ConditionScreen, HelpScreen, binding_rows, key_name
 from tui.widgets.console import CommandInput, Console
 from tui.widgets.fiber_table import FiberTable
 from tui.widgets.heap import HeapPane, ObjectTree
@@ -37,12 +37,14 @@ from tui.widgets.threads import ThreadsPane
 from tui.widgets.variables import VariableTree
 from vyndbg.model import DebugError
 
-RUNNING_MESSAGE = "The program is running; press ctrl+c to interrupt it.\n"
+RUNNING_MESSAGE = "The program is running; press Ctrl+C to interrupt it.\n"
 # The right-hand tabs: (id, label, label when the pane is narrow, so that all five fit).
 TABS = (("tab-variables", "Variables", "Vars"), ("tab-breakpoints", "Breakpoints", "Brk"),
         ("tab-watches", "Watches", "Watch"), ("tab-threads", "Threads", "Threads"),
         ("tab-heap", "Heap", "Heap"))
 WIDE_TABS = 120     # from this many columns the tabs take 45% of the width (app.tcss)
+# Below this the panes do not fit (the Source pane would have no rows): the screen says so.
+MIN_WIDTH, MIN_HEIGHT = 60, 16
 
 
 class VynDebugApp(App[int]):
@@ -52,27 +54,21 @@ class VynDebugApp(App[int]):
     ENABLE_COMMAND_PALETTE = False
     TITLE = "vyn debug"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-low"), (24, "-short"), (36, "-tall")]
 
     BINDINGS = [
         Binding("f5", "resume('continue')", "Run/Cont",
-                key_display="F5",
                 tooltip="Run the program, or continue it when it is stopped"),
-        Binding("f10", "resume('next')", "Next", key_display="F10",
-                tooltip="Next line (over calls)"),
-        Binding("f11", "resume('step')", "Step", key_display="F11",
-                tooltip="Step into calls"),
+        Binding("f10", "resume('next')", "Next", tooltip="Next line (over calls)"),
+        Binding("f11", "resume('step')", "Step", tooltip="Step into calls"),
         Binding("shift+f11", "resume('finish')", "Finish",
-                key_display="⇧F11",
                 tooltip="Run until the selected frame returns"),
         Binding("f9", "toggle_breakpoint", "Break",
-                key_display="F9",
                 tooltip="Toggle a breakpoint on the Source pane's cursor line"),
         Binding("ctrl+c", "interrupt", "Interrupt", priority=True, show=False,
                 tooltip="Interrupt the running program (else: copy in an input)"),
         Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit the debugger"),
-        Binding("f1,question_mark", "help", "Help", key_display="F1",
-                tooltip="This help screen"),
+        Binding("f1,question_mark", "help", "Help", tooltip="This help screen"),
         Binding("escape,colon", "focus_console", "Console", show=False,
                 tooltip="Put the focus on the console's command line"),
         Binding("f6", "focus_pane('source')", "Source", show=False,
@@ -88,6 +84,10 @@ class VynDebugApp(App[int]):
                 tooltip="Show the Heap tab: generations, live types, regions, the open "
                         "object"),
     ]
+
+    def get_key_display(self, binding: Binding) -> str:
+        """The footer names keys as the help screen does: `Shift+F11`, `Ctrl+Q`."""
+        return binding.key_display or key_name(binding.key.split(",")[0])
 
     class SnapshotReady(Message):
         """The engine thread finished a job; this is what the panes show now."""
@@ -131,6 +131,7 @@ class VynDebugApp(App[int]):
         self.snapshot: Snapshot | None = None
         self._quitting = False
         self._stop_shown: tuple | None = None
+        self._focus_before_small = None
 
     # -- layout --------------------------------------------------------------------------
 
@@ -151,8 +152,9 @@ class VynDebugApp(App[int]):
                 with TabPane(TABS[4][1], id="tab-heap"):
                     yield HeapPane(id="heap")
         yield Console(id="console")
+        yield Static("", id="too-small")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#stack").border_title = "Call stack"
@@ -161,6 +163,8 @@ class VynDebugApp(App[int]):
         console.input.completer = self._complete
         console.input.focus()
         self._label_tabs(self.size.width)
+        self._fit(self.size.width, self.size.height)
+        self._focus_before_small = console.input    # where the focus starts, once shown
         self.query_one(StatusBar).show(Status("idle"))
         self.set_interval(0.1, self._poll_running)
         for line in self.startup:
@@ -169,6 +173,29 @@ class VynDebugApp(App[int]):
 
     def on_resize(self, event) -> None:
         self._label_tabs(event.size.width)
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Below MIN_WIDTH x MIN_HEIGHT, a line that says so takes the panes' place (the
+        status bar and the keys stay); the focus comes back to where it was."""
+        main = self.screen_stack[0] if self.screen_stack else None
+        if main is None:
+            return
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        if small:
+            main.query_one("#too-small", Static).update(
+                f"Make the terminal at least {MIN_WIDTH}x{MIN_HEIGHT} to debug\n"
+                f"(it is {width}x{height}).")
+        if small == main.has_class("-too-small"):
+            return
+        if small:
+            self._focus_before_small = main.focused
+        main.set_class(small, "-too-small")
+        if not small:
+            before, self._focus_before_small = self._focus_before_small, None
+            target = before if before is not None and before.is_attached \
+                else main.query_one(Console).input
+            self.call_after_refresh(target.focus)
 
     def _label_tabs(self, width: int) -> None:
         """Full tab labels where they fit, short ones on a narrow screen."""
@@ -275,7 +302,9 @@ class VynDebugApp(App[int]):
         if isinstance(self.screen, HelpScreen):
             return
         sections = [
-            ("Everywhere", binding_rows(self.BINDINGS)),
+            ("Everywhere", binding_rows(self.BINDINGS)
+             + [("Tab / Shift+Tab", "Move the focus between panes (in the console: "
+                                    "complete)")]),
             ("Source", binding_rows(SourceView.BINDINGS)),
             ("Console", binding_rows(CommandInput.BINDINGS)
              + [("Enter", "Run the command (any gdb line-mode command)")]),

@@ -40,6 +40,10 @@ OUTPUT_LIMIT = 256 * 1024   # characters kept while the UI has not drained the c
 # The commands an empty console line repeats, as at the line mode's prompt.
 REPEATABLE = frozenset({"next", "step", "stepi", "nexti", "continue", "until", "finish",
                         "up", "down", "list", "backtrace"})
+# The commands whose stop the status bar names after them: the engine calls the stop of
+# each of `next`, `until`, `advance`... a `step` (and a `finish` from the outermost frame
+# one too), but F10 should read `stopped (next)`.
+ACTIONS = frozenset({"next", "step", "stepi", "nexti", "until", "advance", "finish"})
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ class Controller:
         self.session.on_output = channel.on_output
         self.generation = 0
         self._last = ""          # the command an empty line repeats
+        self._action: tuple[object, str] | None = None   # (a stop, the command that made it)
 
     @staticmethod
     def is_quit(line: str) -> bool:
@@ -184,6 +189,9 @@ class Controller:
             snap = collect_snapshot(self.session, self.generation)
         if snap.status.state != "stopped":
             return snap
+        if self._action is not None and self._action[0] is snap.stop \
+                and snap.status.reason in ("step", "finish"):
+            snap = replace(snap, status=replace(snap.status, reason=self._action[1]))
         try:
             threads = collect_fibers(self.session, view.fibers, self.generation,
                                      snap.frames)
@@ -223,8 +231,22 @@ class Controller:
             self.channel.write("echo", f"(vyn) {line}\n")
         line = self._repeat_or_remember(line)
         if line:
+            before = self.session.state.last_stop
             self._guard(lambda: self.line_mode.execute(line))
+            self._remember_action(line, before)
         return self.snapshot(view)
+
+    def _remember_action(self, line: str, before: object) -> None:
+        """After `line`: if it was a stepping command that stopped the program anew, the
+        status bar names that stop after it (`stopped (next)`, `stopped (until)`)."""
+        stop = self.session.state.last_stop
+        if stop is None or stop is before:
+            return
+        try:
+            name = self.line_mode.lookup(line.strip())[0].name
+        except CommandError:
+            return
+        self._action = (stop, name) if name in ACTIONS else None
 
     def _repeat_or_remember(self, line: str) -> str:
         """gdb's habit (as vyndbg/prompt.py): an empty line repeats the last stepping or

@@ -7,6 +7,7 @@ API; the app calls it on the engine thread and hands the result to the widgets.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ if TYPE_CHECKING:   # tui.fibers and tui.heap build on this module
 _RENDER = Renderer()
 
 PAGE = 100           # children of a collection loaded at a time
-TEXT_LIMIT = 160     # characters of a value's text shown on one tree line
+TEXT_LIMIT = 1000    # characters of a value's text on one tree line (which scrolls sideways)
 
 MARK_ENABLED = "●"
 MARK_DISABLED = "○"
@@ -60,7 +61,7 @@ class Status:
         if self.state == "idle":
             return "not started: F5 runs the program"
         if self.state == "running":
-            return "running (ctrl+c interrupts)"
+            return "running (Ctrl+C interrupts)"
         if self.state == "exited":
             return f"exited (code {self.exit_code})" if self.exit_code is not None \
                 else "exited"
@@ -123,6 +124,41 @@ def location_text(loc: Location | None) -> str:
 def frame_text(frame: FrameInfo) -> str:
     """A frame as the line mode prints it: `#0  fib (n=20) at fib.vyn:2`."""
     return _RENDER.backtrace_line(frame)
+
+
+def stack_text(frame: FrameInfo, *, args: bool = True, basename: bool = False) -> str:
+    """A frame as the Call stack shows it, what matters first: `#0  fib at fib.vyn:2
+    (n=20)` (the arguments last, where a narrow pane cuts them; Variables has them).
+    `basename`: the file without its directories."""
+    text = f"#{frame.level:<2} {frame.function}"
+    if frame.location is not None:
+        loc = frame.location
+        file = loc.file.rsplit("/", 1)[-1] if basename else loc.file
+        text += f" at {file}:{loc.line}"
+    if args and frame.args:
+        text += f" ({_RENDER.args_text(frame.args)})"
+    return text
+
+
+def short_path(text: str, limit: int) -> str:
+    """`text` in `limit` characters: a path in it loses its directories first
+    (`…/shapes.vyn:22 in main`), then the end is cut (with …)."""
+    if len(text) > limit:
+        text = re.sub(r"\S*/(\S+)", r"…/\1", text, count=1)
+    return short(text, limit)
+
+
+TIER_SHORT = {"bytecode": "bc", "native": "nat"}
+
+
+def tier_text(frame: FrameInfo, room: int) -> str:
+    """The frame's tier in at most `room` cells: `bytecode`, else `bc` (`native`, `nat`),
+    else nothing."""
+    tier = frame.tier.value
+    for text in (tier, TIER_SHORT.get(tier, tier[:3])):
+        if len(text) <= room:
+            return text
+    return ""
 
 
 def short(text: str, limit: int = TEXT_LIMIT) -> str:

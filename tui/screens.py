@@ -26,17 +26,34 @@ MOUSE_HELP = (
 )
 
 
-def key_text(keys: str) -> str:
-    """`shift+f11,ctrl+q` -> `shift+F11 / ctrl+q`."""
+# How a key is named everywhere (help, footer, status bar, docs/tui.md): modifiers and
+# named keys capitalised (`Shift+F11`, `Ctrl+C`, `Enter`, `PgUp`), a printable key as it is
+# typed (`m`, `?`, `/`).
+KEY_NAMES = {"question_mark": "?", "colon": ":", "slash": "/", "escape": "Esc",
+             "pageup": "PgUp", "pagedown": "PgDn", "backspace": "Backspace",
+             "delete": "Delete", "enter": "Enter", "space": "Space", "tab": "Tab",
+             "up": "Up", "down": "Down", "left": "Left", "right": "Right", "home": "Home",
+             "end": "End", "ctrl": "Ctrl", "shift": "Shift", "alt": "Alt"}
+
+
+def key_name(key: str) -> str:
+    """`shift+f11` -> `Shift+F11`, `ctrl+c` -> `Ctrl+C`, `pageup` -> `PgUp`, `m` -> `m`."""
+    parts = key.strip().split("+")
     out = []
-    for key in keys.split(","):
-        parts = key.strip().split("+")
-        parts[-1] = {"question_mark": "?", "colon": ":", "slash": "/", "escape": "Esc",
-                     "pageup": "PgUp", "pagedown": "PgDn"}.get(parts[-1], parts[-1])
-        if len(parts[-1]) > 1 and parts[-1][0] == "f" and parts[-1][1:].isdigit():
-            parts[-1] = parts[-1].upper()
-        out.append("+".join(parts))
-    return " / ".join(out)
+    for i, part in enumerate(parts):
+        name = KEY_NAMES.get(part)
+        if name is None and len(part) > 1 and part[0] == "f" and part[1:].isdigit():
+            name = part.upper()
+        if name is None:
+            # A letter after a modifier is the key's name (Ctrl+C); alone, what is typed.
+            name = part.upper() if i > 0 and len(part) == 1 else part
+        out.append(name)
+    return "+".join(out)
+
+
+def key_text(keys: str) -> str:
+    """`shift+f11,ctrl+q` -> `Shift+F11 / Ctrl+Q`."""
+    return " / ".join(key_name(k) for k in keys.split(","))
 
 
 def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:

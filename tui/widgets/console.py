@@ -7,6 +7,7 @@ holds both and posts `Console.Command` when a line is entered.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 
 from rich.cells import cell_len
@@ -14,6 +15,7 @@ from rich.segment import Segment
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -27,7 +29,9 @@ KINDS = ("stdout", "stderr", "dprintf", "debugger", "error", "echo")
 
 
 class ConsoleLog(ScrollView, can_focus=True):
-    """Lines of console text, each in the style of its kind (stdout, stderr, ...)."""
+    """Lines of console text, each in the style of its kind (stdout, stderr, ...). A line
+    longer than the pane wraps onto the next rows, as in a terminal, so a long value that
+    `print` shows is read whole; the rows are worked out again when the pane is resized."""
 
     COMPONENT_CLASSES = {f"console--{k}" for k in KINDS}
 
@@ -46,8 +50,10 @@ class ConsoleLog(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[list[tuple[str, str]]] = []   # per line: (kind, text) pieces
+        self._cells: list[int] = []     # per line: its width in cells
+        self._starts: list[int] = [0]   # per line: its first row (and the rows in all)
+        self._wrap = 0                  # the width the rows were worked out for
         self._open = False          # the last line has no newline yet
-        self._width = 0
         self.following = True       # new text scrolls into view (until the user scrolls up)
         self._writing = False
 
@@ -56,10 +62,16 @@ class ConsoleLog(ScrollView, can_focus=True):
         """All the text, as written (for tests and copying)."""
         return "\n".join("".join(t for _, t in line) for line in self.lines)
 
+    @property
+    def rows(self) -> int:
+        """Rows of the pane the text takes, wrapped."""
+        return self._starts[-1]
+
     def write(self, kind: str, text: str) -> None:
         """Append `text` of `kind`, continuing an unfinished last line."""
         if not text:
             return
+        changed = len(self.lines) - 1 if self._open else len(self.lines)
         for i, part in enumerate(text.replace("\r\n", "\n").split("\n")):
             if i > 0:  # a newline ended the line before this part
                 if not self._open:
@@ -70,17 +82,49 @@ class ConsoleLog(ScrollView, can_focus=True):
                     self.lines.append([])
                     self._open = True
                 self.lines[-1].append((kind, part.expandtabs(8)))
-                self._width = max(self._width, sum(cell_len(t) for _, t in self.lines[-1]))
         if len(self.lines) > MAX_LINES:
             del self.lines[:len(self.lines) - MAX_LINES]
-        self.virtual_size = Size(self._width, len(self.lines))
+            changed = 0
+        self._rewrap(changed)
         if self.following:
-            self._writing = True
-            try:
-                self.scroll_to(y=max(0, len(self.lines) - self.scrollable_content_region.height),
-                               animate=False, immediate=True, force=True)
-            finally:
-                self._writing = False
+            self.scroll_end_now()
+        self.refresh()
+
+    def _rewrap(self, start: int = 0) -> None:
+        """Work out the rows of lines[start:] for the pane's width."""
+        width = self.scrollable_content_region.width
+        self._wrap = width
+        del self._cells[start:]
+        del self._starts[start + 1:]
+        for line in self.lines[start:]:
+            cells = sum(cell_len(t) for _, t in line)
+            self._cells.append(cells)
+            rows = max(1, -(-cells // width)) if width > 0 else 1
+            self._starts.append(self._starts[-1] + rows)
+        self.virtual_size = Size(max(0, width), self.rows)
+
+    def scroll_end_now(self) -> None:
+        """Show the newest text (the last rows)."""
+        self._writing = True
+        try:
+            self.scroll_to(y=max(0, self.rows - self.scrollable_content_region.height),
+                           animate=False, immediate=True, force=True)
+        finally:
+            self._writing = False
+
+    def on_resize(self, _: Resize) -> None:
+        if self.scrollable_content_region.width != self._wrap:
+            # Keep the line at the top of the pane there (or the newest in view).
+            top = self._line_at(int(self.scroll_y))
+            self._rewrap()
+            if not self.following and top is not None:
+                self._writing = True
+                try:
+                    self.scroll_to(y=self._starts[top], animate=False, immediate=True)
+                finally:
+                    self._writing = False
+        if self.following:
+            self.scroll_end_now()
         self.refresh()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
@@ -91,19 +135,27 @@ class ConsoleLog(ScrollView, can_focus=True):
     def clear(self) -> None:
         self.lines.clear()
         self._open = False
-        self.virtual_size = Size(0, 0)
+        self._rewrap()
         self.refresh()
 
+    def _line_at(self, row: int) -> int | None:
+        """The line shown on `row` (of all the rows)."""
+        if not 0 <= row < self.rows:
+            return None
+        return bisect_right(self._starts, row) - 1
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
+        scroll_y = self.scroll_offset.y
         width = self.scrollable_content_region.width
-        index = scroll_y + y
         base = self.rich_style
-        if index >= len(self.lines):
+        row = scroll_y + y
+        index = self._line_at(row)
+        if index is None:
             return Strip.blank(width, base)
         segments = [Segment(text, base + self.get_component_rich_style(f"console--{kind}"))
                     for kind, text in self.lines[index]]
-        return Strip(segments).crop_extend(scroll_x, scroll_x + width, base)
+        start = (row - self._starts[index]) * width
+        return Strip(segments).crop_extend(start, start + width, base)
 
 
 class CommandInput(Input):

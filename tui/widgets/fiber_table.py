@@ -79,6 +79,8 @@ class FiberTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "cursor_to(0)", "First fiber", show=False),
         Binding("end", "cursor_to(-1)", "Last fiber", show=False),
+        Binding("left", "scroll_left", "Scroll left, a column at a time", show=False),
+        Binding("right", "scroll_right", "Scroll right, a column at a time", show=False),
         Binding("enter", "select", "Select the fiber: Call stack and Variables follow it",
                 show=False),
         Binding("m", "sort('mailbox')", "Sort by mailbox depth (again: reverse)", show=False),
@@ -315,16 +317,45 @@ class FiberTable(ScrollView, can_focus=True):
     # -- rendering -----------------------------------------------------------------------
 
     def _cells(self, texts: list[str], styles: list[Style], base: Style) -> list[Segment]:
+        """A row's cells. A column the pane shows only part of (the list is wider than
+        the pane, and scrolled sideways) is left blank rather than cut: its title and
+        values show whole, or not at all."""
+        left = int(self.scroll_x)
+        right = left + self.scrollable_content_region.width
         segments = []
+        at = MARK
         for i, (c, w, text, style) in enumerate(zip(COLUMNS, self._widths, texts, styles,
                                                     strict=True)):
             if len(text) > w:
                 text = text[:max(0, w - 1)] + "…"
+            if at < left or at + w > right:
+                text = ""
             segments.append(Segment(text.rjust(w) if c.right else text.ljust(w),
                                     base + style))
             if i < len(COLUMNS) - 1:
                 segments.append(Segment(" ", base))
+            at += w + 1
         return segments
+
+    def _column_starts(self) -> list[int]:
+        starts, at = [0], MARK
+        for w in self._widths:
+            starts.append(at)
+            at += w + 1
+        return starts
+
+    def action_scroll_right(self) -> None:
+        """Left and Right scroll a column at a time."""
+        x = int(self.scroll_x)
+        target = next((s for s in self._column_starts() if s > x), x)
+        self.scroll_to(x=min(target, self.max_scroll_x), animate=False, immediate=True)
+        self.refresh()
+
+    def action_scroll_left(self) -> None:
+        x = int(self.scroll_x)
+        target = max((s for s in self._column_starts() if s < x), default=0)
+        self.scroll_to(x=target, animate=False, immediate=True)
+        self.refresh()
 
     def _header(self, base: Style) -> list[Segment]:
         arrow = "▼" if self.query.descending else "▲"

@@ -34,7 +34,7 @@ from tui.heap import (
     step_text,
     summary_text,
 )
-from tui.model import PAGE
+from tui.model import PAGE, short
 from tui.widgets.variables import VariableTree
 from vyndbg.model import HeapInfo, PathStep, RegionView
 
@@ -72,9 +72,13 @@ class HeapSummary(Widget):
     def render(self) -> RenderableType:
         width = self.size.width
         line = Text(self.text, no_wrap=True, overflow="ellipsis", style="bold")
-        if self.hint and len(self.text) + len(self.hint) + 2 <= width:
-            line.append(" " * (width - len(self.text) - len(self.hint)))
-            line.append(self.hint, self.get_component_rich_style(
+        # The hint, or as much of it as fits: `Backspace back · g collect`, `Backspace back`.
+        hint = self.hint
+        while hint and len(self.text) + len(hint) + 2 > width:
+            hint = hint.rpartition(" · ")[0]
+        if hint:
+            line.append(" " * (width - len(self.text) - len(hint)))
+            line.append(hint, self.get_component_rich_style(
                 "heap-summary--freed" if self.freed else "heap-summary--hint"))
         return line
 
@@ -161,34 +165,61 @@ class TypeTable(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.shown: tuple = ()
+        self.info: HeapInfo | None = None
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         self.add_column("type", key="type")
         self.add_column(Text("objects", justify="right"), key="objects")
         self.add_column(Text("bytes", justify="right"), key="bytes")
 
     def show(self, info: HeapInfo | None) -> None:
         """The `top` types of `info`, then the total of every live object and how many
-        types are not shown."""
+        types are not shown. A type's name is cut (with …) where the table would be wider
+        than the pane, so that `objects` and `bytes` stay in view, titles and all."""
         types = info.types if info is not None else ()
+        self.info = info
         key = (types, info.live_objects, info.live_bytes, info.other_types) if info else ()
-        if key == self.shown:
+        label = "total"
+        if info is not None and info.other_types:
+            label += f" ({plural(info.other_types, 'type')} not shown)"
+        objects = [f"{t.objects:,}" for t in types]
+        sizes = [f"{t.bytes:,}" for t in types]
+        if info is not None:
+            objects.append(f"{info.live_objects:,}")
+            sizes.append(f"{info.live_bytes:,}")
+        name_w = self._name_width([t.type_name for t in types] + [label], objects, sizes)
+        if (key, name_w) == self.shown:
             return
         row = self.cursor_row
-        self.shown = key
-        self.clear()
-        for t in types:
-            self.add_row(t.type_name, Text(f"{t.objects:,}", justify="right"),
-                         Text(f"{t.bytes:,}", justify="right"))
+        self.shown = (key, name_w)
+        # The columns too: a DataTable's column keeps the width of its widest cell ever.
+        self.clear(columns=True)
+        self._add_columns()
+        for t, n, b in zip(types, objects, sizes, strict=False):
+            self.add_row(short(t.type_name, name_w), Text(n, justify="right"),
+                         Text(b, justify="right"))
         if info is not None:
-            label = "total"
-            if info.other_types:
-                label += f" ({plural(info.other_types, 'type')} not shown)"
-            self.add_row(Text(label, style="bold"),
-                         Text(f"{info.live_objects:,}", justify="right", style="bold"),
-                         Text(f"{info.live_bytes:,}", justify="right", style="bold"))
+            self.add_row(Text(short(label, name_w), style="bold"),
+                         Text(objects[-1], justify="right", style="bold"),
+                         Text(sizes[-1], justify="right", style="bold"))
         if self.row_count:
             self.move_cursor(row=min(row, self.row_count - 1))
+
+    def _name_width(self, names: list[str], objects: list[str], sizes: list[str]) -> int:
+        want = max(len(n) for n in names)
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return want
+        numbers = max([len("objects")] + [len(n) for n in objects]) + \
+            max([len("bytes")] + [len(n) for n in sizes])
+        # Each column is padded by a cell on either side.
+        return min(want, max(len("type"), width - numbers - 6))
+
+    def on_resize(self, _) -> None:
+        self.show(self.info)
 
 
 class RegionList(Static):
@@ -393,7 +424,7 @@ class HeapPane(Vertical):
         self.generation = view.generation
         has_object = self.request.addr is not None
         self.set_class(has_object, "-object")
-        hint = ("⌫ back · g collect" if has_object else "g collect now")
+        hint = ("Backspace back · g collect" if has_object else "g collect now")
         summary = self.query_one(HeapSummary)
         if view.error:
             summary.show(view.error, error=True)

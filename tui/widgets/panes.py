@@ -7,17 +7,29 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.widgets import DataTable, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.model import BreakpointRow, Snapshot, Status, frame_text, location_text
+from tui.model import (
+    BreakpointRow,
+    Snapshot,
+    Status,
+    location_text,
+    short,
+    short_path,
+    stack_text,
+    tier_text,
+)
 from tui.widgets.variables import VariableTree
 from vyndbg.model import Breakpoint, FrameInfo
 
 
 class CallStack(OptionList):
-    """The frames, innermost first, each with its tier; selecting one selects that frame."""
+    """The frames, innermost first: the function and where it is, then its arguments (cut
+    where the pane ends) and its tier, abbreviated when the pane is narrow; selecting one
+    selects that frame."""
 
     BINDINGS = [
         Binding("enter", "select", "Select the frame", show=False),
@@ -28,16 +40,39 @@ class CallStack(OptionList):
             super().__init__()
             self.level = level
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.frames: tuple[FrameInfo, ...] = ()
+        self.selected = 0
+        self.empty = ""
+        self._shape: tuple[bool, list[str]] = (False, [])   # as shown (see _fit)
+
+    def _fit(self) -> tuple[bool, list[str]]:
+        """Whether the files go without their directories (when a frame's function and
+        location would not fit otherwise), and each frame's tier: its full name when
+        every frame's line fits with it, else abbreviated (`bc`)."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return False, [f.tier.value for f in self.frames]
+        heads = max((len(stack_text(f, args=False)) for f in self.frames), default=0)
+        basename = 2 + heads + 3 > width
+        longest = max((len(stack_text(f, basename=basename)) for f in self.frames),
+                      default=0)
+        room = max(3, width - 2 - longest - 1)
+        return basename, [tier_text(f, room) for f in self.frames]
+
     def show(self, frames: tuple[FrameInfo, ...], selected: int, empty: str) -> None:
+        self.frames, self.selected, self.empty = frames, selected, empty
+        self._shape = self._fit()
+        basename, tiers = self._shape
         options = []
-        for frame in frames:
-            # The tier keeps its column at the right; a long frame line is cut instead.
+        for frame, tier in zip(frames, tiers, strict=True):
             row = Table.grid(expand=True, padding=(0, 1))
             row.add_column(width=1, no_wrap=True)
             row.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
             row.add_column(no_wrap=True, justify="right")
             row.add_row(Text("▶" if frame.level == selected else " ", style="bold"),
-                        frame_text(frame), Text(frame.tier.value, style="dim"))
+                        stack_text(frame, basename=basename), Text(tier, style="dim"))
             options.append(Option(row, id=str(frame.level)))
         if not options:
             options.append(Option(Text(empty, style="dim italic"), id="none", disabled=True))
@@ -46,6 +81,10 @@ class CallStack(OptionList):
         index = next((i for i, f in enumerate(frames) if f.level == selected), None)
         self.highlighted = index if index is not None else (
             highlighted if highlighted is not None and highlighted < len(frames) else None)
+
+    def on_resize(self, _: Resize) -> None:
+        if self.frames and self._fit() != self._shape:
+            self.show(self.frames, self.selected, self.empty)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -88,29 +127,60 @@ class BreakpointTable(DataTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.shown: list[Breakpoint] = []
+        self._shown_widths: tuple[int, int] = (0, 0)
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         self.add_column("#", key="num")
         self.add_column("", key="mark")
         self.add_column("where", key="what")
         self.add_column("hits", key="hits")
         self.add_column("if", key="cond")
 
-    def show(self, bps: tuple[Breakpoint, ...]) -> None:
-        if list(bps) == self.shown:
+    def _widths(self, rows: list[BreakpointRow]) -> tuple[int, int]:
+        """Widths for `where` and `if` such that the row fits in the pane, headers and
+        all: `hits` and `if` keep their titles whole; `where` (its directories first) and
+        then the condition are cut (with …) instead."""
+        what = max((len(r.what) for r in rows), default=0)
+        cond = max((len(r.condition) for r in rows), default=0)
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return what, cond
+        num = max((len(str(r.number)) for r in rows), default=1)
+        hits = max([len("hits")] + [len(str(r.hits)) for r in rows])
+        # Each column is padded by a cell on either side.
+        room = width - (num + 2) - (1 + 2) - (hits + 2) - 2 - 2
+        if what + max(cond, 2) <= room:
+            return what, cond
+        what = max(5, min(what, room - 2))      # where first: the condition has `c`
+        return what, max(2, min(cond, room - what))
+
+    def show(self, bps: tuple[Breakpoint, ...], *, force: bool = False) -> None:
+        rows = [BreakpointRow.of(bp) for bp in bps]
+        widths = self._widths(rows)
+        if list(bps) == self.shown and widths == self._shown_widths and not force:
             return
         row = self.cursor_row
         self.shown = list(bps)
-        self.clear()
-        for bp in bps:
-            r = BreakpointRow.of(bp)
+        self._shown_widths = widths
+        what_w, cond_w = widths
+        # The columns too: a DataTable's column keeps the width of its widest cell ever.
+        self.clear(columns=True)
+        self._add_columns()
+        for r in rows:
             style = "" if r.enabled else "dim"
             self.add_row(Text(str(r.number), style=style),
                          Text(r.mark, style="bold red" if r.enabled else "dim"),
-                         Text(r.what, style=style), Text(str(r.hits), style=style),
-                         Text(r.condition, style=style), key=str(r.number))
+                         Text(short_path(r.what, what_w), style=style),
+                         Text(str(r.hits), style=style),
+                         Text(short(r.condition, cond_w), style=style), key=str(r.number))
         if self.shown:
             self.move_cursor(row=min(row, len(self.shown) - 1))
+
+    def on_resize(self, _: Resize) -> None:
+        self.show(tuple(self.shown))
 
     @property
     def current(self) -> Breakpoint | None:
@@ -146,9 +216,11 @@ class WatchesPane(Vertical):
         Binding("delete,d", "remove", "Remove the watch expression", show=False),
     ]
 
+    # A one-line input (`compact`): with a border in one row it would show only its
+    # border. The padding is by id, so that it wins over `Input:focus`.
     DEFAULT_CSS = """
     WatchesPane {
-        & > Input { border: none; height: 1; padding: 0 1; }
+        & > #watch-input { height: 1; padding: 0 1; }
     }
     """
 
@@ -160,7 +232,8 @@ class WatchesPane(Vertical):
         self.watches: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="+ watch expression (enter adds)", id="watch-input")
+        yield Input(placeholder="+ watch expression (Enter adds)", id="watch-input",
+                    compact=True)
         yield VariableTree("No watch expressions.", id="watch-tree")
 
     @property

@@ -12,7 +12,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.events import Click
+from textual.events import Click, Resize
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -34,6 +34,9 @@ class SourceView(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "cursor_to(1)", "First line", show=False),
         Binding("end", "cursor_to(-1)", "Last line", show=False),
+        Binding("left", "scroll_left", "Scroll left (a line wider than the pane)",
+                show=False),
+        Binding("right", "scroll_right", "Scroll right", show=False),
         Binding("enter,space", "toggle", "Toggle breakpoint on the cursor line", show=False),
     ]
 
@@ -92,6 +95,7 @@ class SourceView(ScrollView, can_focus=True):
         self._spans: list[list] = []
         self._markers: dict[int, str] = {}
         self._cache: dict[int, Strip] = {}
+        self._height = 0            # rows on screen at the last resize
 
     # -- data ----------------------------------------------------------------------------
 
@@ -147,6 +151,21 @@ class SourceView(ScrollView, can_focus=True):
             return
         target = row - height // 2 if center else (row if row < top else row - height + 1)
         self.scroll_to(y=max(0, target), animate=False, immediate=True)
+
+    def _visible(self, line: int, height: int) -> bool:
+        top = int(self.scroll_y)
+        return line > 0 and top <= line - 1 < top + height
+
+    def on_resize(self, _: Resize) -> None:
+        """Keep the line where the program stopped in view (or the cursor line, when it
+        was on screen and that one was not): a smaller pane would otherwise hide it."""
+        old, self._height = self._height, self.scrollable_content_region.height
+        line = self.current_line
+        if self.cursor_line != line and self._visible(self.cursor_line, old) and not (
+                line and self._visible(line, old)):
+            line = self.cursor_line
+        if line > 0:
+            self._scroll_into_view(line, center=True)
 
     # -- reactives -----------------------------------------------------------------------
 

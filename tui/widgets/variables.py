@@ -35,6 +35,9 @@ class VariableTree(Tree):
         Binding("enter", "select_cursor", "Expand / collapse, or load more", show=False),
         Binding("space", "toggle_node", "Expand / collapse", show=False),
         Binding("o", "open_object", "Open the value's object in the Heap tab", show=False),
+        Binding("left", "scroll_left", "Scroll left (a value wider than the pane)",
+                show=False),
+        Binding("right", "scroll_right", "Scroll right", show=False),
     ]
 
     DEFAULT_CSS = """
