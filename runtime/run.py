@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TextIO
 
 from compiler.bytecode import Program
@@ -82,9 +83,13 @@ def panic_text(p: VynPanic) -> str:
 
 def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: TextIO,
                 heap_limit: int | None = None, max_depth: int | None = None,
-                gc_stress: bool = False, gc_trace: bool = False) -> int:
+                gc_stress: bool = False, gc_trace: bool = False,
+                events: Callable | None = None, jit=None) -> int:
     """Run `program`'s main; returns the exit code (0, 101 after a panic, 2 when the
-    program needs an unsupported feature, 130 when interrupted)."""
+    program needs an unsupported feature, 130 when interrupted). `events`, if given, is
+    called with the VM before it runs and returns the EventSink to attach (a trace
+    recorder; runtime/events.py). `jit`: the native tier's `runtime.jit.JitOptions` (None:
+    bytecode only)."""
     from runtime.vm import VM
 
     try:
@@ -94,6 +99,14 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
     except HeapError as e:
         stderr.write(f"vyn: cannot start the program: {e}\n")
         return EXIT_USAGE
+    if events is not None:
+        vm.attach_events(events(vm))
+    if jit is not None and jit.mode != "off":
+        from runtime.jit import attach
+
+        vm.jit = attach(vm, jit)
+        if vm.jit is not None:
+            vm.natives = vm.jit.natives
     try:
         vm.run_main()
     except VynPanic as p:
@@ -111,4 +124,8 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
         return EXIT_INTERRUPTED
     finally:
         stdout.flush()
+        if vm.jit is not None:
+            if jit.stats is not None:
+                vm.jit.write_stats(jit.stats)
+            vm.jit.close()
     return EXIT_OK

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from compiler.span import SourceFile
 from vyndbg import __version__
+from vyndbg.trace_cli import add_recording_options, configure_trace, run_recorded, run_trace
 
 if TYPE_CHECKING:
     from compiler.bytecode import Program
@@ -265,6 +266,14 @@ def _configure_build(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="the image to write (default: FILE's name without .vyn, in the "
                              "current directory)")
+    native = parser.add_mutually_exclusive_group()
+    native.add_argument("-O0", dest="opt", action="store_const", const=0,
+                        help="native code unoptimized and fully debuggable (tier 1)")
+    native.add_argument("-O2", dest="opt", action="store_const", const=2,
+                        help="native code optimized (tier 2; the default)")
+    native.add_argument("--no-native", dest="opt", action="store_const", const=None,
+                        help="bytecode only: no native code or DWARF in the image")
+    parser.set_defaults(opt=2)
     _add_color_option(parser)
 
 
@@ -286,8 +295,17 @@ def _run_build(args: argparse.Namespace) -> int:
     from compiler.image_writer import ImageWriteError, write_image
     from compiler.serialize import program_to_sections
 
+    sections = program_to_sections(program)
+    native_ir = None
+    if args.opt is not None:
+        from compiler.native_image import native_sections
+        from runtime.jit import plain_builtins
+
+        native_ir, extra = native_sections(program, args.opt, plain_builtins())
+        sections.update(extra)
     try:
-        write_image(output, program_to_sections(program))
+        write_image(output, sections, llvm_ir_module=native_ir,
+                    **({"opt": args.opt} if native_ir is not None else {}))
     except ImageWriteError as e:
         raise CliError(str(e).removesuffix(".")) from None
     return EXIT_OK
@@ -313,7 +331,36 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
                         help="one line on stderr per garbage collection and region release")
     parser.add_argument("--gc-stress", action="store_true",
                         help="collect garbage at every safepoint (slow; finds missing roots)")
+    add_recording_options(parser)
+    _add_jit_options(parser)
     _add_color_option(parser)
+
+
+def _add_jit_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jit", choices=("off", "auto", "eager"), default="auto",
+                        help="native code: none; for hot functions (default); for every "
+                             "function before main runs")
+    parser.add_argument("--jit-stats", action="store_true",
+                        help="at exit, each native function's tier, calls, compile time "
+                             "and code size on stderr")
+    parser.add_argument("--jit-threshold", type=parse_positive_int, metavar="N",
+                        help="calls plus loop back-edges that make a function hot "
+                             "(default 1000)")
+    parser.add_argument("--jit-tier", type=int, choices=(1, 2), default=2,
+                        help="compile hot functions unoptimized (1) or optimized (2, default)")
+
+
+def _jit_options(args: argparse.Namespace) -> dict:
+    """`run_program`'s `jit` argument for `vyn run` (runtime/jit.py); none for --jit=off."""
+    if getattr(args, "jit", "off") == "off":
+        return {}
+    from runtime.image import is_image
+    from runtime.jit import DEFAULT_THRESHOLD, JitOptions
+
+    return {"jit": JitOptions(mode=args.jit, threshold=args.jit_threshold or DEFAULT_THRESHOLD,
+                              opt=0 if args.jit_tier == 1 else 2,
+                              stats=sys.stderr if args.jit_stats else None,
+                              image=args.file if is_image(args.file) else None)}
 
 
 def _run_program_function():
@@ -336,9 +383,12 @@ def _run_run(args: argparse.Namespace) -> int:
     if program.entry < 0:
         raise CliError(f"'{args.file}' has no `main` function to run")
     run_program = _run_program_function()
-    return run_program(program, [args.file, *args.args], stdout=sys.stdout, stderr=sys.stderr,
-                       heap_limit=args.heap_limit, max_depth=args.max_depth,
-                       gc_stress=args.gc_stress, gc_trace=args.gc_trace)
+    # --trace/--profile (vyndbg/trace_cli.py) attach recorders through `events`.
+    return run_recorded(args, lambda events: run_program(
+        program, [args.file, *args.args], stdout=sys.stdout, stderr=sys.stderr,
+        heap_limit=args.heap_limit, max_depth=args.max_depth, gc_stress=args.gc_stress,
+        gc_trace=args.gc_trace, **({"events": events} if events else {}),
+        **_jit_options(args)))
 
 
 def _configure_disasm(parser: argparse.ArgumentParser) -> None:
@@ -416,6 +466,10 @@ def _configure_debug(parser: argparse.ArgumentParser) -> None:
                         help="the most heap the program may use: bytes, or k, m, g (64m)")
     parser.add_argument("--max-depth", type=parse_positive_int, metavar="N",
                         help="the deepest the call stack may grow before `stack overflow`")
+    parser.add_argument("--gc-trace", action="store_true",
+                        help="one line on stderr per garbage collection and region release")
+    parser.add_argument("--gc-stress", action="store_true",
+                        help="collect garbage at every safepoint (slow; finds missing roots)")
     parser.set_defaults(startup=[])
     _add_color_option(parser)
 
@@ -453,8 +507,10 @@ def _run_debug(args: argparse.Namespace) -> int:
                     commands.extend(Path(item.text).read_text(encoding="utf-8").splitlines())
                 except OSError as e:
                     raise CliError(f"{item.text}: {e.strerror or e}.") from None
+        # The collector's options only when given, for a run_tui that predates them.
+        gc_options = {name: True for name in ("gc_trace", "gc_stress") if getattr(args, name)}
         code = run_tui(program, argv=list(args.args), path=args.file, commands=commands,
-                       heap_limit=args.heap_limit, max_depth=args.max_depth)
+                       heap_limit=args.heap_limit, max_depth=args.max_depth, **gc_options)
         return code if isinstance(code, int) else EXIT_OK
     from vyndbg.linemode import LineMode
     from vyndbg.prompt import run_line_mode
@@ -462,7 +518,7 @@ def _run_debug(args: argparse.Namespace) -> int:
     interactive = not args.batch and sys.stdin.isatty()
     lm = LineMode(program, path=args.file, args=list(args.args), out=sys.stdout,
                   err=sys.stderr, interactive=interactive, heap_limit=args.heap_limit,
-                  max_depth=args.max_depth)
+                  max_depth=args.max_depth, gc_trace=args.gc_trace, gc_stress=args.gc_stress)
     try:
         return run_line_mode(lm, args.startup, batch=args.batch)
     finally:
@@ -480,6 +536,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                _run_disasm),
     Subcommand("debug", "debug a Vyn program with gdb's commands", _configure_debug,
                _run_debug, fast_exit=False),
+    Subcommand("trace", "summarize or export a file written by `vyn run --trace/--profile`",
+               configure_trace, run_trace),
 )
 
 
