@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -81,6 +83,23 @@ def panic_text(p: VynPanic) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interrupt_by_flag(vm):
+    """Ctrl-C sets the VM's interrupt flag, which the scheduler checks at every slice end
+    and native code at its reduction polls, instead of raising KeyboardInterrupt wherever
+    Python happens to be (inside a native code's helper callback, ctypes would swallow
+    it). A second Ctrl-C raises at once. Returns the previous handler (None off the main
+    thread, where Python delivers no signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_sigint(signum, frame):
+        if vm.interrupt[0]:
+            raise KeyboardInterrupt
+        vm.interrupt[0] = True
+
+    return signal.signal(signal.SIGINT, on_sigint)
+
+
 def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: TextIO,
                 heap_limit: int | None = None, max_depth: int | None = None,
                 gc_stress: bool = False, gc_trace: bool = False,
@@ -107,6 +126,7 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
         vm.jit = attach(vm, jit)
         if vm.jit is not None:
             vm.natives = vm.jit.natives
+    previous = _interrupt_by_flag(vm)
     try:
         vm.run_main()
     except VynPanic as p:
@@ -123,6 +143,8 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
         stderr.write("vyn: interrupted\n")
         return EXIT_INTERRUPTED
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         stdout.flush()
         if vm.jit is not None:
             if jit.stats is not None:

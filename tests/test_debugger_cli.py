@@ -32,9 +32,8 @@ def test_batch_runs_the_commands_and_exits(workdir, capsys):
     code, out, err = vyn(capsys, "debug", "fib.vyn", "--batch", "-ex", "break fib if n == 3",
                          "-ex", "run", "-ex", "bt", "-ex", "print n * 10")
     assert (code, err) == (0, "")
-    assert out.splitlines() == [
+    assert out.splitlines() == [      # as gdb -batch: no "Starting program:"
         "Breakpoint 1 at pc 0: file fib.vyn, line 2.",
-        "Starting program: fib.vyn",
         "",
         "Breakpoint 1, fib (n=3) at fib.vyn:2",
         "2\t  if n < 2 {",
@@ -55,8 +54,7 @@ def test_batch_exit_status_is_1_when_the_last_command_failed(workdir, capsys):
 def test_program_arguments_after_the_double_dash(workdir, capsys):
     code, out, _ = vyn(capsys, "debug", "fib.vyn", "--batch", "-ex", "run", "--", "a", "-b")
     assert code == 0
-    assert out.splitlines() == ["Starting program: fib.vyn a -b", "total = 7",
-                                "[Inferior 1 (process 4242) exited normally]"]
+    assert out.splitlines() == ["total = 7", "[Inferior 1 (process 4242) exited normally]"]
 
 
 def test_command_file_runs_in_order_with_ex_and_stops_at_an_error(workdir, capsys):
@@ -68,7 +66,6 @@ def test_command_file_runs_in_order_with_ex_and_stops_at_an_error(workdir, capsy
     assert out.splitlines() == [  # `bt` after the error in the file is skipped
         "Temporary breakpoint 1 at pc 0: file fib.vyn, line 9.",
         "Breakpoint 2 at pc 0: file fib.vyn, line 2.",
-        "Starting program: fib.vyn",
         "",
         "Temporary breakpoint 1, main () at fib.vyn:9",
         "9\t  var total = 0",
@@ -132,7 +129,7 @@ def test_interactive_prompt_reads_standard_input(workdir, capsys, monkeypatch):
         "11\t    total += fib(i)\n",
         "10\t  for i in 0..<5 {\n",
         "\nBreakpoint 1, main () at fib.vyn:11\n11\t    total += fib(i)\n",  # repeated next
-        "total = 0\ni = 1\n",
+        "i = 1\ntotal = 0\n",
         "quit\n",
     ]
 

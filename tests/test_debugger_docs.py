@@ -67,6 +67,7 @@ _PAUSE = re.compile(r"\b\d+\.\d\d ms\b")
 
 def normalize(text: str) -> str:
     text = re.sub(r"\(process \d+\)", "(process 4242)", text)
+    text = re.sub(r"(child process |\[process )\d+", r"\g<1>4242", text)
     return _PAUSE.sub("0.05 ms", text)
 
 
@@ -102,6 +103,8 @@ def replay(programs: dict[str, str], example: Example) -> str:
                 if lm.session.vm is not None:
                     heap = (lm.session.vm.heap.base, lm.session.vm.heap.mapped_size)
                 printed = out.getvalue()[mark:]
+                if printed and not printed.endswith("\n"):
+                    printed += "\n"      # `output`, `echo`: the next prompt on its own line
                 out.seek(mark)
                 out.truncate()
                 out.write(normalize_heap(printed, heap))

@@ -113,3 +113,53 @@ def test_a_mutual_recursion_collapses_by_its_cycle(tmp_path, monkeypatch, capsys
     code, _, err = run(tmp_path, monkeypatch, capsys, text, "--max-depth", "100")
     assert code == 101
     assert "  ... 92 more frames of the 2 frames above ..." in err.splitlines()
+
+
+SPIN = """\
+fn spin(n: Int) -> Int {
+  var i = 0
+  var t = 0
+  while i < n {
+    t += i % 7
+    i += 1
+  }
+  t
+}
+fn main() {
+  println("started")
+  var k = 0
+  while true {
+    k += spin(100000)
+  }
+}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jit", ["off", "eager"])
+def test_ctrl_c_stops_vyn_run_in_bytecode_and_in_native_code(tmp_path, jit):
+    """SIGINT sets the VM's interrupt flag, which native code's reduction polls see too
+    (a KeyboardInterrupt raised inside a native helper's callback would be swallowed)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "spin.vyn").write_text(SPIN)
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "vyndbg.cli", "run", f"--jit={jit}",
+                             "spin.vyn"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.stdout.readline() == "started\n"
+    import time
+    time.sleep(1.0)                      # deep in the loop (native with eager)
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("vyn run did not stop on Ctrl-C")
+    assert proc.returncode == 130
+    assert err.endswith("vyn: interrupted\n")

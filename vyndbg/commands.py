@@ -83,6 +83,17 @@ included, pass it by) or the current frame returns.""",
 Usage: advance LOCATION
 Runs until LOCATION (FILE:LINE, LINE, FUNCTION, FILE:FUNCTION) is reached, in any
 frame, or the current frame returns.""", completes="location"),
+    _c("return", "Make selected stack frame return to its caller.", """
+Usage: return [EXPR]
+Pops the selected frame and the frames it called, without running the rest of its
+function; EXPR (a Vyn expression) is the value its caller receives. The caller is
+then frame #0, stopped just after the call. Asks first, unless `set confirm off`.
+Only the thread that stopped can be changed.""", completes="expression"),
+    _c("jump", "Continue program being debugged at specified line or address.", """
+Usage: jump LOCATION
+Resumes the selected thread at LOCATION, a line (or FILE:LINE) of the function its
+innermost frame runs: the lines between are skipped, or run again. A breakpoint at
+LOCATION stops there at once.""", ("j",), "location"),
     _c("stepi", "Step one bytecode instruction exactly.", """
 Usage: stepi [N]
 Enters a called function at its first instruction.""", ("si",)),
@@ -119,6 +130,16 @@ Usage: watch EXPRESSION
 The program stops when the value of EXPRESSION changes. A watchpoint on a local
 variable is deleted when its function returns. Needs a running program.""",
        completes="expression"),
+    _c("rwatch", "Set a read watchpoint for an expression.", """
+Usage: rwatch EXPRESSION
+The program stops just after an instruction reads EXPRESSION: a local variable or
+parameter, a global, a field (`s.total`) or an element (`v[2]`). Needs a running
+program; a watchpoint on a local variable is deleted when its function returns.""",
+       completes="expression"),
+    _c("awatch", "Set an access watchpoint for an expression.", """
+Usage: awatch EXPRESSION
+As rwatch, and also when an instruction writes EXPRESSION: the stop shows the old and
+new value when it changed, else its value.""", completes="expression"),
     _c("info", "Generic command for showing things about the program being debugged.",
        "", ("i", "inf"), "info"),
     _c("backtrace", "Print backtrace of all stack frames.", """
@@ -126,8 +147,9 @@ Usage: backtrace [N | -N] [full]
 With N, only the innermost N frames; with -N, the outermost N. With `full`, also
 the local variables of each frame.""", ("bt", "where"), ),
     _c("frame", "Select and print a stack frame.", """
-Usage: frame [N]
-Without N, prints the selected frame.""", ("f",)),
+Usage: frame [N | level N | function NAME]
+Without an argument, prints the selected frame; `frame function NAME` selects the
+innermost frame running NAME.""", ("f",)),
     _c("up", "Select and print the stack frame that called this one.", """
 Usage: up [N]"""),
     _c("down", "Select and print the stack frame called by this one.", """
@@ -151,13 +173,34 @@ For a class, its fields and methods; for an enum, its variants.""",
 Usage: whatis EXP""", completes="expression"),
     _c("set", "Evaluate expression EXP and assign result to variable VAR.", """
 Usage: set var VAR = EXP
-VAR may also be a field (`p.x`) or an element (`v[2]`). Also: `set listsize N`,
-`set confirm on|off`, `set scheduler-locking off|on|step|replay` (ignored settings:
-pagination, width, height).""",
+       set SETTING VALUE
+VAR may also be a field (`p.x`) or an element (`v[2]`). SETTING is one of: args,
+confirm (on|off: ask before killing, restarting, returning), listsize (N|unlimited),
+print pretty (on|off: structures on several lines), print elements (N|unlimited),
+print address, pagination, height, width (kept; the line mode never pages),
+scheduler-locking (off|on|step|replay), disassembly-flavor, startup-with-shell,
+style enabled, verbose. `show SETTING` shows each.""",
        completes="expression"),
     _c("show", "Generic command for showing things about the debugger.", """
-Usage: show [scheduler-locking | confirm | listsize]
-Without an argument, shows every setting."""),
+Usage: show [SETTING]
+Shows a setting (see `help set`); `show print` shows the print settings; without an
+argument, every setting."""),
+    _c("call", "Call a function in the program.", """
+Usage: call[/FMT] EXP
+As print, but a value of type () (a function that returns nothing) is not printed
+or recorded.""", completes="expression"),
+    _c("output", "Like \"print\" but don't put in value history and don't print newline.", """
+Usage: output[/FMT] EXP
+Prints the value of EXP alone: no `$N = `, no newline.""", completes="expression"),
+    _c("printf", "Formatted output, as C's printf.", """
+Usage: printf "FORMAT", ARG...
+FORMAT takes C's conversions (%d %i %u %x %X %o %c %f %e %g %s %p %%) with their flags,
+width and precision, and C escapes (\\n, \\t, \\"). Each ARG is a Vyn expression.""",
+       completes="expression"),
+    _c("echo", "Print a constant string.", """
+Usage: echo TEXT
+Prints TEXT with C escapes (\\n for a newline: none is added); leading spaces are
+dropped."""),
     _c("thread", "Use this command to switch between threads.", """
 Usage: thread [ID]
 Threads are the program's fibers: main (1), tasks, actors and threads, numbered in
@@ -212,7 +255,8 @@ temporary one), whether it is enabled, its pc and where it is; hit counts,
 conditions and ignore counts follow on their own lines.""", ("b", "br", "break"),
        method="info_breakpoints"),
     _c("watchpoints", "Status of watchpoints.", "", method="info_watchpoints"),
-    _c("frame", "All about the selected stack frame.", "", ("f",), method="info_frame"),
+    _c("frame", "All about the selected stack frame.", """
+Usage: info frame [N | level N | function NAME]""", ("f",), method="info_frame"),
     _c("locals", "All local variables of current stack frame.", "", method="info_locals"),
     _c("args", "All argument variables of current stack frame.", "", method="info_args"),
     _c("source", "Information about the current source file.", "", method="info_source"),
@@ -222,6 +266,9 @@ Usage: info functions [REGEXP]""", method="info_functions"),
 Usage: info line [LOCATION]""", completes="location", method="info_line"),
     _c("display", "Expressions to display when program stops.", "",
        method="info_display"),
+    _c("program", "Execution status of the program.", """
+Usage: info program
+Whether the program runs, where it stopped and why.""", method="info_program"),
     _c("stack", "Backtrace of the stack, or innermost COUNT frames.", "", ("s",),
        method="info_stack"),
     _c("threads", "Display currently known threads.", """

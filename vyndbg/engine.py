@@ -9,6 +9,7 @@ hit. Every stepping mode is one StepCondition read by one predicate, `_should_st
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import re
@@ -25,6 +26,7 @@ from runtime.heap_errors import HeapError
 from runtime.run import panic_text
 from runtime.vm import VM, Frame, VMHooks, WouldBlock
 from vyndbg import locations
+from vyndbg.control import WATCH_KINDS, FlowControl, at_closing_line, closing_start
 from vyndbg.evaluate import Scope, TypedValue
 from vyndbg.exprs import ExprCompiler
 from vyndbg.exprs import compile_debug_expression as compile_expression
@@ -83,7 +85,8 @@ class _Bp:
 
 
 # Modes that stop in the caller when the frame they started in returns.
-_STEPPING = frozenset({"step", "next", "until", "stepi", "nexti", "advance", "until_loc"})
+_STEPPING = frozenset({"step", "next", "until", "stepi", "nexti", "advance", "until_loc",
+                       "access"})
 
 
 @dataclass
@@ -103,6 +106,7 @@ class StepCondition:
     returned: object = None                     # finish: (value, tid)
     finished: FrameInfo | None = None
     fiber: object = None         # the fiber it steps (a stop reached by another does not count)
+    key: float = 0               # until: where the current statement is (control.until_keys)
 
 
 class _Stream:
@@ -128,7 +132,7 @@ class _OutputClosed(Exception):
     """The front end could not take the program's output (a closed pipe)."""
 
 
-class Session(FiberViews, HeapViews):
+class Session(FiberViews, HeapViews, FlowControl):
     """One debugging session over a compiled program.
 
     Every fiber (main, tasks, actors, threads) is a thread as gdb sees threads: one is
@@ -310,7 +314,7 @@ class Session(FiberViews, HeapViews):
             vm.patch(site[0], site[1], 0)
         self._patched = want
         needs_calls = self._step.mode in _STEPPING or self._step.mode == "finish" or any(
-            b.kind == "watchpoint" and b.scope_frame is not None for b in self._bps.values())
+            b.kind in WATCH_KINDS and b.scope_frame is not None for b in self._bps.values())
         vm.set_step_hooks(self._hooks if needs_calls else None)
 
     # ------------------------------------------------------------ running
@@ -335,7 +339,7 @@ class Session(FiberViews, HeapViews):
         self._patched = set()
         self._step = StepCondition()
         for bp in self._bps.values():
-            if bp.kind == "watchpoint" and bp.scope_frame is not None:
+            if bp.kind in WATCH_KINDS and bp.scope_frame is not None:
                 bp.enabled = False
         self._sync()
         self.runs += 1
@@ -396,7 +400,7 @@ class Session(FiberViews, HeapViews):
                                   ev, ev.exit_code)
             self._step = StepCondition()
             for bp in list(self._bps.values()):
-                if bp.kind == "watchpoint" and bp.scope_frame is not None:
+                if bp.kind in WATCH_KINDS and bp.scope_frame is not None:
                     bp.enabled = False
             self._patched = set()      # the VM that held the patches is gone
         else:
@@ -458,10 +462,14 @@ class Session(FiberViews, HeapViews):
 
     def _repeat(self, count: int, mode: str) -> StopEvent:
         ev = None
+        moved = False           # some step of the count ended in a new frame
         for _ in range(max(1, count)):
             ev = self._step_once(mode)
             if ev.reason is not StopReason.STEP:
                 break
+            moved = moved or bool(ev.new_frame)
+        if moved and ev.reason is StopReason.STEP and not ev.new_frame:
+            ev = dataclasses.replace(ev, new_frame=True)
         return ev
 
     def _step_once(self, mode: str, target: tuple | None = None) -> StopEvent:
@@ -473,6 +481,7 @@ class Session(FiberViews, HeapViews):
             cond.sites = {(fi, pc) for pc in range(len(frame.fn.code)) if pc != frame.pc}
         else:
             cond.sites = self._stmt_sites(fi)
+        cond.key = self.until_key(frame.fn, frame.pc)
         self._arm_return(cond, frame)
         return self._resume(cond)
 
@@ -575,11 +584,18 @@ class Session(FiberViews, HeapViews):
             return False        # frames and depths are per fiber; gdb steps one thread
         depth = frame.depth
         if site == c.return_site and depth < c.depth:
+            if mode in ("next", "step", "until") and \
+                    not self.is_statement_start(frame.fn, frame.pc):
+                # Back in the middle of the caller's line: as gdb, step on to a new line.
+                self._step_in_caller(c, frame)
+                return False
             return True
         if site not in c.sites:
             return False
-        if mode in ("stepi",):
+        if mode in ("stepi", "access"):
             return True
+        if mode in ("return", "jump"):
+            return False
         if mode == "nexti":
             return depth <= c.depth
         if mode == "step":
@@ -587,21 +603,46 @@ class Session(FiberViews, HeapViews):
         if mode == "next":
             return depth < c.depth or (depth == c.depth and self._line_of(frame) != c.line)
         if mode == "until":
-            return depth < c.depth or (depth == c.depth and self._line_of(frame) > c.line)
+            # gdb: a line whose code comes after the current line's (control.until_keys).
+            return depth < c.depth or (depth == c.depth and self._line_of(frame) != c.line
+                                       and self.until_key(frame.fn, frame.pc) > c.key)
         if mode == "advance" or (mode == "until_loc" and depth <= c.depth):
             # The caller's resume site counts only once the frame has returned: a
             # recursive call returning there at the same depth is not the frame's return.
             return site != c.return_site or depth < c.depth
         return False
 
+    def _step_in_caller(self, c: StepCondition, frame: Frame) -> None:
+        """The frame a step started in returned into the middle of `frame`'s line: go on
+        stepping there, as if the step had started on that line."""
+        c.frame = frame            # c.fn stays the function the step started in
+        c.depth = frame.depth
+        c.pc = frame.pc
+        c.line = self._line_of(frame)
+        c.key = self.until_key(frame.fn, frame.pc)
+        c.sites.discard(c.return_site)       # mid-line: not a place to stop at again
+        c.return_site = None
+        c.sites |= self._stmt_sites(frame.fn.index)
+        self._arm_return(c, frame)
+        self._sync()
+
     def _on_trap(self, frame: Frame) -> None:
         if self._evaluating:
             return
         site = (frame.fn.index, frame.pc)
+        if self._flow_trap(frame, site):
+            return
+        reported = False            # an access just before this instruction was reported
+        if self._step.mode == "access" and self._should_stop(frame, site):
+            ev = self._access_event(frame)
+            if ev is not None:
+                self._block(ev)
+                reported = True
         stop_bp: _Bp | None = None
         cur = self.vm.sched.current
         for bp in sorted(self._bps.values(), key=lambda b: b.number):
-            if not bp.enabled or site not in bp.sites:
+            if not bp.enabled or site not in bp.sites or (
+                    reported and bp.kind not in WATCH_KINDS):
                 continue
             if bp.thread is not None and (cur is None or cur.id != bp.thread):
                 continue
@@ -611,6 +652,8 @@ class Session(FiberViews, HeapViews):
                     self._block(ev)
                     return
                 continue
+            if bp.kind in WATCH_KINDS:
+                continue              # rwatch/awatch: below, once the stops are done
             if bp.compiled is not None and bp.kind == "breakpoint":
                 try:
                     ok = bool(self._eval_in(bp.compiled, frame).value)
@@ -636,8 +679,7 @@ class Session(FiberViews, HeapViews):
             self._step = StepCondition()
             self._sync()
             self._block(self._stop_event(StopReason.BREAKPOINT, frame, breakpoint=public))
-            return
-        if self._should_stop(frame, site):
+        elif not reported and self._should_stop(frame, site):
             c = self._step
             self._step = StepCondition()
             self._sync()
@@ -645,7 +687,17 @@ class Session(FiberViews, HeapViews):
                 self._block(self._stop_event(StopReason.FINISH, frame, returned=c.returned,
                                              finished=c.finished))
             else:
-                self._block(self._stop_event(StopReason.STEP, frame))
+                # gdb shows the frame unless the step ends in its frame and function.
+                self._block(self._stop_event(StopReason.STEP, frame, new_frame=(
+                    frame is not c.frame or frame.fn.index != c.fn)))
+        # The instruction runs now: a read or access watchpoint on it (set before or
+        # during the stop) stops after it.
+        if self._forced is None and self._jumping is None:
+            accesses = [bp for bp in self._bps.values() if bp.kind in WATCH_KINDS and
+                        bp.kind != "watchpoint" and bp.enabled and site in bp.sites and
+                        (bp.thread is None or (cur is not None and cur.id == bp.thread))]
+            if accesses:
+                self._check_accesses(sorted(accesses, key=lambda b: b.number), frame, site)
 
     def _check_watch(self, bp: _Bp, frame: Frame) -> StopEvent | None:
         if bp.scope_frame is not None and frame is not bp.scope_frame:
@@ -677,14 +729,20 @@ class Session(FiberViews, HeapViews):
         elif c.mode == "stepi":
             self._step = StepCondition()
             self._sync()
-            self._block(self._stop_event(StopReason.STEP, frame))
+            self._block(self._stop_event(StopReason.STEP, frame, new_frame=True))
+        elif c.mode == "access":
+            ev = self._access_event(frame)
+            if ev is not None:
+                self._block(ev)
 
     def _on_ret(self, frame: Frame, value) -> None:
+        if self._forced is not None:
+            return              # `return`: control.FlowControl ends it
         c = self._step
         if c.mode == "finish" and frame is c.frame:
             c.returned = self.value_info(TypedValue(value, frame.fn.ret_type))
         for bp in list(self._bps.values()):
-            if bp.kind == "watchpoint" and bp.scope_frame is frame:
+            if bp.kind in WATCH_KINDS and bp.scope_frame is frame:
                 del self._bps[bp.number]
                 self._sync()
                 parent = frame.parent
@@ -823,13 +881,28 @@ class Session(FiberViews, HeapViews):
     def selected_frame(self) -> FrameInfo:
         return self._frame_info(self._frame(self.selected), self.selected)
 
-    def frame_detail(self) -> FrameDetail:
-        f = self._frame(self.selected)
-        info = self._frame_info(f, self.selected)
-        caller = self._frame_info(f.parent, self.selected + 1) if f.parent else None
-        return FrameDetail(info, caller, self.selected - 1 if self.selected > 0 else None,
-                           f.fn.nregs, len(self._variables(f, self.selected, params=False)),
-                           f.fn.file)
+    def frame_detail(self, level: int | None = None) -> FrameDetail:
+        """`info frame` (the selected frame) and `info frame LEVEL` (another, which gdb
+        describes without its level): DebugError `No frame at level N.`."""
+        explicit = level is not None and level != self.selected
+        level = self.selected if level is None else level
+        f = self._frame(level)
+        info = self._frame_info(f, level)
+        caller = self._frame_info(f.parent, level + 1) if f.parent else None
+        return FrameDetail(info, caller, level - 1 if level > 0 else None,
+                           f.fn.nregs, len(self._variables(f, level, params=False)),
+                           f.fn.file, explicit)
+
+    def frame_of_function(self, name: str) -> int:
+        """`frame function NAME`: the level of the innermost frame running NAME."""
+        funcs = locations.find_functions(self.program, name)
+        if not funcs:
+            raise DebugError(f'Function "{name}" not defined.')
+        wanted = {f.index for f in funcs}
+        for frame in self.frames():
+            if frame.function_index in wanted:
+                return frame.level
+        raise DebugError(f'No frame for function "{name}".')
 
     def current_location(self) -> Location | None:
         if self.state.state == "stopped":
@@ -842,8 +915,12 @@ class Session(FiberViews, HeapViews):
     def _live_vars(self, frame: Frame, level: int) -> list[bc.VarEntry]:
         pc = self._pc_for(frame, level)
         best: dict[str, bc.VarEntry] = {}
+        # At the closing `}` (the return), the function's outermost variables are still
+        # in scope, as in C; their ranges end where that statement starts.
+        closing = closing_start(frame.fn) if at_closing_line(frame.fn, pc) else None
         for v in frame.fn.vars:
-            if v.kind == "capture" or v.start <= pc < v.end:
+            if v.kind == "capture" or v.start <= pc < v.end or (
+                    closing is not None and v.start <= pc and v.end >= closing):
                 old = best.get(v.name)
                 if old is None or v.start >= old.start:
                     best[v.name] = v
@@ -894,9 +971,18 @@ class Session(FiberViews, HeapViews):
                                                       "<invalid>"), v.kind))
         return out
 
-    def locals(self) -> list[Variable]:
+    def locals(self, shadowed: bool = False) -> list[Variable]:
+        """The selected frame's local variables, innermost block first; with `shadowed`,
+        also those an inner variable of the same name hides (gdb's `info locals`)."""
+        if shadowed:
+            return self.shadowed_locals()
         f = self._frame(self.selected)
-        return [v for v in self._variables(f, self.selected, params=False) if v.kind != "param"]
+        order: dict[str, int] = {}
+        for i, v in enumerate(self.block_locals(f, self.selected)):
+            order.setdefault(v.name, i)
+        found = [v for v in self._variables(f, self.selected, params=False)
+                 if v.kind != "param"]
+        return sorted(found, key=lambda v: order.get(v.name, len(order)))
 
     def args(self) -> list[Variable]:
         f = self._frame(self.selected)
@@ -912,7 +998,8 @@ class Session(FiberViews, HeapViews):
 
     def _text(self, tv: TypedValue) -> str:
         try:
-            return self.vm.reader.format(tv.value, tv.tid, nested=True, limit=PRINT_ELEMENTS)
+            return self.vm.reader.format(tv.value, tv.tid, nested=True,
+                                         limit=self.print_elements)
         except (HeapError, RuntimeFailure) as e:
             return f"<{e}>"
 
@@ -1192,31 +1279,56 @@ class Session(FiberViews, HeapViews):
         return locations.default_file(self.program)
 
     def functions(self, regex: str | None = None) -> list[FunctionInfo]:
+        """`info functions [REGEXP]`: each function and each template instance once, under
+        its own name, with its signature (control.FlowControl.declaration). The
+        debugger's own expression functions are not the program's."""
         pat = re.compile(regex) if regex else None
-        out = []
+        out = {}
         for f in self.program.functions:
-            if f.name.startswith("<"):
+            if f.name.startswith(("<", "__vyn_eval__")) or f.name in out:
                 continue
             if pat is None or pat.search(f.name):
-                out.append(FunctionInfo(f.name, f.file, f.line, f.index))
-        return sorted(out, key=lambda f: (f.file, f.name))
+                out[f.name] = FunctionInfo(f.name, f.file, f.line, f.index,
+                                           self.declaration(f))
+        return sorted(out.values(), key=lambda f: (f.file, f.name))
 
     def resolve(self, spec: str) -> locations.Resolved:
         return locations.resolve(self.program, spec, self.current_location())
 
     def line_info(self, spec: str) -> tuple[Location, list[tuple[str, int, int]]]:
-        """`info line LOC`: the location and (function, start pc, end pc) ranges."""
-        r = self.resolve(spec)
+        """`info line LOC`: the location and (function, start pc, end pc) ranges. For a
+        function, its opening line, whose code is what runs before its first statement
+        (as gdb names the line of a C function's prologue); for a line without code, the
+        code after it, as an empty range."""
+        spec = spec.strip()
+        m = re.fullmatch(r"(?:(.+):)?(\d+)", spec)
+        try:
+            r = self.resolve(spec)
+        except DebugError as e:
+            if m and str(e).startswith("No line"):
+                file = locations.file_of(self.program, m.group(1)) if m.group(1) else \
+                    (self.current_location() or Location(self.default_file(), 0)).file
+                raise DebugError(f'Line number {m.group(2)} is out of range for "{file}".') \
+                    from None
+            raise
+        if m is None and spec:
+            f = self.program.functions[r.sites[0][0]]
+            first = locations.function_entry(f)
+            return Location(f.file, f.line), [(f.name, 0, first)]
+        asked = int(m.group(2)) if m else r.location.line
         ranges = []
         for fi, pc in r.sites:
             f = self.program.functions[fi]
+            if asked != r.location.line:
+                ranges.append((f.name, pc, pc))
+                break
             end = len(f.code)
             for row in f.lines:
                 if row.pc > pc and row.line != r.location.line:
                     end = row.pc
                     break
             ranges.append((f.name, pc, end))
-        return r.location, ranges
+        return Location(r.location.file, asked), ranges
 
     def disassemble(self, name: str | None = None) -> tuple[str, list[Instruction]]:
         if name:

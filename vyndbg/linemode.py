@@ -24,6 +24,7 @@ from vyndbg import commands as cmds
 from vyndbg.commands import CommandError
 from vyndbg.engine import Session
 from vyndbg.linemode_breakpoints import BreakpointCommands, ignore_message, parse_count
+from vyndbg.linemode_control import ControlCommands
 from vyndbg.linemode_heap import HeapCommands
 from vyndbg.linemode_inspect import InspectCommands
 from vyndbg.linemode_threads import ThreadCommands
@@ -34,7 +35,8 @@ _WORD = re.compile(r"\s*([A-Za-z_][\w-]*)(.*)", re.S)
 _UNIT_TYPES = ("()", "Unit", "Void")
 
 
-class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands):
+class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands,
+               ControlCommands):
     """gdb's command language over one debugging session.
 
     Args:
@@ -46,6 +48,9 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         interactive: ask before killing or restarting a program, as gdb does at a
             terminal (batch runs and tests answer yes).
         ask: reads a yes/no answer when interactive (default: input()).
+        batch: as `gdb -batch`: commands run as from a script (no `Starting program:`,
+            `Continuing.`, `Run till exit from ...`), and a question is printed with its
+            automatic answer (`(y or n) [answered Y; input not from terminal]`).
         heap_limit, max_depth: the program's limits, as for `vyn run`.
         gc_trace, gc_stress: as `vyn run --gc-trace` and `--gc-stress` (the trace goes
             to `err`, in order with the program's output).
@@ -55,7 +60,7 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
                  out: TextIO | None = None, err: TextIO | None = None,
                  interactive: bool = False, ask: Callable[[str], str] | None = None,
                  heap_limit: int | None = None, max_depth: int | None = None,
-                 gc_trace: bool = False, gc_stress: bool = False):
+                 gc_trace: bool = False, gc_stress: bool = False, batch: bool = False):
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else self.out
         self.render = Renderer()
@@ -66,8 +71,12 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         self.path = path or self.session.default_file()
         self.args = list(args or [])
         self.interactive = interactive
-        self.confirm = interactive
+        self.confirm = True          # `set confirm`: questions are asked (or answered)
         self._ask = ask or input
+        self.batch = batch
+        self.from_tty = not batch    # gdb's from_tty: the command was typed, not scripted
+        self.last_report: StopEvent | None = None   # the stop `info program` describes
+        self.last_resume = ""        # the command that made it (advance, finish, ...)
         self.failed = False          # the last command raised an error
         self.quit_code: int | None = None   # set by `quit`
         self.history: list = []      # the value history: $1 is history[0]
@@ -98,8 +107,13 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
             self.out.write(out.text)
 
     def ask(self, question: str) -> bool:
-        """gdb's `query`: yes without asking unless interactive with `set confirm on`."""
+        """gdb's `query`: yes without asking with `set confirm off`; asked when
+        interactive; otherwise yes, printed as gdb -batch prints it."""
         if not self.confirm:
+            return True
+        if not self.interactive:
+            if self.batch:
+                self.write(f"{question}(y or n) [answered Y; input not from terminal]")
             return True
         while True:
             try:
@@ -121,14 +135,21 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
             raise CommandError(f'Undefined command: "{word}".  Try "help".')
         return cmds.lookup(cmds.COMMANDS, m.group(1)), m.group(2)
 
-    def execute(self, line: str) -> None:
-        """Run one command line; errors are printed (as gdb words them), not raised."""
+    def execute(self, line: str, from_tty: bool | None = None) -> None:
+        """Run one command line; errors are printed (as gdb words them), not raised.
+        from_tty: whether it was typed (gdb's messages for a user), or came from a script
+        (`-x FILE`, `--batch -ex`); default: not in batch mode."""
         self.failed = False
+        saved = self.from_tty
+        if from_tty is not None:
+            self.from_tty = from_tty
         try:
             self.run_command(line)
         except DebugError as e:
             self.failed = True
             self.error(str(e))
+        finally:
+            self.from_tty = saved
 
     def run_command(self, line: str) -> None:
         """Run one command line; errors are raised (DebugError), not printed."""
@@ -197,6 +218,7 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         """Print a stop (or the end of the program) as gdb does."""
         r = self.render
         pid = self.session.pid
+        self.last_report = ev
         if ev.reason is StopReason.EXITED:
             self.out.flush()
             self.write(r.exited(pid, ev.exit_code))
@@ -218,6 +240,8 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
             show_frame = False
         elif ev.reason is StopReason.WATCHPOINT and ev.breakpoint is not None:
             self.write(*r.watchpoint_hit(ev.breakpoint, ev.old_value, ev.new_value, thread))
+            for bp, old, new in ev.also:
+                self.write(*r.watchpoint_hit(bp, old, new, thread))
         elif ev.reason is StopReason.PANIC:
             self.write(*r.panic(ev.message, thread))
         elif ev.reason is StopReason.DEADLOCK:
@@ -225,35 +249,39 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         elif ev.reason is StopReason.INTERRUPT:
             self.write(*r.interrupted(thread))
         elif ev.reason is StopReason.STEP and style != "location":
-            where = (self.session.selected_thread, frame.function_index, self.session.depth())
-            show_frame = before is None or where != before
-        pc = None
-        if style == "insn" and ev.reason is StopReason.STEP:
-            pc = self._mid_line_pc(frame.pc)
+            if ev.new_frame is not None:
+                show_frame = ev.new_frame
+            else:
+                where = (self.session.selected_thread, frame.function_index,
+                         self.session.depth())
+                show_frame = before is None or where != before
+        # In the middle of a line, gdb shows the address: the pc here.
+        pc = self._mid_line_pc(frame.pc)
+        if style != "insn" and not show_frame:
+            pc = None
         if show_frame:
-            self.write(("" if pc is None else f"pc {pc} in ") + r.frame_line(frame))
+            self.write(r.frame_line(frame, pc))
         self.show_source(frame.location, pc if not show_frame else None)
         if ev.reason is StopReason.FINISH and ev.returned is not None and \
                 ev.returned.type_name not in _UNIT_TYPES:
-            self.write(f"Value returned is {r.value(self.record(ev.returned), ev.returned)}")
+            number = self.record(ev.returned)
+            self.write(f"Value returned is ${number} = {self.value_text(ev.returned)}")
         self._last_where = self._where_now()
         self.show_displays()
 
     def _mid_line_pc(self, pc: int) -> int | None:
-        """`pc` when it is not where a statement starts (gdb then prints the address)."""
+        """`pc` when it is not where a statement starts in the selected frame (gdb then
+        prints the address)."""
         try:
-            _, instructions = self.session.disassemble()
+            frame = self.session.selected_frame()
         except DebugError:
             return None
-        for ins in instructions:
-            if ins.pc == pc:
-                return None if ins.is_stmt else pc
-        return None
+        return self.session.mid_line_pc(frame) if frame.pc == pc else None
 
     # ------------------------------------------------------------------ running
 
     def do_run(self, rest: str) -> None:
-        if self.session.running and not self.ask(
+        if self.session.running and self.from_tty and not self.ask(
                 "The program being debugged has been started already.\n"
                 "Start it from the beginning? "):
             raise CommandError("Program not restarted.")
@@ -265,15 +293,17 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
                 self.args = shlex.split(rest)
             except ValueError as e:
                 raise CommandError(f"Invalid arguments: {e}.") from None
-        self.write(" ".join(["Starting program:", self.path, *self.args]))
+        if self.from_tty:
+            self.write(" ".join(["Starting program:", self.path, *self.args]))
         self.out.flush()
+        self.last_resume = "run"
         self._resume(lambda: self.session.run([self.path, *self.args]), "location")
 
     def do_start(self, rest: str) -> None:
         entry = self.program.entry
         if entry < 0:
             raise CommandError('No symbol table is loaded.  Use the "file" command.')
-        if self.session.running and not self.ask(
+        if self.session.running and self.from_tty and not self.ask(
                 "The program being debugged has been started already.\n"
                 "Start it from the beginning? "):
             raise CommandError("Program not restarted.")
@@ -286,15 +316,19 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         if not self.stopped:
             raise CommandError("The program is not being run.")
         last = self.session.state.last_stop
-        if count > 1 and last is not None and last.breakpoint is not None and \
+        if not self.from_tty:
+            pass                  # gdb -batch: neither the ignore count nor "Continuing."
+        elif count > 1 and last is not None and last.breakpoint is not None and \
                 last.reason is StopReason.BREAKPOINT:
             self.write(ignore_message(last.breakpoint.number, count - 1) + "  Continuing.")
         else:
             self.write("Continuing.")
+        self.last_resume = "continue"
         self._resume(lambda: self.session.cont(count), "location")
 
     def do_next(self, rest: str) -> None:
         count = parse_count(rest)
+        self.last_resume = "next"
         self._resume(lambda: self.session.next(count))
 
     def do_step(self, rest: str) -> None:
@@ -310,6 +344,7 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         self._resume(lambda: self.session.nexti(count), "insn")
 
     def do_until(self, rest: str) -> None:
+        self.last_resume = "until_loc" if rest else "until"
         if rest:
             self._resume(lambda: self.session.until(rest), "location")
         else:
@@ -318,6 +353,7 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
     def do_advance(self, rest: str) -> None:
         if not rest:
             raise CommandError("Argument required (a location).")
+        self.last_resume = "advance"
         self._resume(lambda: self.session.advance(rest), "location")
 
     def do_finish(self, rest: str) -> None:
@@ -327,7 +363,9 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         frame = self.session.selected_frame()
         if frames and frame.level >= frames[-1].level:
             raise CommandError('"finish" not meaningful in the outermost frame.')
-        self.write(self.render.run_till_exit(frame))
+        if self.from_tty:
+            self.write(self.render.run_till_exit(frame, self.session.mid_line_pc(frame)))
+        self.last_resume = "finish"
         self._resume(self.session.finish, "location")
 
     def do_kill(self, rest: str) -> None:

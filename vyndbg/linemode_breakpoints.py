@@ -110,7 +110,16 @@ class BreakpointCommands:
             spec, thread = spec[:t.start()], int(t.group(1))
         bp = self.session.break_at(spec.strip(), condition=cond, temporary=temporary,
                                    thread=thread)
+        self._moved_note(spec, bp)
         self.write(self.render.breakpoint_set(bp))
+
+    def _moved_note(self, spec: str, bp) -> None:
+        """A line that starts no statement: say where the breakpoint went instead, and why
+        (gdb moves it silently)."""
+        m = re.fullmatch(r"\s*(?:(.+):)?(\d+)\s*", spec)
+        if m and bp.location is not None and int(m.group(2)) != bp.location.line:
+            self.write(f"Line {m.group(2)} of {bp.location.file} starts no statement; the "
+                       f"breakpoint is at line {bp.location.line}, the next line that does.")
 
     def do_break(self, rest: str) -> None:
         self._break(rest, False)
@@ -125,7 +134,7 @@ class BreakpointCommands:
         if not word.isdigit():
             raise CommandError(f"Bad breakpoint argument: '{rest}'")
         self.session.condition(int(word), expr.strip() or None)
-        if not expr.strip():
+        if not expr.strip() and self.from_tty:
             self.write(f"Breakpoint {word} now unconditional.")
 
     def do_ignore(self, rest: str) -> None:
@@ -138,7 +147,8 @@ class BreakpointCommands:
             raise CommandError("Second argument (specified ignore-count) is missing.")
         number, count = int(words[0]), parse_count(words[1])
         self.session.ignore(number, count)
-        self.write(ignore_message(number, count))
+        if self.from_tty:
+            self.write(ignore_message(number, count))
 
     def _each_breakpoint(self, rest: str, action: Callable[[list[int] | None], None]) -> None:
         if not rest:
@@ -164,7 +174,8 @@ class BreakpointCommands:
         if words and "display".startswith(words[0]) and len(words[0]) >= 2:
             self.do_undisplay(words[1] if len(words) > 1 else "")
             return
-        if not rest and self.session.breakpoints() and not self.ask("Delete all breakpoints? "):
+        if not rest and self.from_tty and self.session.breakpoints() and \
+                not self.ask("Delete all breakpoints? "):
             return
         self._each_breakpoint(rest, self.session.delete)
 
@@ -179,6 +190,7 @@ class BreakpointCommands:
             raise CommandError("Bad format string")
         bp = self.session.dprintf(parts[0], unescape(fmt[1:-1]), parts[2:])
         self.dprintf_text[bp.number] = rest.split(",", 1)[1].strip()
+        self._moved_note(parts[0], bp)
         self.write(self.render.breakpoint_set(bp))
 
     def do_watch(self, rest: str) -> None:
@@ -206,4 +218,4 @@ class BreakpointCommands:
         self.write(*self.render.breakpoint_table(bps, names, self.dprintf_text))
 
     def info_watchpoints(self, rest: str) -> None:
-        self.info_breakpoints(rest, ("watchpoint",))
+        self.info_breakpoints(rest, ("watchpoint", "read watchpoint", "acc watchpoint"))

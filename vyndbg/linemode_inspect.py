@@ -9,6 +9,7 @@ import os
 import re
 
 from vyndbg import commands as cmds
+from vyndbg import linemode_settings as settings
 from vyndbg import locations
 from vyndbg.commands import CommandError
 from vyndbg.model import DebugError, Location, SourceLine, ValueInfo
@@ -19,9 +20,8 @@ _HISTORY = re.compile(r"\$(\$?)(\d*)(?![A-Za-z_])")
 _CONVENIENCE = re.compile(r"\$([A-Za-z_]\w*)")
 _LITERAL_TYPES = ("Int", "Float", "Bool", "String", "Char", "Rune", "Byte")
 _FORMATS = "xdotcau"
-# Settings gdb scripts commonly set that mean nothing here.
-_IGNORED_SETTINGS = ("pagination", "width", "height", "print", "verbose", "logging",
-                     "style", "startup-with-shell", "disassembly-flavor")
+# Settings gdb scripts set that have no meaning here and no `show` worth having.
+_IGNORED_SETTINGS = ("logging",)
 
 
 class InspectCommands:
@@ -43,9 +43,7 @@ class InspectCommands:
         absnum = num if num > 0 else num + len(self.history)
         if absnum <= 0:
             if num == 0:
-                raise CommandError("History is empty.")
-            if num == -1:
-                raise CommandError("There is only one value in the history.")
+                raise CommandError("The history is empty.")
             raise CommandError(f"History does not go back to $${-num}.")
         if absnum > len(self.history):
             raise CommandError(f"History has not yet reached ${absnum}.")
@@ -124,8 +122,16 @@ class InspectCommands:
             if value is None:
                 value = self.evaluate(rest)
         number = self.record(value)
-        text = self.session.format_value(value, fmt) if fmt else value.text
-        self.write(f"${number} = {text}")
+        self.write(f"${number} = {self.value_text(value, fmt)}")
+
+    def value_text(self, value: ValueInfo, fmt: str = "") -> str:
+        """A value as `print` shows it: in format FMT, laid out on several lines with
+        `set print pretty on`, else on one."""
+        if fmt:
+            return self.session.format_value(value, fmt)
+        if self.print_pretty:
+            return self.session.pretty_text(value)
+        return value.text
 
     def do_ptype(self, rest: str) -> None:
         if not rest:
@@ -141,36 +147,41 @@ class InspectCommands:
         word, _, tail = rest.partition(" ")
         if word in ("var", "variable"):
             self._assign(tail)
-        elif word == "listsize":
-            self.listsize = int(tail) if tail.strip().isdigit() and int(tail) > 0 else 10
-        elif word == "confirm":
-            self.confirm = self.interactive and tail.strip() in ("on", "1", "yes", "")
-        elif word == "scheduler-locking":
-            self.set_scheduler_locking(tail.strip())
-        elif word in _IGNORED_SETTINGS:
             return
-        elif _assignment(rest) is not None:
+        if word in _IGNORED_SETTINGS:
+            return
+        words = rest.split()
+        if not words:
+            raise CommandError("Argument required (expression to compute).")
+        exact = {s.name.split(" ")[0] for s in settings.SETTINGS} | {"p", "pr"}
+        if words[0] not in exact and _assignment(rest) is not None:
             self._assign(rest)
-        else:
-            raise CommandError(f'Undefined set command: "{rest}".  Try "help set".')
+            return
+        try:
+            setting, after = settings.find(words, "set")
+        except CommandError:
+            if _assignment(rest) is not None:
+                self._assign(rest)
+                return
+            raise
+        if setting is None:
+            raise CommandError(f'"set {after[0]}" must be followed by the name of a '
+                               f'{after[0]} subcommand.')
+        text = rest.split(None, len(words) - len(after))[-1] if after else ""
+        setting.set(self, setting.parse(text))
 
     def do_show(self, rest: str) -> None:
-        shows = {
-            "confirm": lambda: "Whether to confirm potentially dangerous operations is "
-                               f"{'on' if self.confirm else 'off'}.",
-            "listsize": lambda: "Number of source lines vyn will list by default is "
-                                f"{self.listsize}.",
-            "scheduler-locking": self.show_scheduler_locking,
-        }
-        word = rest.strip()
-        if not word:
-            for name in sorted(shows):
-                self.write(f"{name}:  {shows[name]()}")
+        words = rest.split()
+        if not words:
+            for s in settings.SETTINGS:
+                self.write(f"{s.name}:  {s.text(self)}")
             return
-        matches = [name for name in shows if name.startswith(word)]
-        if len(matches) != 1 and word not in shows:
-            raise CommandError(f'Undefined show command: "{word}".  Try "help show".')
-        self.write(shows[word if word in shows else matches[0]]())
+        setting, after = settings.find(words, "show")
+        if setting is None:
+            for s in settings.in_group(after[0]):
+                self.write(f"{s.name.split(' ', 1)[1]}:  {s.text(self)}")
+            return
+        self.write(setting.text(self))
 
     def _assign(self, text: str) -> None:
         parts = _assignment(text)
@@ -188,12 +199,14 @@ class InspectCommands:
         number = self._next_display
         if self.stopped:
             value = self.evaluate(rest)
-            self.write(self.render.display(number, rest, value))
+            self.write(self.render.display(number, rest, value, self.value_text(value)))
         self._next_display += 1
         self.displays[number] = (rest, True)
 
     def do_undisplay(self, rest: str) -> None:
         if not rest:
+            if not self.ask("Delete all auto-display expressions? "):
+                return
             self.displays.clear()
             return
         for n in _numbers(rest):
@@ -215,7 +228,7 @@ class InspectCommands:
                     continue        # out of the display's scope, as gdb skips it
                 self.write(f"{number}: {expr} = <error: {e}>")
                 continue
-            self.write(self.render.display(number, expr, value))
+            self.write(self.render.display(number, expr, value, self.value_text(value)))
 
     def info_display(self, rest: str) -> None:
         if not self.displays:
@@ -251,10 +264,10 @@ class InspectCommands:
             shown = frames[:limit] if limit >= 0 else frames[limit:]
         selected = self.session.selected
         for frame in shown:
-            self.write(self.render.backtrace_line(frame))
+            self.write(self.render.backtrace_line(frame, self.session.mid_line_pc(frame)))
             if full:
                 self.session.select_frame(frame.level)
-                variables = self.session.locals()
+                variables = self.session.locals(shadowed=True)
                 for var in variables:
                     self.write(" " * 8 + self.render.variable(var))
                 if not variables:
@@ -269,12 +282,27 @@ class InspectCommands:
 
     def _show_frame(self, level: int) -> None:
         frame = self.session.select_frame(level)
-        self.write(self.render.backtrace_line(frame))
+        self.write(self.render.backtrace_line(frame, self.session.mid_line_pc(frame)))
         self.show_source(frame.location)
 
+    def _frame_spec(self, rest: str, default: int) -> int:
+        """A frame as gdb 13 names one: `N`, `level N`, `function NAME`."""
+        word, _, tail = rest.strip().partition(" ")
+        if word == "level":
+            if not tail.strip():
+                raise CommandError("Missing level number.")
+            return parse_level(tail, default)
+        if word == "function":
+            if not tail.strip():
+                raise CommandError("Missing function name argument")
+            return self.session.frame_of_function(tail.strip())
+        return parse_level(rest, default)
+
     def do_frame(self, rest: str) -> None:
+        if not self.stopped and rest.split()[:1] in (["level"], ["function"]):
+            raise CommandError("No registers.")
         self._need_stack()
-        level = parse_level(rest, self.session.selected)
+        level = self._frame_spec(rest, self.session.selected)
         self._show_frame(level)
 
     def do_up(self, rest: str) -> None:
@@ -294,26 +322,29 @@ class InspectCommands:
 
     def info_frame(self, rest: str) -> None:
         self._need_stack()
-        self.write(*self.render.frame_detail(self.session.frame_detail()))
+        level = self._frame_spec(rest, self.session.selected) if rest.strip() else None
+        self.write(*self.render.frame_detail(self.session.frame_detail(level)))
 
     def info_locals(self, rest: str) -> None:
         if not self.stopped:
             raise CommandError("No frame selected.")
-        variables = self.session.locals()
-        self.write(*(self.render.variable(v) for v in variables) if variables
-                   else ["No locals."])
+        variables = self.session.locals(shadowed=True)
+        self.write(*(f"{v.name} = {self.value_text(v.value)}" for v in variables)
+                   if variables else ["No locals."])
 
     def info_args(self, rest: str) -> None:
         if not self.stopped:
             raise CommandError("No frame selected.")
         variables = self.session.args()
-        self.write(*(self.render.variable(v) for v in variables) if variables
-                   else ["No arguments."])
+        self.write(*(f"{v.name} = {self.value_text(v.value)}" for v in variables)
+                   if variables else ["No arguments."])
 
     # ------------------------------------------------------------------ source
 
     def _init_listing(self) -> None:
-        self.listsize = 10
+        self.listsize: int | None = 10      # None: unlimited
+        self.print_pretty = False
+        self.stored_settings: dict[str, object] = {}
         self.current_file: str | None = None
         self._center: int | None = None        # list around this line next (after a stop)
         self._listed: tuple[int, int] | None = None   # first and last line last listed
@@ -337,7 +368,7 @@ class InspectCommands:
 
     def do_list(self, rest: str) -> None:
         rest = rest.strip()
-        size = self.listsize
+        size = self.listsize or 1 << 30
         if rest == "-":
             if self._listed is None and self._center is None:
                 raise CommandError("No default source file.")
@@ -446,18 +477,7 @@ class InspectCommands:
             infos = self.session.functions(rest or None)
         except re.error as e:
             raise CommandError(f"Invalid regexp: {e}.") from None
-        declarations = {}
-        for f in infos:
-            if not f.line:
-                continue
-            try:
-                text = self.session.source_lines(f.file, f.line, f.line)[0].text
-            except (DebugError, IndexError):
-                continue
-            m = re.search(r"\bfn\s+[^(]*(\(.*?)\s*\{?\s*$", text)
-            if m:
-                declarations[(f.file, f.line)] = f"fn {f.name}{m.group(1)}"
-        self.write(*self.render.functions(infos, rest or None, declarations))
+        self.write(*self.render.functions(infos, rest or None, {}))
 
     def info_line(self, rest: str) -> None:
         location, ranges = self.session.line_info(rest)

@@ -158,7 +158,7 @@ class ThreadCommands:
             self.write("No stack.")
             return
         frame = self.session.selected_frame()
-        self.write(self.render.backtrace_line(frame))
+        self.write(self.render.backtrace_line(frame, self.session.mid_line_pc(frame)))
         self.show_source(frame.location)
 
     def _thread_apply(self, rest: str) -> None:

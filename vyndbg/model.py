@@ -104,6 +104,10 @@ class StopEvent:
     fiber_changed: bool = False            # another fiber than the one selected when the
     #                                        program was resumed (gdb's `[Switching to ...]`)
     report: str = ""                       # panic, deadlock: what `vyn run` prints on stderr
+    also: tuple = ()                       # more watchpoints the same access triggered:
+    #                                        (Breakpoint, old ValueInfo or None, new)
+    new_frame: bool | None = None          # a step: it ended in another frame or function
+    #                                        than it started in (gdb then shows the frame)
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ class FunctionInfo:
     file: str
     line: int
     index: int
+    declaration: str = ""        # `fn pick<Int>(a: Int, b: Int) -> Int`
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,7 @@ class FrameDetail:
     nregs: int
     locals_count: int
     source_file: str
+    explicit: bool = False       # `info frame N` for another frame than the selected one
 
 
 @dataclass

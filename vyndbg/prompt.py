@@ -4,7 +4,9 @@ readline history and tab completion.
 gdb's rules: an error in a command file (`-x FILE`) ends that file; `--batch` exits
 after the commands, killing the program, with status 1 if a command file could not be
 read or the last command failed; an empty line at the prompt repeats the last stepping
-or listing command; Ctrl-C at the prompt prints `Quit`.
+or listing command; Ctrl-C at the prompt prints `Quit`. Commands from a file, and `-ex`
+commands with `--batch`, run as gdb runs a script's (from_tty false): without the
+messages meant for a user at a terminal (`Starting program:`, `Continuing.`, ...).
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ class StartupCommand:
     text: str
 
 
-def run_one(lm: LineMode, line: str) -> None:
+def run_one(lm: LineMode, line: str, from_tty: bool | None = None) -> None:
     """`lm.execute(line)`, with a bug in the debugger reported instead of raised."""
     try:
-        lm.execute(line)
+        lm.execute(line, from_tty)
     except BrokenPipeError:
         raise                 # standard output is gone: `vyn` exits 141 (cli.main)
     except Exception as e:  # the session goes on after a bug in one command
@@ -48,7 +50,7 @@ def run_one(lm: LineMode, line: str) -> None:
                  f"(set {TRACEBACK_ENV}=1 for details)")
 
 
-def run_startup(lm: LineMode, startup: Sequence[StartupCommand]) -> bool:
+def run_startup(lm: LineMode, startup: Sequence[StartupCommand], batch: bool = False) -> bool:
     """Run the `-ex` and `-x` commands in order; False if a command file was unreadable.
     Stops early after `quit`."""
     ok = True
@@ -56,7 +58,7 @@ def run_startup(lm: LineMode, startup: Sequence[StartupCommand]) -> bool:
         if lm.quit_code is not None:
             break
         if item.kind == "ex":
-            run_one(lm, item.text)
+            run_one(lm, item.text, not batch)
             continue
         try:
             with open(item.text, encoding="utf-8") as f:
@@ -68,7 +70,7 @@ def run_startup(lm: LineMode, startup: Sequence[StartupCommand]) -> bool:
             lm.failed = True
             continue
         for line in lines:
-            run_one(lm, line)
+            run_one(lm, line, False)
             if lm.failed or lm.quit_code is not None:
                 break
     return ok
@@ -129,7 +131,7 @@ def interact(lm: LineMode, read: Callable[[str], str] = input) -> int:
             except CommandError:
                 pass
         try:
-            run_one(lm, line)
+            run_one(lm, line, True)
         except KeyboardInterrupt:
             lm.write("Quit")
     return lm.quit_code
@@ -139,7 +141,9 @@ def run_line_mode(lm: LineMode, startup: Sequence[StartupCommand], *, batch: boo
     """Run the startup commands, then (unless `batch`) the prompt. Returns the exit code:
     `quit N`'s N; in batch, 1 if a command file was unreadable or the last command
     failed, else 0."""
-    ok = run_startup(lm, startup)
+    if batch:
+        lm.batch = True           # questions are printed with their automatic answers
+    ok = run_startup(lm, startup, batch)
     if lm.quit_code is not None:
         return lm.quit_code
     if batch:

@@ -34,6 +34,9 @@ from vyndbg.model import (
 _NUM_W, _TYPE_W, _DISP_W, _ENB_W, _ADDR_W = 7, 14, 4, 3, 18
 _TYPE_NAMES = {"breakpoint": "breakpoint", "watchpoint": "watchpoint", "dprintf": "dprintf"}
 _SET_WORDS = {"breakpoint": "Breakpoint", "dprintf": "Dprintf", "watchpoint": "Watchpoint"}
+# Watchpoints as their stops name them (software ones: gdb's `Hardware ` dropped).
+_WATCH_WORDS = {"watchpoint": "Watchpoint", "read watchpoint": "Read watchpoint",
+                "acc watchpoint": "Access (read/write) watchpoint"}
 
 
 class Renderer:
@@ -45,16 +48,20 @@ class Renderer:
     def args_text(args: Sequence[Variable]) -> str:
         return ", ".join(f"{a.name}={a.value.text}" for a in args)
 
-    def frame_line(self, frame: FrameInfo) -> str:
-        """`fib (n=20) at fib.vyn:2`, the location line of a stop or `frame` command."""
+    def frame_line(self, frame: FrameInfo, pc: int | None = None) -> str:
+        """`fib (n=20) at fib.vyn:2`, the location line of a stop or `frame` command;
+        with `pc` (frame #0 in the middle of a line), `pc 7 in fib (n=20) at ...`, as gdb
+        prints the address there."""
         text = f"{frame.function} ({self.args_text(frame.args)})"
+        if pc is not None:
+            text = f"pc {pc} in {text}"
         if frame.location is not None:
             text += f" at {frame.location.file}:{frame.location.line}"
         return text
 
-    def backtrace_line(self, frame: FrameInfo) -> str:
-        """`#0  fib (n=20) at fib.vyn:2`."""
-        return f"#{frame.level:<2} {self.frame_line(frame)}"
+    def backtrace_line(self, frame: FrameInfo, pc: int | None = None) -> str:
+        """`#0  fib (n=20) at fib.vyn:2` (`#0  pc 7 in fib ...` with `pc`)."""
+        return f"#{frame.level:<2} {self.frame_line(frame, pc)}"
 
     @staticmethod
     def source_line(line: SourceLine, pc: int | None = None) -> str:
@@ -82,11 +89,17 @@ class Renderer:
     @staticmethod
     def watchpoint_hit(bp: Breakpoint, old: ValueInfo | None, new: ValueInfo | None,
                        thread: str | None = None) -> list[str]:
-        head = f"Watchpoint {bp.number}: {bp.expression}"
+        """A watchpoint's stop: `Old value`/`New value` for a change, `Value` for a read
+        (or an access that left the value as it was)."""
+        head = f"{_WATCH_WORDS.get(bp.kind, 'Watchpoint')} {bp.number}: {bp.expression}"
         lines = ["", f"{thread} hit {head}" if thread else head, ""]
+        new_text = new.text if new is not None else "<unreadable>"
+        if bp.kind != "watchpoint" and old is None:
+            lines.append(f"Value = {new_text}")
+            return lines
         if old is not None:
             lines.append(f"Old value = {old.text}")
-        lines.append(f"New value = {new.text if new is not None else '<unreadable>'}")
+        lines.append(f"New value = {new_text}")
         return lines
 
     @staticmethod
@@ -118,8 +131,8 @@ class Renderer:
     def killed(pid: int) -> str:
         return f"[Inferior 1 (process {pid}) killed]"
 
-    def run_till_exit(self, frame: FrameInfo) -> str:
-        return f"Run till exit from {self.backtrace_line(frame)}"
+    def run_till_exit(self, frame: FrameInfo, pc: int | None = None) -> str:
+        return f"Run till exit from {self.backtrace_line(frame, pc)}"
 
     # ------------------------------------------------------------------ values
 
@@ -132,8 +145,8 @@ class Renderer:
         return f"{var.name} = {var.value.text}"
 
     @staticmethod
-    def display(number: int, expr: str, value: ValueInfo) -> str:
-        return f"{number}: {expr} = {value.text}"
+    def display(number: int, expr: str, value: ValueInfo, text: str | None = None) -> str:
+        return f"{number}: {expr} = {value.text if text is None else text}"
 
     @staticmethod
     def type_text(text: str) -> str:
@@ -145,8 +158,8 @@ class Renderer:
     def breakpoint_set(bp: Breakpoint) -> str:
         """`Breakpoint 1 at pc 0: file fib.vyn, line 2.` (`Temporary breakpoint`,
         `Dprintf`, `Watchpoint 2: total`)."""
-        if bp.kind == "watchpoint":
-            return f"Watchpoint {bp.number}: {bp.expression}"
+        if bp.kind in _WATCH_WORDS:
+            return f"{_WATCH_WORDS[bp.kind]} {bp.number}: {bp.expression}"
         word = "Temporary breakpoint" if bp.temporary else _SET_WORDS.get(bp.kind, "Breakpoint")
         pc = bp.pcs[0][1] if bp.pcs else 0
         if len(bp.pcs) > 1:
@@ -164,21 +177,23 @@ class Renderer:
             function_names: function index -> name, to name each location's function.
             dprintf_text: breakpoint number -> the `"fmt",args` the user typed.
         """
-        lines = [self._row("Num", "Type", "Disp", "Enb", "Address", "What")]
+        # gdb widens the Type column for `read watchpoint`.
+        tw = max([_TYPE_W, *(len(_TYPE_NAMES.get(b.kind, b.kind)) for b in bps)])
+        lines = [self._row("Num", "Type", "Disp", "Enb", "Address", "What", tw)]
         for bp in bps:
             disp = "del" if bp.temporary else "keep"
             enb = "y" if bp.enabled else "n"
             kind = _TYPE_NAMES.get(bp.kind, bp.kind)
-            if bp.kind == "watchpoint":
-                lines.append(self._row(str(bp.number), kind, disp, enb, "", bp.expression))
+            if bp.kind in _WATCH_WORDS:
+                lines.append(self._row(str(bp.number), kind, disp, enb, "", bp.expression, tw))
             elif len(bp.pcs) > 1:
-                lines.append(self._row(str(bp.number), kind, disp, enb, "<MULTIPLE>", ""))
+                lines.append(self._row(str(bp.number), kind, disp, enb, "<MULTIPLE>", "", tw))
             else:
                 pc = bp.pcs[0][1] if bp.pcs else 0
                 what = self._where(bp.function, bp.location)
                 if bp.thread is not None:
                     what += f" thread {bp.thread}"
-                lines.append(self._row(str(bp.number), kind, disp, enb, f"pc {pc}", what))
+                lines.append(self._row(str(bp.number), kind, disp, enb, f"pc {pc}", what, tw))
             if bp.condition:
                 lines.append(f"\tstop only if {bp.condition}")
             if bp.thread is not None:
@@ -190,11 +205,11 @@ class Renderer:
                 lines.append(f"\tWill ignore next {bp.ignore} crossings of breakpoint.")
             if bp.kind == "dprintf":
                 lines.append(f"        printf {dprintf_text.get(bp.number, bp.expression)}")
-            if len(bp.pcs) > 1 and bp.kind != "watchpoint":
+            if len(bp.pcs) > 1 and bp.kind not in _WATCH_WORDS:
                 for i, (fi, pc) in enumerate(bp.pcs, 1):
                     name = function_names.get(fi, "?")
                     lines.append(self._row(f"{bp.number}.{i}", "", "", enb, f"pc {pc}",
-                                           self._where(name, bp.location)))
+                                           self._where(name, bp.location), tw))
         return lines
 
     @staticmethod
@@ -204,8 +219,9 @@ class Renderer:
         return f"in {function} at {loc.file}:{loc.line}"
 
     @staticmethod
-    def _row(num: str, kind: str, disp: str, enb: str, addr: str, what: str) -> str:
-        row = (f"{num:<{_NUM_W}} {kind:<{_TYPE_W}} {disp:<{_DISP_W}} {enb:<{_ENB_W}} "
+    def _row(num: str, kind: str, disp: str, enb: str, addr: str, what: str,
+             type_width: int = _TYPE_W) -> str:
+        row = (f"{num:<{_NUM_W}} {kind:<{type_width}} {disp:<{_DISP_W}} {enb:<{_ENB_W}} "
                f"{addr:<{_ADDR_W}} {what}")
         return row.rstrip()
 
@@ -217,7 +233,9 @@ class Renderer:
         f = d.frame
         where = f"{f.location.file}:{f.location.line}" if f.location else d.source_file
         saved = f"saved pc = {d.caller.pc}" if d.caller is not None else "outermost"
-        lines = [f"Stack level {f.level}, frame in {f.function}:",
+        head = f"Stack frame in {f.function}:" if d.explicit else \
+            f"Stack level {f.level}, frame in {f.function}:"
+        lines = [head,
                  f" pc = {f.pc} in {f.function} ({where}); {saved}"]
         if d.caller is not None:
             lines.append(f" called by frame at level {d.caller.level}")
@@ -265,8 +283,8 @@ class Renderer:
             if f.file != current:
                 lines += ["", f"File {f.file}:"]
                 current = f.file
-            lines.append(f"{f.line}:\t{declarations.get((f.file, f.line), 'fn ' + f.name)};"
-                         if f.line else f"\tfn {f.name};")
+            text = f.declaration or declarations.get((f.file, f.line), "fn " + f.name)
+            lines.append(f"{f.line}:\t{text};" if f.line else f"\t{text};")
         return lines
 
     @staticmethod
@@ -275,8 +293,16 @@ class Renderer:
         <fib+3>.`"""
         if not ranges:
             return [f'Line {loc.line} of "{loc.file}" is at pc 0 but contains no code.']
-        return [f'Line {loc.line} of "{loc.file}" starts at pc {start} <{fn}+{start}> and '
-                f'ends at pc {end} <{fn}+{end}>.' for fn, start, end in ranges]
+        sym = Renderer.symbol
+        return [f'Line {loc.line} of "{loc.file}" is at pc {start} {sym(fn, start)} but '
+                'contains no code.' if start == end else
+                f'Line {loc.line} of "{loc.file}" starts at pc {start} {sym(fn, start)} and '
+                f'ends at pc {end} {sym(fn, end)}.' for fn, start, end in ranges]
+
+    @staticmethod
+    def symbol(function: str, pc: int) -> str:
+        """gdb's `<fib>`, `<fib+12>` after an address."""
+        return f"<{function}+{pc}>" if pc else f"<{function}>"
 
     # ------------------------------------------------------------------ fibers (threads)
 
