@@ -339,3 +339,22 @@ def test_a_recording_killed_with_sigkill_reads_back(tmp_path, capsys, monkeypatc
     import json
 
     json.loads((tmp_path / "killed.json").read_text(encoding="utf-8"))
+
+
+def test_vyn_debug_records_the_first_run_with_trace_and_profile(tmp_path, monkeypatch, capsys):
+    """`vyn debug --trace/--profile`: the debugger's own calls (a breakpoint's condition)
+    are not the program's and are not recorded."""
+    from vyndbg.cli import main
+
+    src = tmp_path / "fib.vyn"
+    src.write_text("fn fib(n: Int) -> Int {\n  if n < 2 { return n }\n"
+                   "  fib(n - 1) + fib(n - 2)\n}\nfn main() {\n  println(fib(10))\n}\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["debug", "fib.vyn", "--batch", "--trace", "t.vyntrace", "--profile",
+                 "p.vyntrace", "-ex", "break fib if n == 100", "-ex", "run"]) == 0
+    capsys.readouterr()
+    assert main(["trace", "info", "t.vyntrace"]) == 0
+    info = capsys.readouterr().out
+    assert "177  fib (fib.vyn:1)" in info and "__vyn_eval__" not in info
+    assert main(["trace", "export", "p.vyntrace", "--format", "folded"]) == 0
+    assert "fib" in capsys.readouterr().out

@@ -116,7 +116,7 @@ class VynDebugApp(App[int]):
 
     def __init__(self, program, *, argv: list[str] | None = None, path: str = "x.vyn",
                  commands: Sequence[str] = (), heap_limit: int | None = None,
-                 max_depth: int | None = None) -> None:
+                 max_depth: int | None = None, **session_options) -> None:
         """Debug `program` (compiled from `path`) with arguments `argv`; `commands` are
         console commands run first (as `-ex`)."""
         super().__init__()
@@ -125,7 +125,8 @@ class VynDebugApp(App[int]):
         self.startup = tuple(commands)
         self.channel = OutputChannel(self._output_waiting)
         self.controller = Controller(program, self.channel, path=path, argv=argv,
-                                     heap_limit=heap_limit, max_depth=max_depth)
+                                     heap_limit=heap_limit, max_depth=max_depth,
+                                     **session_options)
         self.session = self.controller.session
         self.engine = EngineThread(self._deliver)
         self.snapshot: Snapshot | None = None
@@ -570,17 +571,18 @@ class VynDebugApp(App[int]):
 
 def run_tui(program, *, argv: list[str] | None = None, path: str = "x.vyn",
             commands: Sequence[str] = (), heap_limit: int | None = None,
-            max_depth: int | None = None) -> int:
+            max_depth: int | None = None, **session_options) -> int:
     """Run the debugger TUI over `program` (compiled from `path`) until the user quits.
 
     Args:
         argv: the program's arguments (argv[1:]).
         commands: console commands to run first (`vyn debug -ex CMD`).
         heap_limit, max_depth: as for `vyn run`.
+        session_options: the line mode's and the engine's (gc_trace, gc_stress, events).
 
     Returns the exit status for `vyn debug`: 0.
     """
     app = VynDebugApp(program, argv=list(argv or []), path=path, commands=commands,
-                      heap_limit=heap_limit, max_depth=max_depth)
+                      heap_limit=heap_limit, max_depth=max_depth, **session_options)
     code = app.run()
     return code if isinstance(code, int) else 0

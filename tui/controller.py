@@ -147,12 +147,13 @@ class Controller:
 
     def __init__(self, program, channel: OutputChannel, *, path: str = "",
                  argv: list[str] | None = None, heap_limit: int | None = None,
-                 max_depth: int | None = None):
+                 max_depth: int | None = None, **session_options):
         self.channel = channel
         self.line_mode = LineMode(program, path=path, args=argv,
                                   out=_Stream(channel, "debugger"),
                                   err=_Stream(channel, "error"), interactive=False,
-                                  heap_limit=heap_limit, max_depth=max_depth)
+                                  heap_limit=heap_limit, max_depth=max_depth,
+                                  **session_options)
         self.session = self.line_mode.session
         # Program output keeps its stream (stdout, stderr, dprintf) for the console's
         # colours, rather than being merged into the line mode's replies.

@@ -470,6 +470,7 @@ def _configure_debug(parser: argparse.ArgumentParser) -> None:
                         help="one line on stderr per garbage collection and region release")
     parser.add_argument("--gc-stress", action="store_true",
                         help="collect garbage at every safepoint (slow; finds missing roots)")
+    add_recording_options(parser)
     parser.set_defaults(startup=[])
     _add_color_option(parser)
 
@@ -507,22 +508,30 @@ def _run_debug(args: argparse.Namespace) -> int:
                     commands.extend(Path(item.text).read_text(encoding="utf-8").splitlines())
                 except OSError as e:
                     raise CliError(f"{item.text}: {e.strerror or e}.") from None
-        # The collector's options only when given, for a run_tui that predates them.
+        # The collector's options only when given (tests stand in for run_tui).
         gc_options = {name: True for name in ("gc_trace", "gc_stress") if getattr(args, name)}
-        code = run_tui(program, argv=list(args.args), path=args.file, commands=commands,
-                       heap_limit=args.heap_limit, max_depth=args.max_depth, **gc_options)
+        code = run_recorded(args, lambda events: run_tui(
+            program, argv=list(args.args), path=args.file, commands=commands,
+            heap_limit=args.heap_limit, max_depth=args.max_depth, **gc_options,
+            **({"events": events} if events else {})))
         return code if isinstance(code, int) else EXIT_OK
     from vyndbg.linemode import LineMode
     from vyndbg.prompt import run_line_mode
 
     interactive = not args.batch and sys.stdin.isatty()
-    lm = LineMode(program, path=args.file, args=list(args.args), out=sys.stdout,
-                  err=sys.stderr, interactive=interactive, heap_limit=args.heap_limit,
-                  max_depth=args.max_depth, gc_trace=args.gc_trace, gc_stress=args.gc_stress)
-    try:
-        return run_line_mode(lm, args.startup, batch=args.batch)
-    finally:
-        lm.close()
+
+    def line_mode(events) -> int:
+        lm = LineMode(program, path=args.file, args=list(args.args), out=sys.stdout,
+                      err=sys.stderr, interactive=interactive, heap_limit=args.heap_limit,
+                      max_depth=args.max_depth, gc_trace=args.gc_trace,
+                      gc_stress=args.gc_stress, events=events)
+        try:
+            return run_line_mode(lm, args.startup, batch=args.batch)
+        finally:
+            lm.close()
+
+    # --trace/--profile record the first run (vyndbg/trace_cli.py).
+    return run_recorded(args, line_mode)
 
 
 SUBCOMMANDS: tuple[Subcommand, ...] = (

@@ -148,7 +148,8 @@ class Session(FiberViews, HeapViews, FlowControl):
     def __init__(self, program: Program, *, argv: list[str] | None = None,
                  on_output: Callable[[Output], None] | None = None,
                  heap_limit: int | None = None, max_depth: int | None = None,
-                 gc_trace: bool = False, gc_stress: bool = False):
+                 gc_trace: bool = False, gc_stress: bool = False,
+                 events: Callable | None = None):
         self.program = program
         self.argv = list(argv or [])
         self.on_output = on_output
@@ -156,6 +157,9 @@ class Session(FiberViews, HeapViews, FlowControl):
         self.max_depth = max_depth
         self.gc_trace = gc_trace
         self.gc_stress = gc_stress
+        # `vyn debug --trace/--profile`: makes the event sink (a trace recorder) for the
+        # VM of the first run, which it records (runtime/events.py).
+        self.events = events
         self.outputs: list[Output] = []
         self._exprs: ExprCompiler | None = None
         self._static: VM | None = None    # runs expressions when no program is running
@@ -335,6 +339,9 @@ class Session(FiberViews, HeapViews, FlowControl):
         self._forget_pins()
         self._hooks = _Hooks(self)
         self.vm.hooks = self._hooks
+        if self.events is not None:
+            self.vm.attach_events(self.events(self.vm))
+            self.events = None          # a recorder records one run: the first
         self.vm.sched.keep_history = True     # `info messages`
         self._patched = set()
         self._step = StepCondition()
@@ -1182,6 +1189,9 @@ class Session(FiberViews, HeapViews, FlowControl):
         self._step = StepCondition()
         saved_calls = vm.step_hooks
         vm.set_step_hooks(None)
+        saved_events = vm.events          # the debugger's own calls are not the program's:
+        if saved_events is not None:      # a trace recorder does not see them
+            vm.attach_events(None)
         try:
             return vm.call_function(fidx, args, 0, parent)
         except WouldBlock as w:
@@ -1198,6 +1208,8 @@ class Session(FiberViews, HeapViews, FlowControl):
             vm.frame = saved_frame
             vm.sched.current = saved_current
             self._step = saved_step
+            if saved_events is not None:
+                vm.attach_events(saved_events)
             vm.set_step_hooks(saved_calls)
             self._evaluating = False
 

@@ -60,14 +60,15 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
                  out: TextIO | None = None, err: TextIO | None = None,
                  interactive: bool = False, ask: Callable[[str], str] | None = None,
                  heap_limit: int | None = None, max_depth: int | None = None,
-                 gc_trace: bool = False, gc_stress: bool = False, batch: bool = False):
+                 gc_trace: bool = False, gc_stress: bool = False, batch: bool = False,
+                 events=None):
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else self.out
         self.render = Renderer()
         self.program = program
         self.session = Session(program, on_output=self._program_output,
                                heap_limit=heap_limit, max_depth=max_depth,
-                               gc_trace=gc_trace, gc_stress=gc_stress)
+                               gc_trace=gc_trace, gc_stress=gc_stress, events=events)
         self.path = path or self.session.default_file()
         self.args = list(args or [])
         self.interactive = interactive
