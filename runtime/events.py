@@ -26,6 +26,12 @@ Events, and where the runtime sends them:
 - `sample(fiber, frames, allocated)`: a stack sample, every `sample_every` reductions
   of the running fiber when that is not 0. `frames` are (Function, pc), innermost first;
   `allocated` is the heap's running total of bytes allocated (`Heap.allocated_bytes`).
+- `jit_compile(function, tier, seconds, code_bytes, address)`: the JIT (runtime/jit.py)
+  loaded native code for `function` (a `Function`; its `.index`): `tier` is "tier1" or
+  "tier2", `seconds` its share of the module's compile time (0 for an image's code),
+  `code_bytes` its machine code, `address` its fast entry in MCJIT's memory.
+- `tier_change(function, old, new)`: `function` now runs in tier `new` ("bytecode",
+  "tier1", "tier2"); sent after its `jit_compile`.
 """
 
 from __future__ import annotations
@@ -76,6 +82,13 @@ class EventSink:
 
     def sample(self, fiber, frames: list, allocated: int) -> None:
         """A stack sample of the running fiber."""
+
+    def jit_compile(self, function, tier: str, seconds: float, code_bytes: int,
+                    address: int) -> None:
+        """Native code for `function` was loaded (compiled, or from an image)."""
+
+    def tier_change(self, function, old: str, new: str) -> None:
+        """`function` moved from tier `old` to tier `new`."""
 
 
 class CallHooks:

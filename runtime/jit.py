@@ -60,6 +60,8 @@ class JitOptions:
     opt: int = 2                  # tier: 0 (unoptimized, tier 1) or 2 (optimized, tier 2)
     stats: TextIO | None = None   # --jit-stats: where to print the table at exit
     image: str | None = None      # the image being run (its native code is used)
+    perf_map: bool = False        # --perf-map: name native code in /tmp/perf-PID.map
+    jitdump: bool = False         # --jitdump: /tmp/jit-PID.dump for `perf inject --jit`
 
 
 @dataclass
@@ -256,6 +258,15 @@ class Jit:
         self._llvm = None
         self.image = None
         self.started = time.perf_counter()
+        self.perf_map = self.jitdump = None
+        if options.perf_map:
+            from runtime.perfmap import PerfMap
+
+            self.perf_map = PerfMap()
+        if options.jitdump:
+            from runtime.perfmap import JitDump
+
+            self.jitdump = JitDump()
 
     # -- compiling -----------------------------------------------------------------------
 
@@ -364,6 +375,7 @@ class Jit:
             addresses[fi] = ee.get_function_address(native.symbol(fi))
         sizes = symbol_sizes(obj)
         total = 0
+        loaded = []
         for fi, plan in plans.items():
             nat = self.natives[fi]
             if nat is None:
@@ -371,6 +383,7 @@ class Jit:
             addr = addresses[fi]
             if not addr:
                 continue
+            loaded.append(nat)
             nat.plan = plan
             nat.address = addr
             nat.entry = _ENTRY(ee.get_function_address(native.entry_symbol(fi)))
@@ -388,6 +401,21 @@ class Jit:
             nat.ret_kind = plan.ret_kind
             self.fntab[fi] = addr
         self.compilations.append(Compilation(sorted(plans), opt, seconds, total, source))
+        if self.perf_map is not None or self.jitdump is not None:
+            from runtime.perfmap import named_code
+
+            rows = named_code(obj, ee.get_function_address, [f.name for f in self.functions])
+            if self.perf_map is not None:
+                self.perf_map.add_rows(rows)
+            if self.jitdump is not None:
+                self.jitdump.add_object(obj, rows, [f.file for f in self.functions])
+        events = self.vm.events
+        if events is not None:
+            tier = "tier2" if opt > 0 else "tier1"
+            for nat in sorted(loaded, key=lambda n: n.fi):
+                fn = self.functions[nat.fi]
+                events.jit_compile(fn, tier, nat.compile_seconds, nat.code_size, nat.address)
+                events.tier_change(fn, "bytecode", tier)
 
     def read_image(self, path: str) -> None:
         """Note which functions the image has native code for (its `.vyn.native`); the
@@ -800,6 +828,10 @@ class Jit:
 
     def close(self) -> None:
         _JITS.pop(id(self), None)
+        if self.perf_map is not None:
+            self.perf_map.close()
+        if self.jitdump is not None:
+            self.jitdump.close()
 
 
 def symbol_sizes(obj: bytes) -> dict[str, int]:

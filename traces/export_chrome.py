@@ -12,7 +12,9 @@ it, and a "collector" track (tid 0) for garbage collections:
   which is what binds a flow to a slice in trace viewers;
 - fiber spawn, block and finish, `trace_event`, panics and region exits are instant
   events (`"ph": "i"`, thread scope); region and collection bytes are in their args;
-- heap sizes are counters (`"ph": "C"`): bytes in use and allocated so far.
+- heap sizes are counters (`"ph": "C"`): bytes in use and allocated so far;
+- JIT compiles and tier changes are instant events on a "jit" track (tid JIT_TID,
+  category `vyn.jit`), with the function, tier, compile time, size and address in args.
 
 Timestamps are microseconds since the run started, with nanosecond decimals. Events are
 written as they are read, so memory holds only the open calls of each fiber.
@@ -27,6 +29,7 @@ from traces import model as m
 from traces.reader import TraceReader
 
 COLLECTOR_TID = 0
+JIT_TID = 1_000_000       # above any fiber id
 
 
 def _us(ns: int) -> str:
@@ -56,6 +59,7 @@ def export_chrome(reader: TraceReader, out: TextIO) -> int:
     current = 0
     last_ts = 0
     count = 0
+    jit_named = False
 
     def fn_json(fid: int) -> str:
         text = names.get(fid)
@@ -153,6 +157,19 @@ def export_chrome(reader: TraceReader, out: TextIO) -> int:
         elif t is m.RegionExit:
             instant(ts, ev.fiber or current, "vyn.region", "region exit",
                     {"region": ev.region, "objects": ev.objects, "bytes": ev.nbytes})
+        elif t is m.JitCompile or t is m.TierChange:
+            if not jit_named:
+                jit_named = True
+                w(f',\n{{"ph": "M", {head}{JIT_TID}, "name": "thread_name", '
+                  f'"args": {{"name": "jit"}}}}')
+            f = reader.function(ev.function)
+            if t is m.JitCompile:
+                instant(ts, JIT_TID, "vyn.jit", f"compile {f.name}",
+                        {"function": f.name, "tier": ev.tier, "compile_us": ev.duration / 1e3,
+                         "code_bytes": ev.code_bytes, "address": hex(ev.address)})
+            else:
+                instant(ts, JIT_TID, "vyn.jit", f"{f.name}: {ev.old} -> {ev.new}",
+                        {"function": f.name, "from": ev.old, "to": ev.new})
         elif t is m.Panic:
             instant(ts, ev.fiber or current, "vyn.panic", "panic", {"message": ev.message})
             for fiber in list(open_calls):

@@ -49,8 +49,8 @@ PANIC = 10          # fiber, message (string), stack
 USER = 11           # fiber, category (string), name (string)
 SAMPLE = 12         # fiber, stack, cpu ns, allocated bytes
 HEAP = 13           # bytes in use, bytes allocated so far
-JIT_COMPILE = 14    # reserved: function, tier (string), duration ns, code bytes
-TIER_CHANGE = 15    # reserved: function, from (string), to (string)
+JIT_COMPILE = 14    # function, tier (string), duration ns, code bytes, address
+TIER_CHANGE = 15    # function, from (string), to (string)
 
 RECORD_NAMES = {
     FIBER_SPAWN: "fiber spawn", FIBER_RUN: "fiber run", FIBER_BLOCK: "fiber block",

@@ -142,6 +142,27 @@ class HeapCounter(NamedTuple):
     allocated: int
 
 
+class JitCompile(NamedTuple):
+    """Native code for `function` was loaded: `tier` ("tier1", "tier2"), its compile time,
+    size and address."""
+
+    ts: int
+    function: int
+    tier: str
+    duration: int
+    code_bytes: int
+    address: int
+
+
+class TierChange(NamedTuple):
+    """`function` went from tier `old` to `new` ("bytecode", "tier1", "tier2")."""
+
+    ts: int
+    function: int
+    old: str
+    new: str
+
+
 class Unknown(NamedTuple):
     """A record of a kind this reader does not know (a newer writer's), kept by kind."""
 

@@ -363,6 +363,10 @@ class TraceReader:
             return m.Panic(ts, f[0], s[f[1]], f[2])
         if kind == fmt.USER:
             return m.UserEvent(ts, f[0], s[f[1]], s[f[2]])
+        if kind == fmt.JIT_COMPILE:
+            return m.JitCompile(ts, f[0], s[f[1]], f[2], f[3], f[4] if len(f) > 4 else 0)
+        if kind == fmt.TIER_CHANGE:
+            return m.TierChange(ts, f[0], s[f[1]], s[f[2]])
         return m.Unknown(ts, kind)
 
     def duration(self) -> int | None:

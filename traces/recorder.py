@@ -327,6 +327,13 @@ class Recorder(EventSink):
         self._event(fmt.USER, cur.id if cur is not None else 0, self._sid(category),
                     self._sid(name))
 
+    def jit_compile(self, function, tier, seconds, code_bytes, address) -> None:
+        self._event(fmt.JIT_COMPILE, function.index, self._sid(tier), int(seconds * 1e9),
+                    code_bytes, address)
+
+    def tier_change(self, function, old, new) -> None:
+        self._event(fmt.TIER_CHANGE, function.index, self._sid(old), self._sid(new))
+
     def sample(self, fiber, frames, allocated) -> None:
         t = clock()
         stack = self._stack(frames)
@@ -381,4 +388,6 @@ class Fanout(EventSink):
     region = _each("region")
     panic = _each("panic")
     user = _each("user")
+    jit_compile = _each("jit_compile")
+    tier_change = _each("tier_change")
     del _each

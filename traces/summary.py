@@ -42,6 +42,7 @@ class Summary:
     gc_ns: int = 0
     steps: int = 0
     functions: int = 0
+    jit: list = field(default_factory=list)      # JitCompile events, in order
 
 
 KIND_NAMES = {
@@ -49,7 +50,8 @@ KIND_NAMES = {
     m.FiberBlock: "blocks", m.FiberDone: "fiber ends", m.Send: "sends",
     m.Receive: "receives", m.Collection: "collections", m.RegionEnter: "region enters",
     m.RegionExit: "region exits", m.Panic: "panics", m.UserEvent: "user events",
-    m.Sample: "samples", m.HeapCounter: "heap counters", m.Unknown: "unknown records",
+    m.Sample: "samples", m.HeapCounter: "heap counters", m.JitCompile: "jit compiles",
+    m.TierChange: "tier changes", m.Unknown: "unknown records",
 }
 
 
@@ -89,6 +91,8 @@ def summarize(reader: TraceReader) -> Summary:
                 fs.samples += 1
         elif t is m.Collection:
             s.gc_ns += ev.duration
+        elif t is m.JitCompile:
+            s.jit.append(ev)
     s.events = sum(kinds.values())
     s.duration_ns = max(last, reader.duration() or 0)
     s.functions = len(reader.functions)
@@ -148,6 +152,15 @@ def render(s: Summary, reader: TraceReader) -> str:
         lines.append(f"  {fs.id:>4} {fs.name}: {detail}")
     if len(s.fibers) > 10:
         lines.append(f"  ... and {len(s.fibers) - 10:,} more")
+    if s.jit:
+        lines.append(f"jit:       {len(s.jit):,} functions compiled to native code, "
+                     f"{sum(j.duration for j in s.jit) / 1e6:.1f} ms compiling")
+        for j in s.jit[:10]:
+            f = reader.function(j.function)
+            lines.append(f"  {j.ts / 1e9:9.3f} s  {f.name}: {j.tier}, "
+                         f"{j.duration / 1e6:.2f} ms, {j.code_bytes:,} bytes")
+        if len(s.jit) > 10:
+            lines.append(f"  ... and {len(s.jit) - 10:,} more (`vyn profile jitted`)")
     if s.calls_by_function:
         lines.append("most called:")
         for fid, n in s.calls_by_function.most_common(5):
