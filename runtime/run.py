@@ -100,15 +100,29 @@ def _interrupt_by_flag(vm):
     return signal.signal(signal.SIGINT, on_sigint)
 
 
+def _dump(path: str, vm, p: VynPanic, ring, stderr: TextIO) -> None:
+    """Write the post-mortem dump; a file that cannot be written is one line on stderr."""
+    from runtime.dump import write_dump
+
+    try:
+        write_dump(path, vm, p, ring)
+    except OSError as e:
+        stderr.write(f"vyn: cannot write the dump {path}: {e.strerror or e}\n")
+        return
+    stderr.write(f"vyn: post-mortem dump written to {path}\n")
+
+
 def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: TextIO,
                 heap_limit: int | None = None, max_depth: int | None = None,
                 gc_stress: bool = False, gc_trace: bool = False,
-                events: Callable | None = None, jit=None) -> int:
+                events: Callable | None = None, jit=None,
+                dump_on_panic: str | None = None) -> int:
     """Run `program`'s main; returns the exit code (0, 101 after a panic, 2 when the
     program needs an unsupported feature, 130 when interrupted). `events`, if given, is
     called with the VM before it runs and returns the EventSink to attach (a trace
     recorder; runtime/events.py). `jit`: the native tier's `runtime.jit.JitOptions` (None:
-    bytecode only)."""
+    bytecode only). `dump_on_panic`: a file for the post-mortem dump a panic writes
+    (runtime/dump.py), with the last events kept in a ring."""
     from runtime.vm import VM
 
     try:
@@ -118,7 +132,13 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
     except HeapError as e:
         stderr.write(f"vyn: cannot start the program: {e}\n")
         return EXIT_USAGE
-    if events is not None:
+    ring = None
+    if dump_on_panic is not None:
+        from runtime.dump import RingSink
+
+        ring = RingSink(vm, events(vm) if events is not None else None)
+        vm.attach_events(ring)
+    elif events is not None:
         vm.attach_events(events(vm))
     if jit is not None and jit.mode != "off":
         from runtime.jit import attach
@@ -132,6 +152,8 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
     except VynPanic as p:
         stdout.flush()
         stderr.write(panic_text(p))
+        if dump_on_panic is not None:
+            _dump(dump_on_panic, vm, p, ring, stderr)
         return EXIT_PANIC
     except Unsupported as u:
         stdout.flush()

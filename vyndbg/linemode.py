@@ -54,6 +54,8 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         heap_limit, max_depth: the program's limits, as for `vyn run`.
         gc_trace, gc_stress: as `vyn run --gc-trace` and `--gc-stress` (the trace goes
             to `err`, in order with the program's output).
+        session: the engine to ask instead of a new `Session` (a `vyndbg.core.CoreSession`
+            over a post-mortem dump); `program` may then be None.
     """
 
     def __init__(self, program: Program, *, path: str = "", args: list[str] | None = None,
@@ -61,14 +63,15 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
                  interactive: bool = False, ask: Callable[[str], str] | None = None,
                  heap_limit: int | None = None, max_depth: int | None = None,
                  gc_trace: bool = False, gc_stress: bool = False, batch: bool = False,
-                 events=None):
+                 events=None, session=None):
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else self.out
         self.render = Renderer()
         self.program = program
-        self.session = Session(program, on_output=self._program_output,
-                               heap_limit=heap_limit, max_depth=max_depth,
-                               gc_trace=gc_trace, gc_stress=gc_stress, events=events)
+        # `session`: another source of the engine's answers (vyndbg/core.py: a dump).
+        self.session = session if session is not None else Session(
+            program, on_output=self._program_output, heap_limit=heap_limit,
+            max_depth=max_depth, gc_trace=gc_trace, gc_stress=gc_stress, events=events)
         self.path = path or self.session.default_file()
         self.args = list(args or [])
         self.interactive = interactive
