@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from compiler.span import SourceFile
 from vyndbg import __version__
+from vyndbg.profile_cli import configure_profile, run_profile
 from vyndbg.trace_cli import add_recording_options, configure_trace, run_recorded, run_trace
 
 if TYPE_CHECKING:
@@ -331,6 +332,9 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
                         help="one line on stderr per garbage collection and region release")
     parser.add_argument("--gc-stress", action="store_true",
                         help="collect garbage at every safepoint (slow; finds missing roots)")
+    parser.add_argument("--dump-on-panic", metavar="FILE",
+                        help="on a panic, write a post-mortem dump to FILE (gzip if it ends "
+                             "in .gz) for `vyn debug --core FILE`")
     add_recording_options(parser)
     _add_jit_options(parser)
     _add_color_option(parser)
@@ -348,6 +352,11 @@ def _add_jit_options(parser: argparse.ArgumentParser) -> None:
                              "(default 1000)")
     parser.add_argument("--jit-tier", type=int, choices=(1, 2), default=2,
                         help="compile hot functions unoptimized (1) or optimized (2, default)")
+    parser.add_argument("--perf-map", action="store_true",
+                        help="name native code for Linux perf in /tmp/perf-PID.map")
+    parser.add_argument("--jitdump", action="store_true",
+                        help="write /tmp/jit-PID.dump (code and Vyn lines) for "
+                             "`perf inject --jit`; record with `perf record -k mono`")
 
 
 def _jit_options(args: argparse.Namespace) -> dict:
@@ -360,7 +369,9 @@ def _jit_options(args: argparse.Namespace) -> dict:
     return {"jit": JitOptions(mode=args.jit, threshold=args.jit_threshold or DEFAULT_THRESHOLD,
                               opt=0 if args.jit_tier == 1 else 2,
                               stats=sys.stderr if args.jit_stats else None,
-                              image=args.file if is_image(args.file) else None)}
+                              image=args.file if is_image(args.file) else None,
+                              perf_map=getattr(args, "perf_map", False),
+                              jitdump=getattr(args, "jitdump", False))}
 
 
 def _run_program_function():
@@ -388,6 +399,7 @@ def _run_run(args: argparse.Namespace) -> int:
         program, [args.file, *args.args], stdout=sys.stdout, stderr=sys.stderr,
         heap_limit=args.heap_limit, max_depth=args.max_depth, gc_stress=args.gc_stress,
         gc_trace=args.gc_trace, **({"events": events} if events else {}),
+        **({"dump_on_panic": args.dump_on_panic} if args.dump_on_panic else {}),
         **_jit_options(args)))
 
 
@@ -445,10 +457,13 @@ class _IntermixedParser(_Parser):
 
 def _configure_debug(parser: argparse.ArgumentParser) -> None:
     parser.__class__ = _IntermixedParser
-    parser.add_argument("file", metavar="PROG",
+    parser.add_argument("file", metavar="PROG", nargs="?",
                         help="a Vyn source file (compiled first) or an image from `vyn build`")
     parser.add_argument("args", nargs="*", metavar="ARGS",
                         help="arguments for the program (put them after `--`)")
+    parser.add_argument("--core", metavar="FILE",
+                        help="open a post-mortem dump from `vyn run --dump-on-panic` "
+                             "(read-only; no PROG)")
     parser.add_argument("--batch", "-batch", action="store_true",
                         help="run the -ex/-x commands, then exit (killing the program)")
     parser.add_argument("-ex", "--eval-command", dest="startup", action=_StartupAction,
@@ -489,6 +504,10 @@ def _run_debug(args: argparse.Namespace) -> int:
     """Debug PROG: the TUI when asked for (or on a terminal when it exists), else the
     gdb-compatible line mode. In batch, 0, or 1 if a command file could not be read or
     the last command failed; `quit N` exits with N."""
+    if args.core is not None:
+        return _run_core(args)
+    if args.file is None:
+        raise CliError("`vyn debug` needs a program to debug (PROG), or --core FILE")
     program = _load_program(args.file, args.color)
     if program is None:
         return EXIT_COMPILE_ERRORS
@@ -534,6 +553,26 @@ def _run_debug(args: argparse.Namespace) -> int:
     return run_recorded(args, line_mode)
 
 
+def _run_core(args: argparse.Namespace) -> int:
+    """`vyn debug --core FILE`: the line mode over a post-mortem dump (the TUI does not
+    open dumps yet)."""
+    from vyndbg.core import CoreSession, DumpError, core_line_mode, load_dump
+    from vyndbg.prompt import run_line_mode
+
+    if args.file is not None:
+        raise CliError("`vyn debug --core FILE` takes no PROG: the dump holds what it needs")
+    try:
+        session = CoreSession(load_dump(args.core), args.core)
+    except DumpError as e:
+        raise CliError(str(e)) from None
+    if args.tui:
+        raise CliError("the full-screen debugger does not open dumps yet; use --cli")
+    lm = core_line_mode(session, out=sys.stdout, err=sys.stderr,
+                        interactive=not args.batch and sys.stdin.isatty())
+    lm.banner()
+    return run_line_mode(lm, args.startup, batch=args.batch)
+
+
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("check", "type-check Vyn source files and report diagnostics",
                _configure_check, _run_check),
@@ -547,6 +586,8 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                _run_debug, fast_exit=False),
     Subcommand("trace", "summarize or export a file written by `vyn run --trace/--profile`",
                configure_trace, run_trace),
+    Subcommand("profile", "what the JIT did in a recorded run (`vyn profile jitted --hot FILE`)",
+               configure_profile, run_profile),
 )
 
 
