@@ -1,4 +1,4 @@
-"""`vyn trace info|export` and the recording options of `vyn run` (`--trace`, `--profile`).
+"""`vyn trace info|show|export` and the recording options of `vyn run` (`--trace`, `--profile`).
 
 The traces package does the work (docs/tracing.md); this module turns arguments into its
 calls and its errors into CliError sentences. It imports nothing heavy at module level:
@@ -116,6 +116,11 @@ def configure_trace(parser: argparse.ArgumentParser) -> None:
     info = actions.add_parser("info", help="summarize a trace or profile file",
                               description="Summarize a trace or profile file.")
     info.add_argument("file", metavar="FILE", help="a file written by --trace or --profile")
+    show = actions.add_parser("show", help="look at a trace or profile file in a terminal "
+                              "app", description="Look at a trace or profile file: a "
+                              "timeline, a flame graph, the top functions, collections and "
+                              "messages (docs/tracing.md).")
+    show.add_argument("file", metavar="FILE", help="a file written by --trace or --profile")
     export = actions.add_parser("export", help="convert a trace or profile file for another "
                                 "tool", description="Convert a trace or profile file for "
                                 "another tool.",
@@ -157,11 +162,24 @@ def run_trace(args: argparse.Namespace) -> int:
 
             sys.stdout.write(render(summarize(reader), reader))
             return 0
+        if args.action == "show":
+            return _show(reader)
         return _export(reader, args)
     except TraceError as e:
         raise _cli_error(e.message) from None
     finally:
         reader.close()
+
+
+def _show(reader) -> int:
+    """`vyn trace show`: the file is read (and any damage reported) before the app starts;
+    Textual is imported only here."""
+    from tui.trace_model import load
+
+    model = load(reader)
+    from tui.trace_app import run_show
+
+    return run_show(model)
 
 
 def _export(reader, args: argparse.Namespace) -> int:
