@@ -284,7 +284,9 @@ def fiber_record(vm, f, top) -> dict:
 # ---------------------------------------------------------------------- heap
 
 
-def _heap_type_name(vm, heap_type: int) -> str:
+def heap_type_name(vm, heap_type: int) -> str:
+    """The name the debugger gives the objects of heap type `heap_type`: the program's
+    type name; a variant is `Enum::Variant` (`Option<Node>::Some`)."""
     tid = vm.desc_of_heap.get(heap_type)
     if tid is None:
         try:
@@ -297,9 +299,10 @@ def _heap_type_name(vm, heap_type: int) -> str:
     return d.name
 
 
-def heap_summary(vm) -> dict:
-    """The numbers of the debugger's `info heap` (vyndbg/heapview.heap_info), every
-    type's row kept."""
+def heap_census(vm):
+    """One walk of the heap: (HeapStats, {"young"|"old": [lo, hi, used, live, objects]},
+    [(type name, objects, bytes)] of live objects by bytes, largest first). What the
+    debugger's `info heap` and the post-mortem dump show."""
     heap = vm.heap
     s = heap.stats()
     gens = {"young": [0, 0, 0, 0, 0], "old": [0, 0, 0, 0, 0]}
@@ -317,19 +320,27 @@ def heap_summary(vm) -> dict:
             g[4] += 1
             name = names.get(o.type_id)
             if name is None:
-                name = names[o.type_id] = _heap_type_name(vm, o.type_id)
+                name = names[o.type_id] = heap_type_name(vm, o.type_id)
             row = usage.setdefault(name, [0, 0])
             row[0] += 1
             row[1] += total
-    young, old = gens["young"], gens["old"]
     rows = sorted(usage.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+    return s, gens, [(name, n, b) for name, (n, b) in rows]
+
+
+def heap_summary(vm) -> dict:
+    """The numbers of the debugger's `info heap` (vyndbg/heapview.heap_info), every
+    type's row kept."""
+    heap = vm.heap
+    s, gens, rows = heap_census(vm)
+    young, old = gens["young"], gens["old"]
     return {
         "base": s.base, "limit": s.limit, "used": s.used, "live_bytes": s.live_bytes,
         "dead_bytes": s.dead_bytes, "free_bytes": s.free_bytes,
         "generations": [
             ["young", *young[:2], heap.nursery, *young[2:], heap._minor_collections],
             ["old", *old[:2], heap.limit, *old[2:], s.collections]],
-        "types": [[name, n, b] for name, (n, b) in rows],
+        "types": [[name, n, b] for name, n, b in rows],
         "collections": s.collections + heap._minor_collections,
         "gc_seconds": vm.gc_seconds, "live_objects": s.live_objects,
         "dead_objects": s.dead_objects,

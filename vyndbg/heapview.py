@@ -29,6 +29,7 @@ from compiler import ast
 from compiler import bytecode as bc
 from compiler.diagnostics import DiagnosticSink
 from compiler.parser import parse_expression
+from runtime.dump import heap_census, heap_type_name
 from runtime.errors import RuntimeFailure
 from runtime.heap_errors import HeapError
 from runtime.heap_layout import (
@@ -83,19 +84,7 @@ class FunctionRef:
         self.name = name
 
 
-def type_name(vm, heap_type: int) -> str:
-    """The name the debugger gives the objects of heap type `heap_type`: the program's
-    type name; a variant is `Enum::Variant` (`Option<Node>::Some`)."""
-    tid = vm.desc_of_heap.get(heap_type)
-    if tid is None:
-        try:
-            return vm.heap.type_info(heap_type).name.rsplit("#", 1)[0]
-        except HeapError:
-            return f"<type {heap_type}>"
-    d = vm.types[tid]
-    if d.kind == "variant":
-        return f"{vm.types[d.parent].name}::{d.name}"
-    return d.name
+type_name = heap_type_name
 
 
 def value_tid(vm, heap_type: int) -> int | None:
@@ -118,26 +107,7 @@ def value_tid(vm, heap_type: int) -> int | None:
 def heap_info(vm, top: int = 20) -> HeapInfo:
     """`info heap`: the arena, each generation, and the `top` types by live bytes."""
     heap = vm.heap
-    s = heap.stats()
-    gens = {"young": [0, 0, 0, 0, 0], "old": [0, 0, 0, 0, 0]}   # lo, hi, used, live, objs
-    usage: dict[str, list[int]] = {}
-    names: dict[int, str] = {}
-    for o in heap.walk():
-        total = HEADER_SIZE + o.size
-        g = gens["young" if o.flags & FLAG_YOUNG else "old"]
-        if not g[0]:
-            g[0] = o.addr
-        g[1] = o.addr + total
-        g[2] += total
-        if not o.flags & FLAGS_DEAD:
-            g[3] += total
-            g[4] += 1
-            name = names.get(o.type_id)
-            if name is None:
-                name = names[o.type_id] = type_name(vm, o.type_id)
-            row = usage.setdefault(name, [0, 0])
-            row[0] += 1
-            row[1] += total
+    s, gens, rows = heap_census(vm)
     young, old = gens["young"], gens["old"]
     full = s.collections
     minor = heap._minor_collections
@@ -146,8 +116,7 @@ def heap_info(vm, top: int = 20) -> HeapInfo:
                        young[4], minor),
         GenerationInfo("old", old[0], old[1], heap.limit, old[2], old[3], old[4], full),
     )
-    rows = sorted(usage.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
-    types = tuple(TypeUsage(name, n, b) for name, (n, b) in rows[:max(0, top)])
+    types = tuple(TypeUsage(name, n, b) for name, n, b in rows[:max(0, top)])
     return HeapInfo(s.base, s.limit, s.used, s.live_bytes, s.dead_bytes, s.free_bytes,
                     generations, types, full + minor, vm.gc_seconds, s.live_objects,
                     s.dead_objects, max(0, len(rows) - max(0, top)))
