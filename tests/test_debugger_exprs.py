@@ -99,3 +99,11 @@ def test_print_without_a_running_program_runs_what_needs_no_frame():
     assert text(s, "fact(10)") == "3628800"
     with pytest.raises(DebugError):
         s.evaluate("total")
+
+
+def test_sizeof_takes_a_type_or_an_expression():
+    s = stopped_at(17)
+    assert text(s, "sizeof(Int)") == "8"
+    assert text(s, "sizeof(p)") == "32"                  # a class value: its object
+    assert text(s, "sizeof(Pair<Int, String>)") == "32"  # the object: header + 2 fields
+    assert text(s, "sizeof((1, 2, 3))") == "40"

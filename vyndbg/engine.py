@@ -1080,8 +1080,25 @@ class Session(FiberViews, HeapViews, FlowControl):
         """`print EXPR` in the selected frame; `print &EXPR` is `address_of(EXPR)`."""
         if expr.lstrip().startswith("&"):
             return self.address_of(expr)
+        m = re.fullmatch(r"\s*sizeof\s*\((.+)\)\s*", expr)
+        if m:
+            return ValueInfo("Int", str(self.size_of(m.group(1))))
         with self._static_program():
             return self.value_info(self.evaluate_typed(expr))
+
+    def size_of(self, text: str) -> int:
+        """gdb's `sizeof(TYPE)` / `sizeof(EXPR)`: the bytes a value of the type occupies
+        where it is stored: 8 for a number, Bool, Char or a reference in a register or a
+        slot; for a class, tuple or enum variant the heap object it refers to (a 16-byte
+        header and 8 bytes a field)."""
+        tid = self.type_named(text)
+        if tid is None:
+            with self._static_program():
+                tid = self.evaluate_typed(text).tid
+        d = self.program.types[tid]
+        if d.kind in ("struct", "tuple", "variant") and d.heap is not None:
+            return 16 + 8 * len(d.heap[1])
+        return 8
 
     def expr_compiler(self) -> ExprCompiler:
         """The compiler of this session's expressions (vyndbg/exprs.py)."""
