@@ -114,19 +114,24 @@ class VynDebugApp(App[int]):
     class OutputReady(Message):
         """Console text is waiting in the OutputChannel."""
 
-    def __init__(self, program, *, argv: list[str] | None = None, path: str = "x.vyn",
+    def __init__(self, program=None, *, argv: list[str] | None = None, path: str = "x.vyn",
                  commands: Sequence[str] = (), heap_limit: int | None = None,
-                 max_depth: int | None = None, **session_options) -> None:
+                 max_depth: int | None = None, line_mode=None, core: str | None = None,
+                 **session_options) -> None:
         """Debug `program` (compiled from `path`) with arguments `argv`; `commands` are
-        console commands run first (as `-ex`)."""
+        console commands run first (as `-ex`). Or, read-only, the post-mortem dump `core`
+        (or the CoreLineMode `line_mode` over one): see Controller."""
         super().__init__()
-        self.path = path
-        self.title = f"vyn debug {path}"
-        self.startup = tuple(commands)
         self.channel = OutputChannel(self._output_waiting)
         self.controller = Controller(program, self.channel, path=path, argv=argv,
                                      heap_limit=heap_limit, max_depth=max_depth,
-                                     **session_options)
+                                     line_mode=line_mode, core=core, **session_options)
+        if self.controller.core:
+            path = core or getattr(self.controller.session, "path", "") or "core"
+        self.path = path
+        self.title = f"vyn debug --core {path}" if self.controller.core \
+            else f"vyn debug {path}"
+        self.startup = tuple(commands)
         self.session = self.controller.session
         self.engine = EngineThread(self._deliver)
         self.snapshot: Snapshot | None = None
@@ -168,6 +173,7 @@ class VynDebugApp(App[int]):
         self._focus_before_small = console.input    # where the focus starts, once shown
         self.query_one(StatusBar).show(Status("idle"))
         self.set_interval(0.1, self._poll_running)
+        self._submit(self.controller.banner)
         for line in self.startup:
             self.on_console_command(Console.Command(line))
         self._submit(lambda: self.controller.snapshot(self.view_state()))
@@ -428,6 +434,8 @@ class VynDebugApp(App[int]):
         if text is None:
             match = next((f for f in snap.sources if same_file(f, file)), None)
             text = snap.sources.get(match, "") if match else ""
+        # A document new to the pane scrolls once the pane knows its new height.
+        fresh = file != source.file
         source.document(file, text)
         source.set_markers(gutter_markers(snap.breakpoints, file))
         source.current_line = snap.line
@@ -437,7 +445,10 @@ class VynDebugApp(App[int]):
         shown = (snap.stop, file, snap.line, snap.selected)
         if snap.line and (self._stop_shown is None or snap.stop is not self._stop_shown[0]
                           or shown[1:] != self._stop_shown[1:]):
-            source.show_line(snap.line)
+            if fresh:
+                self.call_after_refresh(source.show_line, snap.line)
+            else:
+                source.show_line(snap.line)
         self._stop_shown = shown
 
     def on_vyn_debug_app_children_ready(self, event: ChildrenReady) -> None:
@@ -569,20 +580,24 @@ class VynDebugApp(App[int]):
         self._submit(lambda: self.controller.snapshot(view))
 
 
-def run_tui(program, *, argv: list[str] | None = None, path: str = "x.vyn",
+def run_tui(program=None, *, argv: list[str] | None = None, path: str = "x.vyn",
             commands: Sequence[str] = (), heap_limit: int | None = None,
-            max_depth: int | None = None, **session_options) -> int:
+            max_depth: int | None = None, line_mode=None, core: str | None = None,
+            **session_options) -> int:
     """Run the debugger TUI over `program` (compiled from `path`) until the user quits.
 
     Args:
         argv: the program's arguments (argv[1:]).
         commands: console commands to run first (`vyn debug -ex CMD`).
         heap_limit, max_depth: as for `vyn run`.
+        line_mode, core: instead of `program`, a line mode built already, or the path of
+            a post-mortem dump to open read-only (`vyn debug --core FILE`).
         session_options: the line mode's and the engine's (gc_trace, gc_stress, events).
 
     Returns the exit status for `vyn debug`: 0.
     """
     app = VynDebugApp(program, argv=list(argv or []), path=path, commands=commands,
-                      heap_limit=heap_limit, max_depth=max_depth, **session_options)
+                      heap_limit=heap_limit, max_depth=max_depth, line_mode=line_mode,
+                      core=core, **session_options)
     code = app.run()
     return code if isinstance(code, int) else 0

@@ -73,7 +73,8 @@ class ObjectDetail:
 class HeapView:
     """The Heap tab after a stop (or a collection): read at `generation` for `request`.
     `regions` are the active regions of fiber `fiber` (the selected one). `collected`
-    says what the last "Collect now" freed, when this view follows one."""
+    says what the last "Collect now" freed, when this view follows one. `note`: what
+    the session cannot show (a core file: the object view), in place of the regions."""
 
     request: HeapRequest = HeapRequest()
     generation: int = 0
@@ -84,6 +85,7 @@ class HeapView:
     object: ObjectDetail | None = None
     collected: str = ""
     error: str = ""
+    note: str = ""
 
 
 def collect_heap(session, request: HeapRequest, generation: int = 0,
@@ -106,7 +108,8 @@ def collect_heap(session, request: HeapRequest, generation: int = 0,
     obj = None
     if request.addr is not None:
         obj = collect_object(session, request.addr, expanded or {})
-    return HeapView(request, generation, info, fiber, name, mine, obj, collected)
+    return HeapView(request, generation, info, fiber, name, mine, obj, collected,
+                    note=getattr(session, "heap_note", ""))
 
 
 def collect_object(session, addr: int,

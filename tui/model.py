@@ -53,6 +53,7 @@ class Status:
     message: str = ""                # a panic's message
     exit_code: int | None = None
     fiber: str = ""                  # the fiber that stopped, when it is not main
+    core: bool = False               # a post-mortem dump (vyn debug --core), not a program
 
     @property
     def headline(self) -> str:

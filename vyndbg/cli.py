@@ -554,8 +554,8 @@ def _run_debug(args: argparse.Namespace) -> int:
 
 
 def _run_core(args: argparse.Namespace) -> int:
-    """`vyn debug --core FILE`: the line mode over a post-mortem dump (the TUI does not
-    open dumps yet)."""
+    """`vyn debug --core FILE`: the TUI (read-only) over a post-mortem dump when asked
+    for or on a terminal, as for a program; else the line mode over it."""
     from vyndbg.core import CoreSession, DumpError, core_line_mode, load_dump
     from vyndbg.prompt import run_line_mode
 
@@ -565,8 +565,21 @@ def _run_core(args: argparse.Namespace) -> int:
         session = CoreSession(load_dump(args.core), args.core)
     except DumpError as e:
         raise CliError(str(e)) from None
-    if args.tui:
-        raise CliError("the full-screen debugger does not open dumps yet; use --cli")
+    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if args.tui or (on_terminal and not args.cli and not args.batch and _tui_available()):
+        try:
+            from tui.app import run_tui
+        except ImportError:
+            raise CliError("the full-screen debugger is not available; use --cli") from None
+        commands = []
+        for item in args.startup:
+            try:
+                commands += [item.text] if item.kind == "ex" else \
+                    Path(item.text).read_text(encoding="utf-8").splitlines()
+            except OSError as e:
+                raise CliError(f"{item.text}: {e.strerror or e}.") from None
+        code = run_tui(line_mode=core_line_mode(session), commands=commands)
+        return code if isinstance(code, int) else EXIT_OK
     lm = core_line_mode(session, out=sys.stdout, err=sys.stderr,
                         interactive=not args.batch and sys.stdin.isatty())
     lm.banner()

@@ -425,6 +425,8 @@ class HeapPane(Vertical):
         has_object = self.request.addr is not None
         self.set_class(has_object, "-object")
         hint = ("Backspace back · g collect" if has_object else "g collect now")
+        if view.note:       # a core file: nothing to collect
+            hint = "Backspace back" if has_object else ""
         summary = self.query_one(HeapSummary)
         if view.error:
             summary.show(view.error, error=True)
@@ -434,8 +436,8 @@ class HeapPane(Vertical):
         info = view.info
         self.query_one(GenerationBars).show(info)
         self.types.show(info)
-        self.query_one(RegionList).show(regions_title(view) if info is not None else "",
-                                        view.regions)
+        self.query_one(RegionList).show(view.note or (regions_title(view) if info is not None
+                                                       else ""), view.regions)
         # A view read for another object (before Backspace, say) keeps its numbers only:
         # the object asked for is on its way.
         if view.request == self.request:

@@ -274,7 +274,8 @@ class StatusBar(Static):
             self.set_class(state == status.state and not fatal, f"-{state}")
         self.set_class(fatal, "-panic")
         # The location stays in view on a narrow screen; a long panic message is cut.
-        badge = status.reason.upper() if fatal else status.state.upper()
+        badge = "CORE" if status.core else status.reason.upper() if fatal \
+            else status.state.upper()
         grid = Table.grid(expand=True, padding=(0, 1))
         grid.add_column(no_wrap=True, width=len(badge) + 2)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
