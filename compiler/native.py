@@ -494,12 +494,17 @@ class _FnEmitter:
     def emit(self, text: str) -> None:
         self.out.append(f"  {text}{self.loc}")
 
+    def value(self, text: str) -> str:
+        """Emit `%tN = text` for a new temporary and return it."""
+        t = self.tmp()
+        self.emit(f"{t} = {text}")
+        return t
+
     def block(self, name: str) -> None:
         self.out.append(f"{name}:")
 
     def load(self, r: int) -> str:
-        t = self.tmp()
-        self.emit(f"{t} = load i64, ptr %r{r}")
+        t = self.value(f"load i64, ptr %r{r}")
         return t
 
     def store(self, r: int, v: str) -> None:
@@ -511,13 +516,11 @@ class _FnEmitter:
         return t
 
     def fstore(self, r: int, v: str) -> None:
-        t = self.tmp()
-        self.emit(f"{t} = bitcast double {v} to i64")
+        t = self.value(f"bitcast double {v} to i64")
         self.store(r, t)
 
     def bool_store(self, r: int, i1: str) -> None:
-        t = self.tmp()
-        self.emit(f"{t} = zext i1 {i1} to i64")
+        t = self.value(f"zext i1 {i1} to i64")
         self.store(r, t)
 
     def exit_block(self, site: int, resume: int, child: int, status: int | None) -> str:
@@ -540,45 +543,30 @@ class _FnEmitter:
         """Checks an object access as the heap's accessors do (null, dead flags, slot in
         range); returns the object as `ptr`. A failed check traps: the interpreter runs
         the instruction and raises the very same panic."""
-        isnull = self.tmp()
-        self.emit(f"{isnull} = icmp eq i64 {ptr_i64}, 0")
+        isnull = self.value(f"icmp eq i64 {ptr_i64}, 0")
         self.cond_trap(isnull, pc)
-        obj = self.tmp()
-        self.emit(f"{obj} = inttoptr i64 {ptr_i64} to ptr")
-        fp = self.tmp()
-        self.emit(f"{fp} = getelementptr inbounds i8, ptr {obj}, i64 {FLAGS_OFFSET}")
-        flags = self.tmp()
-        self.emit(f"{flags} = load i32, ptr {fp}{HEAP}")
-        dead = self.tmp()
-        self.emit(f"{dead} = and i32 {flags}, {FLAGS_DEAD}")
-        isdead = self.tmp()
-        self.emit(f"{isdead} = icmp ne i32 {dead}, 0")
+        obj = self.value(f"inttoptr i64 {ptr_i64} to ptr")
+        fp = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 {FLAGS_OFFSET}")
+        flags = self.value(f"load i32, ptr {fp}{HEAP}")
+        dead = self.value(f"and i32 {flags}, {FLAGS_DEAD}")
+        isdead = self.value(f"icmp ne i32 {dead}, 0")
         self.cond_trap(isdead, pc)
-        szp = self.tmp()
-        self.emit(f"{szp} = getelementptr inbounds i8, ptr {obj}, i64 {SIZE_OFFSET}")
-        size = self.tmp()
-        self.emit(f"{size} = load i32, ptr {szp}{HEAP}")
-        size64 = self.tmp()
-        self.emit(f"{size64} = zext i32 {size} to i64")
-        nslots = self.tmp()
-        self.emit(f"{nslots} = lshr i64 {size64}, 3")
-        inside = self.tmp()
-        self.emit(f"{inside} = icmp ult i64 {slot}, {nslots}")
-        outside = self.tmp()
-        self.emit(f"{outside} = xor i1 {inside}, true")
+        szp = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 {SIZE_OFFSET}")
+        size = self.value(f"load i32, ptr {szp}{HEAP}")
+        size64 = self.value(f"zext i32 {size} to i64")
+        nslots = self.value(f"lshr i64 {size64}, 3")
+        inside = self.value(f"icmp ult i64 {slot}, {nslots}")
+        outside = self.value(f"xor i1 {inside}, true")
         self.cond_trap(outside, pc)
         self._last_flags = flags
         return obj
 
     def slot_ptr(self, obj: str, slot: int | str) -> str:
         if isinstance(slot, int):
-            p = self.tmp()
-            self.emit(f"{p} = getelementptr inbounds i8, ptr {obj}, i64 {SLOT0_OFFSET + 8 * slot}")
+            p = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 {SLOT0_OFFSET + 8 * slot}")
             return p
-        base = self.tmp()
-        self.emit(f"{base} = getelementptr inbounds i8, ptr {obj}, i64 {SLOT0_OFFSET}")
-        p = self.tmp()
-        self.emit(f"{p} = getelementptr inbounds i64, ptr {base}, i64 {slot}")
+        base = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 {SLOT0_OFFSET}")
+        p = self.value(f"getelementptr inbounds i64, ptr {base}, i64 {slot}")
         return p
 
     def read_slot(self, obj: str, slot: int | str, kind: int) -> str:
@@ -586,41 +574,29 @@ class _FnEmitter:
         if kind == K_UNIT:
             return "0"
         p = self.slot_ptr(obj, slot)
-        v = self.tmp()
-        self.emit(f"{v} = load i64, ptr {p}{HEAP}")
+        v = self.value(f"load i64, ptr {p}{HEAP}")
         if kind == K_BOOL:
-            nz = self.tmp()
-            self.emit(f"{nz} = icmp ne i64 {v}, 0")
-            z = self.tmp()
-            self.emit(f"{z} = zext i1 {nz} to i64")
+            nz = self.value(f"icmp ne i64 {v}, 0")
+            z = self.value(f"zext i1 {nz} to i64")
             return z
         return v
 
     def write_barrier(self, obj_i64: str, obj_flags: str, value: str) -> None:
         """heap.set_ptr's barrier: an old object now pointing at a young one is
         remembered for the next minor collection."""
-        nz = self.tmp()
-        self.emit(f"{nz} = icmp ne i64 {value}, 0")
+        nz = self.value(f"icmp ne i64 {value}, 0")
         check = self.label("wb")
         done = self.label("wbdone")
         self.emit(f"br i1 {nz}, label %{check}, label %{done}")
         self.block(check)
-        tp = self.tmp()
-        self.emit(f"{tp} = inttoptr i64 {value} to ptr")
-        tfp = self.tmp()
-        self.emit(f"{tfp} = getelementptr inbounds i8, ptr {tp}, i64 {FLAGS_OFFSET}")
-        tf = self.tmp()
-        self.emit(f"{tf} = load i32, ptr {tfp}{HEAP}")
-        ty = self.tmp()
-        self.emit(f"{ty} = and i32 {tf}, {FLAG_YOUNG}")
-        oy = self.tmp()
-        self.emit(f"{oy} = and i32 {obj_flags}, {FLAG_YOUNG}")
-        c1 = self.tmp()
-        self.emit(f"{c1} = icmp ne i32 {ty}, 0")
-        c2 = self.tmp()
-        self.emit(f"{c2} = icmp eq i32 {oy}, 0")
-        c = self.tmp()
-        self.emit(f"{c} = and i1 {c1}, {c2}")
+        tp = self.value(f"inttoptr i64 {value} to ptr")
+        tfp = self.value(f"getelementptr inbounds i8, ptr {tp}, i64 {FLAGS_OFFSET}")
+        tf = self.value(f"load i32, ptr {tfp}{HEAP}")
+        ty = self.value(f"and i32 {tf}, {FLAG_YOUNG}")
+        oy = self.value(f"and i32 {obj_flags}, {FLAG_YOUNG}")
+        c1 = self.value(f"icmp ne i32 {ty}, 0")
+        c2 = self.value(f"icmp eq i32 {oy}, 0")
+        c = self.value(f"and i1 {c1}, {c2}")
         rem = self.label("wbrem")
         self.emit(f"br i1 {c}, label %{rem}, label %{done}")
         self.block(rem)
@@ -632,21 +608,16 @@ class _FnEmitter:
         """One reduction (a call or a loop back-edge): the budget word goes down by one;
         at zero the runtime decides whether the slice ends (then: leave native code with
         this frame at `resume`)."""
-        b = self.tmp()
-        self.emit(f"{b} = load i64, ptr %ctx{CTX}")
-        b1 = self.tmp()
-        self.emit(f"{b1} = sub i64 {b}, 1")
+        b = self.value(f"load i64, ptr %ctx{CTX}")
+        b1 = self.value(f"sub i64 {b}, 1")
         self.emit(f"store i64 {b1}, ptr %ctx{CTX}")
-        z = self.tmp()
-        self.emit(f"{z} = icmp sle i64 {b1}, 0")
+        z = self.value(f"icmp sle i64 {b1}, 0")
         poll = self.label("poll")
         cont = self.label("go")
         self.emit(f"br i1 {z}, label %{poll}, label %{cont}, !prof !{self.m.unlikely}")
         self.block(poll)
-        p = self.tmp()
-        self.emit(f"{p} = call i64 @vyn_rt_poll(ptr %ctx)")
-        y = self.tmp()
-        self.emit(f"{y} = icmp ne i64 {p}, 0")
+        p = self.value("call i64 @vyn_rt_poll(ptr %ctx)")
+        y = self.value(f"icmp ne i64 {p}, 0")
         yl = self.label("yield")
         self.emit(f"br i1 {y}, label %{yl}, label %{cont}")
         self.block(yl)
@@ -681,10 +652,8 @@ class _FnEmitter:
         self.emit(f"%xb = alloca [{self.buf_size} x i64], align 8")
         for r in range(fn.nregs):
             if self.osr:
-                p = self.tmp()
-                self.emit(f"{p} = getelementptr inbounds i64, ptr %in, i64 {r}")
-                v = self.tmp()
-                self.emit(f"{v} = load i64, ptr {p}")
+                p = self.value(f"getelementptr inbounds i64, ptr %in, i64 {r}")
+                v = self.value(f"load i64, ptr {p}")
                 self.store(r, v)
             else:
                 self.store(r, f"%a{r}" if r < fn.nparams else "0")
@@ -746,8 +715,7 @@ class _FnEmitter:
         for name, _, _, _, status in self.exits:
             self.block(name)
             if status is not None:
-                sp = self.tmp()
-                self.emit(f"{sp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
+                sp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
                 self.emit(f"store i64 {status}, ptr {sp}{CTX}")
             self.emit("br label %exit")
         self.block("exit")
@@ -755,8 +723,7 @@ class _FnEmitter:
             incoming = ", ".join(f"[ {e[col]}, %{e[0]} ]" for e in self.exits)
             self.emit(f"%{var} = phi i64 {incoming}")
         for r in range(self.fn.nregs):
-            p = self.tmp()
-            self.emit(f"{p} = getelementptr inbounds i64, ptr %xb, i64 {r}")
+            p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {r}")
             self.emit(f"store i64 {self.load(r)}, ptr {p}")
         self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {fi}, i64 %site, i64 %resume, "
                   "i64 %child, ptr %xb)")
@@ -785,14 +752,10 @@ class _FnEmitter:
                 self.store(ins[1], "0")
             else:
                 sid = self.m.strings[(fn.index, ins[2])]
-                tp = self.tmp()
-                self.emit(f"{tp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STRINGS}")
-                tab = self.tmp()
-                self.emit(f"{tab} = load ptr, ptr {tp}{INVARIANT}")
-                ep = self.tmp()
-                self.emit(f"{ep} = getelementptr inbounds i64, ptr {tab}, i64 {sid}")
-                s = self.tmp()
-                self.emit(f"{s} = load i64, ptr {ep}{INVARIANT}")
+                tp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STRINGS}")
+                tab = self.value(f"load ptr, ptr {tp}{INVARIANT}")
+                ep = self.value(f"getelementptr inbounds i64, ptr {tab}, i64 {sid}")
+                s = self.value(f"load i64, ptr {ep}{INVARIANT}")
                 self.store(ins[1], s)
         elif op in _INT_BIN:
             t = self.tmp()
@@ -915,15 +878,12 @@ class _FnEmitter:
     def _divmod(self, pc: int, ins: tuple) -> None:
         a = self.load(ins[2])
         b = self.load(ins[3])
-        z = self.tmp()
-        self.emit(f"{z} = icmp eq i64 {b}, 0")
+        z = self.value(f"icmp eq i64 {b}, 0")
         self.cond_trap(z, pc)               # the interpreter panics `division by zero`
-        m1 = self.tmp()
-        self.emit(f"{m1} = icmp eq i64 {b}, -1")
+        m1 = self.value(f"icmp eq i64 {b}, -1")
         # x / -1 is -x (wrapping: MIN / -1 is MIN); x % -1 is 0. Otherwise LLVM's
         # truncating sdiv/srem are exactly the interpreter's.
-        safe = self.tmp()
-        self.emit(f"{safe} = select i1 {m1}, i64 1, i64 {b}")
+        safe = self.value(f"select i1 {m1}, i64 1, i64 {b}")
         q = self.tmp()
         is_div = ins[0] == bc.DIV
         self.emit(f"{q} = {'sdiv' if is_div else 'srem'} i64 {a}, {safe}")
@@ -932,45 +892,32 @@ class _FnEmitter:
             self.emit(f"{alt} = sub i64 0, {a}")
         else:
             self.emit(f"{alt} = add i64 0, 0")
-        v = self.tmp()
-        self.emit(f"{v} = select i1 {m1}, i64 {alt}, i64 {q}")
+        v = self.value(f"select i1 {m1}, i64 {alt}, i64 {q}")
         self.store(ins[1], v)
 
     def _fdiv(self, ins: tuple) -> None:
         # IEEE division, except that x / 0.0 for a NaN or zero x is the positive quiet
         # NaN the interpreter makes (math.nan), bit for bit.
         a, b = self.fval(ins[2]), self.fval(ins[3])
-        q = self.tmp()
-        self.emit(f"{q} = fdiv double {a}, {b}")
-        bz = self.tmp()
-        self.emit(f"{bz} = fcmp oeq double {b}, 0.0")
+        q = self.value(f"fdiv double {a}, {b}")
+        bz = self.value(f"fcmp oeq double {b}, 0.0")
         anz = self.tmp()
         self.emit(f"{anz} = fcmp one double {a}, 0.0")   # ordered: false for NaN
-        bad = self.tmp()
-        self.emit(f"{bad} = xor i1 {anz}, true")
-        c = self.tmp()
-        self.emit(f"{c} = and i1 {bz}, {bad}")
-        qi = self.tmp()
-        self.emit(f"{qi} = bitcast double {q} to i64")
-        v = self.tmp()
-        self.emit(f"{v} = select i1 {c}, i64 {QNAN}, i64 {qi}")
+        bad = self.value(f"xor i1 {anz}, true")
+        c = self.value(f"and i1 {bz}, {bad}")
+        qi = self.value(f"bitcast double {q} to i64")
+        v = self.value(f"select i1 {c}, i64 {QNAN}, i64 {qi}")
         self.store(ins[1], v)
 
     def _fmod(self, pc: int, ins: tuple) -> None:
         a, b = self.fval(ins[2]), self.fval(ins[3])
-        fa = self.tmp()
-        self.emit(f"{fa} = call double @llvm.fabs.f64(double {a})")
-        inf = self.tmp()
-        self.emit(f"{inf} = fcmp oeq double {fa}, 0x7FF0000000000000")
+        fa = self.value(f"call double @llvm.fabs.f64(double {a})")
+        inf = self.value(f"fcmp oeq double {fa}, 0x7FF0000000000000")
         self.cond_trap(inf, pc)           # math.fmod(inf, y) is the interpreter's business
-        r = self.tmp()
-        self.emit(f"{r} = frem double {a}, {b}")
-        ri = self.tmp()
-        self.emit(f"{ri} = bitcast double {r} to i64")
-        bz = self.tmp()
-        self.emit(f"{bz} = fcmp oeq double {b}, 0.0")
-        v = self.tmp()
-        self.emit(f"{v} = select i1 {bz}, i64 {QNAN}, i64 {ri}")
+        r = self.value(f"frem double {a}, {b}")
+        ri = self.value(f"bitcast double {r} to i64")
+        bz = self.value(f"fcmp oeq double {b}, 0.0")
+        v = self.value(f"select i1 {bz}, i64 {QNAN}, i64 {ri}")
         self.store(ins[1], v)
 
     def _wrap(self, ins: tuple) -> None:
@@ -979,8 +926,7 @@ class _FnEmitter:
         t = self.tmp()
         if bits < 0:
             n = min(-bits, 64)
-            s = self.tmp()
-            self.emit(f"{s} = shl i64 {x}, {64 - n}")
+            s = self.value(f"shl i64 {x}, {64 - n}")
             self.emit(f"{t} = ashr i64 {s}, {64 - n}")
         elif bits >= 64:
             self.emit(f"{t} = add i64 {x}, 0")
@@ -995,8 +941,7 @@ class _FnEmitter:
             if src == 1:
                 self.store(ins[1], x)
                 return
-            f = self.tmp()
-            self.emit(f"{f} = sitofp i64 {x} to double")
+            f = self.value(f"sitofp i64 {x} to double")
             self.fstore(ins[1], f)
             return
         if dst == 2:                          # to Bool
@@ -1013,44 +958,32 @@ class _FnEmitter:
             self.store(ins[1], v)
             return
         if dst == 3:                          # to Char: r & 0x1FFFFF if r >= 0 else 0xFFFD
-            m = self.tmp()
-            self.emit(f"{m} = and i64 {x}, 2097151")
-            neg = self.tmp()
-            self.emit(f"{neg} = icmp slt i64 {x}, 0")
-            v = self.tmp()
-            self.emit(f"{v} = select i1 {neg}, i64 65533, i64 {m}")
+            m = self.value(f"and i64 {x}, 2097151")
+            neg = self.value(f"icmp slt i64 {x}, 0")
+            v = self.value(f"select i1 {neg}, i64 65533, i64 {m}")
             self.store(ins[1], v)
             return
         self.store(ins[1], x)                 # Int, Bool, Char to Int
 
     def _call(self, pc: int, ins: tuple) -> None:
         dst, g, base, n = ins[1], ins[2], ins[3], ins[4]
-        limit_p = self.tmp()
-        self.emit(f"{limit_p} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_DEPTH_LIMIT}")
-        limit = self.tmp()
-        self.emit(f"{limit} = load i64, ptr {limit_p}{INVARIANT}")
-        deep = self.tmp()
-        self.emit(f"{deep} = icmp sge i64 %depth, {limit}")
+        limit_p = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_DEPTH_LIMIT}")
+        limit = self.value(f"load i64, ptr {limit_p}{INVARIANT}")
+        deep = self.value(f"icmp sge i64 %depth, {limit}")
         self.cond_trap(deep, pc)             # the interpreter raises `stack overflow`
         # Out of C stack (deep native recursion): the interpreter makes this call, and
         # native code called from there starts again near the top of the stack.
-        fa = self.tmp()
-        self.emit(f"{fa} = call ptr @llvm.frameaddress.p0(i32 0)")
-        fai = self.tmp()
-        self.emit(f"{fai} = ptrtoint ptr {fa} to i64")
-        slp = self.tmp()
-        self.emit(f"{slp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STACK}")
-        sl = self.tmp()
-        self.emit(f"{sl} = load i64, ptr {slp}{INVARIANT}")
-        low = self.tmp()
-        self.emit(f"{low} = icmp ult i64 {fai}, {sl}")
+        fa = self.value("call ptr @llvm.frameaddress.p0(i32 0)")
+        fai = self.value(f"ptrtoint ptr {fa} to i64")
+        slp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STACK}")
+        sl = self.value(f"load i64, ptr {slp}{INVARIANT}")
+        low = self.value(f"icmp ult i64 {fai}, {sl}")
         self.cond_trap(low, pc)
         args = [self.load(r) for r in range(base, base + n)]
 
         def store_args():
             for i, a in enumerate(args):
-                p = self.tmp()
-                self.emit(f"{p} = getelementptr inbounds i64, ptr %xb, i64 {i}")
+                p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {i}")
                 self.emit(f"store i64 {a}, ptr {p}")
 
         def callee_frame():
@@ -1061,8 +994,7 @@ class _FnEmitter:
                       "ptr %xb)")
 
         self.reduction(pc, pc + 1, dst, callee_frame)
-        d1 = self.tmp()
-        self.emit(f"{d1} = add i64 %depth, 1")
+        d1 = self.value("add i64 %depth, 1")
         argtext = "".join(f", i64 {a}" for a in args)
         v = self.tmp()
         if g in self.m.plans:
@@ -1070,21 +1002,15 @@ class _FnEmitter:
         else:
             # Compiled elsewhere (an earlier JIT module) or still in bytecode: through the
             # context's function table, else the runtime's interpreter (`vyn_rt_call`).
-            tp = self.tmp()
-            self.emit(f"{tp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_FUNCTIONS}")
-            tab = self.tmp()
-            self.emit(f"{tab} = load ptr, ptr {tp}{INVARIANT}")
-            ep = self.tmp()
-            self.emit(f"{ep} = getelementptr inbounds ptr, ptr {tab}, i64 {g}")
-            target = self.tmp()
-            self.emit(f"{target} = load ptr, ptr {ep}")
-            none = self.tmp()
-            self.emit(f"{none} = icmp eq ptr {target}, null")
+            tp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_FUNCTIONS}")
+            tab = self.value(f"load ptr, ptr {tp}{INVARIANT}")
+            ep = self.value(f"getelementptr inbounds ptr, ptr {tab}, i64 {g}")
+            target = self.value(f"load ptr, ptr {ep}")
+            none = self.value(f"icmp eq ptr {target}, null")
             fast, slow, join = self.label("fast"), self.label("slow"), self.label("join")
             self.emit(f"br i1 {none}, label %{slow}, label %{fast}")
             self.block(fast)
-            v1 = self.tmp()
-            self.emit(f"{v1} = call i64 {target}(ptr %ctx, i64 {d1}, i64 0{argtext})")
+            v1 = self.value(f"call i64 {target}(ptr %ctx, i64 {d1}, i64 0{argtext})")
             self.emit(f"br label %{join}")
             self.block(slow)
             store_args()
@@ -1094,12 +1020,9 @@ class _FnEmitter:
             self.emit(f"br label %{join}")
             self.block(join)
             self.emit(f"{v} = phi i64 [ {v1}, %{fast} ], [ {v2}, %{slow} ]")
-        sp = self.tmp()
-        self.emit(f"{sp} = getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
-        s = self.tmp()
-        self.emit(f"{s} = load i64, ptr {sp}{CTX}")
-        bad = self.tmp()
-        self.emit(f"{bad} = icmp ne i64 {s}, 0")
+        sp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
+        s = self.value(f"load i64, ptr {sp}{CTX}")
+        bad = self.value(f"icmp ne i64 {s}, 0")
         ok = self.label("ret")
         # The callee left native code: so does this frame, after the call.
         self.emit(f"br i1 {bad}, label %{self.exit_block(pc, pc + 1, dst, None)}, "
@@ -1114,10 +1037,8 @@ class _FnEmitter:
         flags = self._last_flags
         v = self.load(ins[3]) if kind != K_UNIT else "0"
         if kind == K_BOOL:
-            nz = self.tmp()
-            self.emit(f"{nz} = icmp ne i64 {v}, 0")
-            v2 = self.tmp()
-            self.emit(f"{v2} = zext i1 {nz} to i64")
+            nz = self.value(f"icmp ne i64 {v}, 0")
+            v2 = self.value(f"zext i1 {nz} to i64")
             v = v2
         if kind == K_PTR:
             self.write_barrier(obj_i64, flags, v)
@@ -1129,10 +1050,8 @@ class _FnEmitter:
         if d.kind == "vec":
             obj = self.object_checks(self.load(ins_obj), 1, pc)
             n = self.read_slot(obj, 0, K_INT)
-            inb = self.tmp()
-            self.emit(f"{inb} = icmp ult i64 {idx}, {n}")
-            out = self.tmp()
-            self.emit(f"{out} = xor i1 {inb}, true")
+            inb = self.value(f"icmp ult i64 {idx}, {n}")
+            out = self.value(f"xor i1 {inb}, true")
             self.cond_trap(out, pc)           # `index out of bounds: ...` from the interpreter
             data_i64 = self.read_slot(obj, 1, K_PTR)
             data = self.object_checks(data_i64, idx, pc)
@@ -1164,10 +1083,8 @@ class _FnEmitter:
         data, _ = self._elements(pc, ins[1], idx, d)
         v = self.load(ins[3]) if kind != K_UNIT else "0"
         if kind == K_BOOL:
-            nz = self.tmp()
-            self.emit(f"{nz} = icmp ne i64 {v}, 0")
-            v2 = self.tmp()
-            self.emit(f"{v2} = zext i1 {nz} to i64")
+            nz = self.value(f"icmp ne i64 {v}, 0")
+            v2 = self.value(f"zext i1 {nz} to i64")
             v = v2
         p = self.slot_ptr(data, idx)
         self.emit(f"store i64 {v}, ptr {p}{HEAP}")
@@ -1183,14 +1100,10 @@ class _FnEmitter:
                 return True
             if d.kind == "array":
                 obj = self.object_checks(self.load(ins[3]), 0, pc)
-                szp = self.tmp()
-                self.emit(f"{szp} = getelementptr inbounds i8, ptr {obj}, i64 {SIZE_OFFSET}")
-                sz = self.tmp()
-                self.emit(f"{sz} = load i32, ptr {szp}{HEAP}")
-                s64 = self.tmp()
-                self.emit(f"{s64} = zext i32 {sz} to i64")
-                n = self.tmp()
-                self.emit(f"{n} = lshr i64 {s64}, 3")
+                szp = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 {SIZE_OFFSET}")
+                sz = self.value(f"load i32, ptr {szp}{HEAP}")
+                s64 = self.value(f"zext i32 {sz} to i64")
+                n = self.value(f"lshr i64 {s64}, 3")
                 self.store(ins[1], n)
                 return True
         return False
@@ -1200,17 +1113,14 @@ class _FnEmitter:
         which native code stores in the buffer, and writes its result there."""
         reads, writes = register_ranges(ins)
         for r in reads:
-            p = self.tmp()
-            self.emit(f"{p} = getelementptr inbounds i64, ptr %xb, i64 {r}")
+            p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {r}")
             self.emit(f"store i64 {self.load(r)}, ptr {p}")
         res = self.tmp()
         self.emit(f"{res} = call i64 @vyn_rt_exec(ptr %ctx, i64 {self.fn.index}, i64 {pc}, "
                   "ptr %xb)")
         ok = self.label("done")
-        bad = self.tmp()
-        self.emit(f"{bad} = icmp ne i64 {res}, 0")
-        after = self.tmp()
-        self.emit(f"{after} = icmp eq i64 {res}, {EXEC_EXIT_AFTER}")
+        bad = self.value(f"icmp ne i64 {res}, 0")
+        after = self.value(f"icmp eq i64 {res}, {EXEC_EXIT_AFTER}")
         raised = self.exit_block(pc, pc, -1, None)
         exited = self.exit_block(pc, pc + 1, -1, None)
         which = self.label("left")
@@ -1219,10 +1129,8 @@ class _FnEmitter:
         self.emit(f"br i1 {after}, label %{exited}, label %{raised}")
         self.block(ok)
         for r in writes:
-            p = self.tmp()
-            self.emit(f"{p} = getelementptr inbounds i64, ptr %xb, i64 {r}")
-            v = self.tmp()
-            self.emit(f"{v} = load i64, ptr {p}")
+            p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {r}")
+            v = self.value(f"load i64, ptr {p}")
             self.store(r, v)
 
 
