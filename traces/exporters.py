@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from traces.reader import TraceReader
+if TYPE_CHECKING:     # every `vyn` command builds this table for its --help: stay light
+    from traces.reader import TraceReader
 
 
 @dataclass(frozen=True)
