@@ -142,43 +142,6 @@ def _jit_of(ctx) -> Jit:
     return _JITS[_I64.from_address(ctx + 8 * 5).value]
 
 
-def _cb_poll(ctx):
-    try:
-        return _jit_of(ctx).poll()
-    except BaseException as e:          # never let an exception into C frames
-        return _internal(ctx, e, 1)
-
-
-def _cb_frame(ctx, fi, site, resume, child, regs):
-    try:
-        _jit_of(ctx).frame_record(fi, site, resume, child, regs)
-    except BaseException as e:
-        _internal(ctx, e, 0)
-
-
-def _cb_exec(ctx, fi, pc, regs):
-    try:
-        return _jit_of(ctx).exec_instruction(fi, pc, regs)
-    except BaseException as e:
-        return _internal(ctx, e, 1)
-
-
-def _cb_call(ctx, g, depth, env, args):
-    try:
-        return _jit_of(ctx).interpret_call(g, depth, env, args)
-    except BaseException as e:
-        return _internal(ctx, e, 0)
-
-
-def _cb_remember(ctx, obj):
-    try:
-        jit = _jit_of(ctx)
-        heap = jit.vm.heap
-        heap._remembered.add(obj - heap.base)
-    except BaseException as e:
-        _internal(ctx, e, 0)
-
-
 def _internal(ctx, e: BaseException, value: int) -> int:
     try:
         jit = _jit_of(ctx)
@@ -190,16 +153,34 @@ def _internal(ctx, e: BaseException, value: int) -> int:
     return value
 
 
-_HELPERS = {"vyn_rt_poll": (_POLL, _cb_poll), "vyn_rt_frame": (_FRAME, _cb_frame),
-            "vyn_rt_exec": (_EXEC, _cb_exec), "vyn_rt_call": (_CALL, _cb_call),
-            "vyn_rt_remember": (_REMEMBER, _cb_remember)}
+# The helper ABI (docs/native.md): C name -> (ctypes prototype, the Jit method that does
+# the work with the integer arguments after `ctx`, the value returned if it raises). Both
+# ways of running native code serve it from this one table: ctypes callbacks in-process
+# (`_callback`), and stubs with a code hook under unicorn (runtime/jit_unicorn.py).
+HELPERS = {
+    "vyn_rt_poll": (_POLL, "poll", 1),
+    "vyn_rt_frame": (_FRAME, "frame_record", 0),
+    "vyn_rt_exec": (_EXEC, "exec_instruction", 1),
+    "vyn_rt_call": (_CALL, "interpret_call", 0),
+    "vyn_rt_remember": (_REMEMBER, "remember", 0),
+}
+
+
+def _callback(method: str, on_error: int):
+    def cb(ctx, *args):
+        try:
+            return getattr(_jit_of(ctx), method)(*args)
+        except BaseException as e:          # never let an exception into C frames
+            return _internal(ctx, e, on_error)
+    cb.__name__ = f"_cb_{method}"
+    return cb
 
 
 def _register_helpers(llvm) -> None:
     if _CALLBACKS:
         return
-    for name, (proto, fn) in _HELPERS.items():
-        cb = proto(fn)
+    for name, (proto, method, on_error) in HELPERS.items():
+        cb = proto(_callback(method, on_error))
         _CALLBACKS.append(cb)
         llvm.add_symbol(name, ctypes.cast(cb, ctypes.c_void_p).value)
 
@@ -604,6 +585,11 @@ class Jit:
         f.slices += 1
         f.reductions += rs.SLICE
         return 0
+
+    def remember(self, obj: int) -> None:
+        """vyn_rt_remember: the write barrier's remembered set."""
+        heap = self.vm.heap
+        heap._remembered.add(obj - heap.base)
 
     def _values(self, plan, fi: int, site: int, addr: int) -> list:
         fn = self.functions[fi]
