@@ -3,13 +3,17 @@
 The data comes from tui.trace_model (one streaming pass over the file, done before the
 app starts); the app only draws it. Five tabs:
 
-- Timeline: a lane per fiber, a row per call depth (a profile: its scheduler slices);
-  `+`/`-` zoom, `h`/`l` pan, arrows select a slice, Enter zooms to it, `0` shows all;
+- Timeline: a lane per fiber (and a `collector` lane): a row of instants (panics, user
+  events, sends, receives) and a row per call depth, down to the deepest call in view (a
+  profile: its scheduler slices); rows scroll, calls narrower than a column are merged
+  (`▒`). `+`/`-` zoom, `h`/`l` pan, arrows select, Enter zooms to a call or follows a
+  message to its other end, `p` the next panic, `0` shows all;
 - Flame graph: the call tree as rows of boxes, callers above callees, a box's width its
   share; arrows move, Enter zooms into a box, Backspace zooms out, `v` switches between
   CPU time and allocated bytes (a profile);
-- Top functions: self and total time (a profile: CPU and allocations);
-- Collections: collections and scoped regions, with their durations;
+- Top functions: self and total time (a profile: CPU) and allocations; `s` sorts;
+- Collections: collections and scoped regions, with their durations; Enter shows one in
+  the timeline;
 - Messages: each send with its receive and flow id; Enter on one shows its receive in the
   timeline.
 """
@@ -19,13 +23,28 @@ from __future__ import annotations
 import os
 
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message as TMessage
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
 
-from tui.trace_model import RUN, TraceModel, fmt_bytes, fmt_ns
+from tui.trace_model import (
+    COLLECTOR,
+    GC_FULL,
+    GC_MINOR,
+    INSTANTS,
+    PANIC,
+    RECEIVE,
+    RUN,
+    SEND,
+    SORT_KEYS,
+    USER,
+    TraceModel,
+    fmt_bytes,
+    fmt_ns,
+)
 
 LABEL = 13                  # columns of the timeline's lane names
 TOP_ROWS = 500              # rows of the top-functions table
@@ -36,8 +55,21 @@ TABS = (("tab-timeline", "Timeline"), ("tab-flame", "Flame graph"),
         ("tab-messages", "Messages"))
 
 
+# Instants: their mark, its style, which one a column shows when it has several.
+MARKS = {PANIC: "!", USER: "●", SEND: "→", RECEIVE: "←"}
+MARK_STYLES = {PANIC: "bold #ffffff on #d70000", USER: "bold #ffd75f", SEND: "#87afd7",
+               RECEIVE: "#87afd7"}
+PRIORITY = {PANIC: 0, USER: 1, SEND: 2, RECEIVE: 3}
+SORT_NAMES = {"self": "self", "total": "total", "calls": "calls", "self_alloc": "self alloc",
+              "total_alloc": "total alloc", "name": "name"}
+
+
 def _colour(fid: int) -> str:
-    return "#808080" if fid == RUN else PALETTE[(fid * 7 + 3) % len(PALETTE)]
+    if fid == RUN:
+        return "#808080"
+    if fid in (GC_MINOR, GC_FULL):
+        return "#d7af87" if fid == GC_MINOR else "#d78787"
+    return PALETTE[(fid * 7 + 3) % len(PALETTE)]
 
 
 def _fit(text: str, width: int) -> str:
@@ -47,7 +79,8 @@ def _fit(text: str, width: int) -> str:
 
 
 class Timeline(Widget, can_focus=True):
-    """Fibers' lanes over time; one row per (fiber, call depth)."""
+    """Fibers' lanes over time: per fiber a row of instants (when it has any), then a row
+    per call depth, down to the deepest call within the view; the rows scroll."""
 
     BINDINGS = [
         Binding("plus,equals_sign", "zoom(0.5)", "Zoom in"),
@@ -58,8 +91,14 @@ class Timeline(Widget, can_focus=True):
         Binding("right", "step(1)", "Next", show=False),
         Binding("up", "row(-1)", "Up", show=False),
         Binding("down", "row(1)", "Down", show=False),
-        Binding("enter", "zoom_slice", "Zoom to slice"),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("left_square_bracket", "lane(-1)", "Previous lane", show=False),
+        Binding("right_square_bracket", "lane(1)", "Next lane", show=False),
+        Binding("enter", "enter", "Zoom/follow"),
         Binding("0,home", "fit", "All", show=False),
+        Binding("slash", "find", "Find"),
+        Binding("n", "find_next", "Next found", show=False),
     ]
 
     class Selected(TMessage):
@@ -67,19 +106,25 @@ class Timeline(Widget, can_focus=True):
             super().__init__()
             self.text = text
 
+    class FindAsked(TMessage):
+        """`/`: the app asks for a function name to find."""
+
     def __init__(self, model: TraceModel, **kw) -> None:
         super().__init__(**kw)
         self.model = model
-        self.rows = model.lane_rows()
+        self.pattern = ""           # what `/` found last; `n` finds its next call
         self.t0, self.t1 = model.first, max(model.first + 1, model.duration)
-        self.row = 0
-        self.index: int | None = None
+        self.rows: list[tuple[int, int]] = []
+        self._pos: dict[tuple[int, int], int] = {}
+        self.sel: tuple[int, int, int] | None = None     # (fiber, depth, index)
         self.top = 0
+        self._follow = True         # scroll the selection's row into view when drawing
         self.marker: tuple[int, int] | None = None      # (fiber, ts)
         self.note = ""
-        for r, (fiber, depth) in enumerate(self.rows):
-            if len(model.row(fiber, depth)):
-                self.row, self.index = r, 0
+        self._layout()
+        for fiber, depth in self.rows:
+            if depth >= 0 and len(model.row(fiber, depth)):
+                self.sel = (fiber, depth, 0)
                 break
 
     # -- state ---------------------------------------------------------------------------
@@ -88,64 +133,120 @@ class Timeline(Widget, can_focus=True):
     def span(self) -> int:
         return self.t1 - self.t0
 
+    @property
+    def row(self) -> int:
+        """The position of the selected row in `rows` (0 when nothing is selected)."""
+        if self.sel is None:
+            return 0
+        return self._near(self.sel[0], self.sel[1])
+
+    @property
+    def index(self) -> int | None:
+        return None if self.sel is None else self.sel[2]
+
+    def _layout(self) -> None:
+        """The rows of the view: they follow the deepest call within it."""
+        self.rows = self.model.lane_rows(self.t0, self.t1)
+        self._pos = {r: k for k, r in enumerate(self.rows)}
+
+    def _near(self, fiber: int, depth: int) -> int:
+        """The row (fiber, depth), or the nearest row of that fiber on screen."""
+        k = self._pos.get((fiber, depth))
+        if k is not None:
+            return k
+        same = [k for k, (f, d) in enumerate(self.rows) if f == fiber]
+        if not same:
+            return 0
+        return min(same, key=lambda k: abs(self.rows[k][1] - depth))
+
     def _set_view(self, t0: float, t1: float) -> None:
         first, total = self.model.first, max(self.model.first + 1, self.model.duration)
         span = max(10.0, min(float(t1 - t0), float(total - first)))
         t0 = max(float(first), min(float(t0), total - span))
         self.t0, self.t1 = int(t0), int(t0 + span)
+        self._layout()
+        self._follow = True
         self.refresh()
 
     def current(self):
-        """(fiber, depth, Row, index) of the selected slice, or None."""
-        if not self.rows or self.index is None:
+        """(fiber, depth, index) of the selected slice or instant (depth INSTANTS), or
+        None."""
+        if self.sel is None:
             return None
-        fiber, depth = self.rows[self.row]
+        fiber, depth, i = self.sel
+        if depth == INSTANTS:
+            n = len(self.model.instants.get(fiber) or ())
+        else:
+            n = len(self.model.row(fiber, depth))
+        return self.sel if 0 <= i < n else None
+
+    def interval(self) -> tuple[int, int] | None:
+        """When the selection starts and ends (an instant: its moment twice)."""
+        cur = self.current()
+        if cur is None:
+            return None
+        fiber, depth, i = cur
+        if depth == INSTANTS:
+            ts = self.model.instants[fiber].ts[i]
+            return ts, ts
         r = self.model.row(fiber, depth)
-        if not 0 <= self.index < len(r):
-            return None
-        return fiber, depth, r, self.index
+        return r.starts[i], r.ends[i]
 
     def _show_selected(self) -> None:
-        """Pan so that the selected slice is in view; keep its row on screen."""
-        cur = self.current()
-        if cur is not None:
-            _, _, r, i = cur
-            s, e = r.starts[i], r.ends[i]
-            if e < self.t0 or s > self.t1:
+        """Pan so that the selection is in view; keep its row on screen."""
+        iv = self.interval()
+        if iv is not None:
+            s, e = iv
+            if e < self.t0 or s >= self.t1:
                 mid = (s + e) / 2
                 self._set_view(mid - self.span / 2, mid + self.span / 2)
+        self._follow = True
         self.refresh()
         self.post_message(self.Selected(self.describe()))
 
+    def _view(self) -> str:
+        return f"view {fmt_ns(self.t0)} – {fmt_ns(self.t1)} of {fmt_ns(self.model.duration)}"
+
     def describe(self) -> str:
-        """The selected slice: function, source line, fiber, duration, when."""
-        view = f"view {fmt_ns(self.t0)} – {fmt_ns(self.t1)} of {fmt_ns(self.model.duration)}"
+        """The selection: a slice's function, source line, fiber, duration and when; an
+        instant's kind, details, fiber, time and where it happened."""
         cur = self.current()
-        if cur is None:
-            return f"no slice selected · {view}" + (f"\n{self.note}" if self.note else "")
-        fiber, depth, r, i = cur
-        fid = r.functions[i]
         m = self.model
-        lane = m.lanes.get(fiber)
+        if cur is None:
+            return f"no slice selected · {self._view()}" + (f"\n{self.note}" if self.note
+                                                             else "")
+        fiber, depth, i = cur
+        if depth == INSTANTS:
+            ts, kind, _, _ = m.instant(fiber, i)
+            head = f"{m.instant_title(fiber, i)} · {m.fiber_name(fiber)} · at {fmt_ns(ts)}"
+            where = m.instant_where(fiber, i)
+            if kind == SEND and m.receive_of(m.instant(fiber, i)[2]):
+                where += " · ⏎ shows its receive"
+            elif kind == RECEIVE and m.send_of(m.instant(fiber, i)[2]):
+                where += " · ⏎ shows its send"
+            return head + "\n" + (self.note or where or self._view())
+        r = m.row(fiber, depth)
+        fid = r.functions[i]
+        if fiber == COLLECTOR:
+            head = (f"{m.function_name(fid)} · {fmt_ns(r.ends[i] - r.starts[i])} · "
+                    f"{m.gc_details[i]}")
+            return head + "\n" + (self.note or f"{fmt_ns(r.starts[i])} → {fmt_ns(r.ends[i])}"
+                                  f" · {self._view()}")
         where = m.where(fid)
         dur = r.ends[i] - r.starts[i]
-        unfinished = " (unfinished)" if (fiber, depth, i) in m.unfinished else ""
+        unfinished = " (unfinished)" if (fiber, depth, r.starts[i]) in m.unfinished else ""
         head = (f"{m.function_name(fid)}" + (f" ({where})" if where else "") +
-                f" · {lane.name if lane else fiber} depth {depth} · {fmt_ns(dur)}{unfinished}")
-        when = f"{fmt_ns(r.starts[i])} → {fmt_ns(r.ends[i])} · {view}"
+                f" · {m.fiber_name(fiber)} depth {depth} · {fmt_ns(dur)}{unfinished}")
+        when = f"{fmt_ns(r.starts[i])} → {fmt_ns(r.ends[i])} · {self._view()}"
         return head + "\n" + (self.note or when)
 
     # -- actions -------------------------------------------------------------------------
 
     def action_zoom(self, factor: float) -> None:
-        cur = self.current()
-        if cur is not None and factor < 1:
-            _, _, r, i = cur
-            mid = (r.starts[i] + r.ends[i]) / 2
-            if not self.t0 <= mid <= self.t1:
-                mid = (self.t0 + self.t1) / 2
-        else:
-            mid = (self.t0 + self.t1) / 2
+        iv = self.interval()
+        mid = (self.t0 + self.t1) / 2
+        if iv is not None and factor < 1 and self.t0 <= (iv[0] + iv[1]) / 2 <= self.t1:
+            mid = (iv[0] + iv[1]) / 2
         span = self.span * factor
         self._set_view(mid - span / 2, mid + span / 2)
         self.post_message(self.Selected(self.describe()))
@@ -164,48 +265,160 @@ class Timeline(Widget, can_focus=True):
         cur = self.current()
         if cur is None:
             return
-        _, _, r, i = cur
-        self.index = max(0, min(len(r) - 1, i + delta))
+        fiber, depth, i = cur
+        n = len(self.model.instants[fiber]) if depth == INSTANTS \
+            else len(self.model.row(fiber, depth))
+        self.sel = (fiber, depth, max(0, min(n - 1, i + delta)))
+        self._show_selected()
+
+    def _select_row(self, k: int) -> None:
+        """Select in row `k` what is at (or nearest to) the selection's moment."""
+        if not self.rows:
+            return
+        iv = self.interval()
+        ts = (iv[0] + iv[1]) // 2 if iv else (self.t0 + self.t1) // 2
+        k = max(0, min(len(self.rows) - 1, k))
+        fiber, depth = self.rows[k]
+        if depth == INSTANTS:
+            i = self.model.instants[fiber].nearest(ts)
+        else:
+            r = self.model.row(fiber, depth)
+            i = r.at(ts)
+            if i is None and len(r):
+                i = len(r) - 1
+        self.sel = (fiber, depth, -1 if i is None else i)
+        if i is None:
+            self.refresh()
+            self.post_message(self.Selected(self.describe()))
+            return
         self._show_selected()
 
     def action_row(self, delta: int) -> None:
         self.note = ""
+        self._select_row((self.row if self.sel else -delta) + delta)
+
+    def action_page(self, delta: int) -> None:
+        self.note = ""
+        page = max(1, self.size.height - 2)
+        self.top = max(0, self.top + delta * page)
+        self._select_row(self.row + delta * page)
+
+    def action_lane(self, delta: int) -> None:
+        """The first row of the previous or next fiber's lane."""
+        self.note = ""
         if not self.rows:
             return
-        cur = self.current()
-        ts = (cur[2].starts[cur[3]] + cur[2].ends[cur[3]]) // 2 if cur else self.t0
-        self.row = max(0, min(len(self.rows) - 1, self.row + delta))
-        fiber, depth = self.rows[self.row]
-        self.index = self.model.row(fiber, depth).at(ts)
-        self._show_selected()
+        k, fiber = self.row, self.rows[self.row][0]
+        if delta > 0:
+            while k < len(self.rows) and self.rows[k][0] == fiber:
+                k += 1
+        else:
+            while k > 0 and self.rows[k][0] == fiber:
+                k -= 1
+            while k > 0 and self.rows[k - 1][0] == self.rows[k][0]:
+                k -= 1
+        if 0 <= k < len(self.rows):
+            self._select_row(k)
 
-    def action_zoom_slice(self) -> None:
+    def action_enter(self) -> None:
+        """A slice: zoom to it. A send: show its receive; a receive: its send. Another
+        instant: zoom around it."""
         cur = self.current()
         if cur is None:
             return
-        _, _, r, i = cur
+        fiber, depth, i = cur
+        m = self.model
+        if depth == INSTANTS:
+            ts, kind, ref, _ = m.instant(fiber, i)
+            if kind == SEND and (got := m.receive_of(ref)):
+                self.show_at(got[1], got[0], f"◆ message {ref} received by "
+                             f"{m.fiber_name(got[1])} at {fmt_ns(got[0])} (sent by "
+                             f"{m.fiber_name(fiber)} at {fmt_ns(ts)})", instant=(RECEIVE, ref))
+                return
+            if kind == RECEIVE and (got := m.send_of(ref)):
+                self.show_at(got[1], got[0], f"◆ message {ref} sent by "
+                             f"{m.fiber_name(got[1])} at {fmt_ns(got[0])} (received by "
+                             f"{m.fiber_name(fiber)} at {fmt_ns(ts)})", instant=(SEND, ref))
+                return
+            span = min(self.span, max(1000, m.duration // 20))
+            self._set_view(ts - span / 2, ts + span / 2)
+            self.post_message(self.Selected(self.describe()))
+            return
+        r = m.row(fiber, depth)
         s, e = r.starts[i], r.ends[i]
         pad = max(5, (e - s) // 10)
         self._set_view(s - pad, e + pad)
         self.post_message(self.Selected(self.describe()))
 
-    def show_at(self, fiber: int, ts: int, note: str) -> None:
-        """Select the deepest slice of `fiber` at `ts`, mark `ts` and bring it into view."""
+    def action_find(self) -> None:
+        self.post_message(self.FindAsked())
+
+    def find(self, pattern: str) -> bool:
+        """Select the next call (after the selection, around to the first) of a function
+        whose name contains `pattern`; False when there is none."""
+        self.pattern = pattern
+        fids = self.model.matching(pattern) if pattern else set()
+        after = None
+        cur = self.current()
+        if cur is not None and cur[1] != INSTANTS:
+            after = (self.model.row(cur[0], cur[1]).starts[cur[2]], cur[0], cur[1])
+        hit = self.model.find_call(fids, after)
+        if hit is None:
+            self.notify(f"no call of a function named like {pattern!r}", severity="warning")
+            return False
+        self.note = ""
+        self.sel = hit
+        r = self.model.row(hit[0], hit[1])
+        s, e = r.starts[hit[2]], r.ends[hit[2]]
+        if e - s > self.span:           # wider than the view: zoom out to it
+            pad = max(5, (e - s) // 10)
+            self._set_view(s - pad, e + pad)
+        elif not (self.t0 <= s and e <= self.t1):
+            self._set_view((s + e) / 2 - self.span / 2, (s + e) / 2 + self.span / 2)
+        self._show_selected()
+        return True
+
+    def action_find_next(self) -> None:
+        if self.pattern:
+            self.find(self.pattern)
+        else:
+            self.action_find()
+
+    def action_panic(self) -> None:
+        """Select the next panic (the first after the selection, around to the first)."""
+        panics = self.model.panics
+        if not panics:
+            self.notify("no panic in this trace")
+            return
+        iv = self.interval()
+        after = [k for k, p in enumerate(panics) if iv is None or p.ts > iv[0]]
+        p = panics[after[0] if after else 0]
+        ins = self.model.instants[p.fiber]
+        i = next(k for k in ins.visible(p.ts, p.ts + 1) if ins.kinds[k] == PANIC)
+        self.note = ""
+        self.sel = (p.fiber, INSTANTS, i)
+        span = min(self.span, max(1000, self.model.duration // 20))
+        self._set_view(p.ts - span / 2, p.ts + span / 2)
+        self._show_selected()
+
+    def show_at(self, fiber: int, ts: int, note: str,
+                instant: tuple[int, int] | None = None) -> None:
+        """Select the deepest slice of `fiber` at `ts` (or, when it runs no call then, the
+        `instant` (kind, ref) there), mark `ts` and bring it into view."""
         self.marker = (fiber, ts)
         self.note = note
-        best = None
-        for r, (f, depth) in enumerate(self.rows):
-            if f != fiber:
-                continue
-            row = self.model.row(f, depth)
-            i = row.at(ts)
-            if i is not None and row.starts[i] <= ts <= row.ends[i]:
-                best = (r, i)
-            elif best is None:
-                best = (r, i)
-        if best is not None:
-            self.row, self.index = best
-        span = min(self.span, max(1000, self.model.duration // 20))
+        m = self.model
+        hit = m.deepest_at(fiber, ts)
+        ins = m.instants.get(fiber)
+        if hit is not None:
+            self.sel = (fiber, hit[0], hit[1])
+        elif ins is not None and len(ins):
+            k = ins.nearest(ts)
+            if instant is not None:
+                k = next((j for j in ins.visible(ts, ts + 1)
+                          if (ins.kinds[j], ins.refs[j]) == instant), k)
+            self.sel = (fiber, INSTANTS, k)
+        span = min(self.span, max(1000, m.duration // 20))
         self._set_view(ts - span / 2, ts + span / 2)
         self._show_selected()
 
@@ -214,25 +427,39 @@ class Timeline(Widget, can_focus=True):
     def render(self) -> Text:
         width, height = self.size.width, self.size.height
         cols = max(1, width - LABEL)
-        out = Text(no_wrap=True, overflow="crop")
-        out.append(self._axis(cols), style="dim")
-        per_col = self.span / cols
         visible = max(1, height - 1)
-        if self.row < self.top:
-            self.top = self.row
-        elif self.row >= self.top + visible:
-            self.top = self.row - visible + 1
-        for r in range(self.top, min(len(self.rows), self.top + max(0, height - 1))):
+        row = self.row
+        if self.sel is not None and self._follow:
+            if row < self.top:
+                self.top = row
+            elif row >= self.top + visible:
+                self.top = row - visible + 1
+        self._follow = False
+        self.top = max(0, min(self.top, len(self.rows) - visible))
+        out = Text(no_wrap=True, overflow="crop")
+        below = max(0, len(self.rows) - self.top - visible)
+        self._axis(out, cols, self.top, below)
+        per_col = self.span / cols
+        for r in range(self.top, min(len(self.rows), self.top + visible)):
             out.append("\n")
             fiber, depth = self.rows[r]
-            lane = self.model.lanes.get(fiber)
-            label = (lane.name if lane else f"fiber {fiber}") if depth == 0 \
-                or r == self.top else ""
-            out.append(_fit(label, LABEL - 1).ljust(LABEL), style="bold" if label else "")
-            self._row(out, r, fiber, depth, cols, per_col)
+            first = r == self.top or self.rows[r - 1][0] != fiber
+            if first:
+                out.append(_fit(self.model.fiber_name(fiber), LABEL - 1).ljust(LABEL),
+                           style="bold")
+            elif depth >= 0:
+                out.append(f"{depth:>{LABEL - 2}}  ", style="dim")
+            else:
+                out.append(" " * LABEL)
+            selected = self.sel[2] if (self.sel is not None and self.rows[r] == self.sel[:2]
+                                       and self.current()) else None
+            if depth == INSTANTS:
+                self._instants(out, fiber, cols, per_col, selected)
+            else:
+                self._row(out, fiber, depth, cols, per_col, selected)
         return out
 
-    def _axis(self, cols: int) -> str:
+    def _axis(self, out: Text, cols: int, above: int, below: int) -> None:
         chars = [" "] * cols
         step = 20 if cols >= 40 else 10
         for x in range(0, cols - 4, step):
@@ -240,10 +467,49 @@ class Timeline(Widget, can_focus=True):
             for k, ch in enumerate(label):
                 if x + k < cols:
                     chars[x + k] = ch
-        return "time".ljust(LABEL) + "".join(chars)
+        head = "time"
+        if above or below:          # rows scrolled off: how many, up and down
+            head = " ".join(x for x in (f"↑{above}" if above else "",
+                                        f"↓{below}" if below else "") if x)
+        out.append(_fit(head, LABEL - 1).ljust(LABEL), style="bold" if head != "time"
+                   else "dim")
+        out.append("".join(chars), style="dim")
 
-    def _row(self, out: Text, r: int, fiber: int, depth: int, cols: int,
-             per_col: float) -> None:
+    def _mark_column(self, fiber: int, cols: int, per_col: float) -> int | None:
+        if self.marker is not None and self.marker[0] == fiber and per_col > 0:
+            mx = int((self.marker[1] - self.t0) / per_col)
+            if 0 <= mx < cols:
+                return mx
+        return None
+
+    def _instants(self, out: Text, fiber: int, cols: int, per_col: float,
+                  selected: int | None) -> None:
+        """A column with instants shows the most important one (a panic, an event, a
+        send, a receive); with several, their count (`*`: more than 9) unless one is a
+        panic."""
+        ins = self.model.instants[fiber]
+        kinds = ins.kinds
+        t0 = self.t0
+        mark = self._mark_column(fiber, cols, per_col)
+        for x in range(cols):
+            a = int(t0 + x * per_col)
+            b = max(a + 1, int(t0 + (x + 1) * per_col))
+            rng = ins.visible(a, b)
+            if not len(rng):
+                out.append("◆" if x == mark else " ", style="bold yellow" if x == mark else "")
+                continue
+            best = min(rng, key=lambda k: PRIORITY[kinds[k]])
+            kind = kinds[best]
+            glyph = MARKS[kind]
+            if len(rng) > 1 and kind != PANIC:
+                glyph = str(len(rng)) if len(rng) < 10 else "*"
+            style = MARK_STYLES[kind]
+            if selected is not None and selected in rng:
+                style = "bold black on #ffffff"
+            out.append(glyph, style=style)
+
+    def _row(self, out: Text, fiber: int, depth: int, cols: int, per_col: float,
+             selected: int | None) -> None:
         row = self.model.row(fiber, depth)
         cover: list[int | None] = [None] * cols
         many = [False] * cols
@@ -253,14 +519,9 @@ class Timeline(Widget, can_focus=True):
             b = max(a + 1, int(t0 + (x + 1) * per_col))
             rng = row.visible(a, b)
             if len(rng):
-                cover[x] = self.index if r == self.row and self.index in rng \
-                    else rng.start
+                cover[x] = selected if selected in rng else rng.start
                 many[x] = len(rng) > 1
-        mark = None
-        if self.marker is not None and self.marker[0] == fiber and per_col > 0:
-            mx = int((self.marker[1] - t0) / per_col)
-            if 0 <= mx < cols:
-                mark = mx
+        mark = self._mark_column(fiber, cols, per_col)
         x = 0
         while x < cols:
             i = cover[x]
@@ -271,9 +532,8 @@ class Timeline(Widget, can_focus=True):
             end = x
             while end < cols and cover[end] == i and not many[end]:
                 end += 1
-            if end == x:            # a column of several slices
-                selected = r == self.row and i == self.index
-                out.append("◆" if x == mark else "▒", style="reverse" if selected
+            if end == x:            # a column of several slices, merged
+                out.append("◆" if x == mark else "▒", style="reverse" if i == selected
                            else f"{_colour(row.functions[i])}")
                 x += 1
                 continue
@@ -282,12 +542,48 @@ class Timeline(Widget, can_focus=True):
             text = list(_fit(name, end - x).ljust(end - x))
             if mark is not None and x <= mark < end:
                 text[mark - x] = "◆"
-            selected = r == self.row and i == self.index
-            style = ("bold black on #ffffff" if selected else f"black on {_colour(fid)}")
-            if end - x > 1 and not selected:
+            style = ("bold black on #ffffff" if i == selected else f"black on {_colour(fid)}")
+            if end - x > 1 and i != selected:
                 text[-1] = "▏" if text[-1] == " " else text[-1]
             out.append("".join(text), style=style)
             x = end
+
+    # -- the mouse -----------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        """Select what is under the pointer: a call (the first of a merged cell), or an
+        instant; a click on the axis or a label does nothing."""
+        x, y = event.x - LABEL, event.y - 1
+        cols = max(1, self.size.width - LABEL)
+        if x < 0 or y < 0 or self.top + y >= len(self.rows):
+            return
+        fiber, depth = self.rows[self.top + y]
+        per_col = self.span / cols
+        a = int(self.t0 + x * per_col)
+        b = max(a + 1, int(self.t0 + (x + 1) * per_col))
+        if depth == INSTANTS:
+            rng = self.model.instants[fiber].visible(a, b)
+        else:
+            rng = self.model.row(fiber, depth).visible(a, b)
+        if not len(rng):
+            return
+        self.note = ""
+        self.sel = (fiber, depth, rng.start)
+        self._show_selected()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._scroll(3)
+        event.stop()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._scroll(-3)
+        event.stop()
+
+    def _scroll(self, rows: int) -> None:
+        """Scroll the rows, leaving the selection where it is."""
+        visible = max(1, self.size.height - 1)
+        self.top = max(0, min(self.top + rows, len(self.rows) - visible))
+        self.refresh()
 
     def on_resize(self) -> None:
         self.refresh()
@@ -475,21 +771,29 @@ class TraceShowApp(App[int]):
     .detail { height: 2; background: $boost; padding: 0 1; text-wrap: nowrap;
               text-overflow: ellipsis; }
     DataTable { height: 1fr; }
-    #collections-note, #messages-note { height: auto; color: $text-muted; }
+    #find { display: none; height: 1; border: none; padding: 0 1; }
+    #find.shown { display: block; }
+    #collections-note, #messages-note, #top-note { height: auto; color: $text-muted;
+                                                   text-wrap: nowrap;
+                                                   text-overflow: ellipsis; }
     """
     BINDINGS = [
-        Binding("q,ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("q", "quit_key", "Quit", priority=True, show=False),
         Binding("1", "tab('tab-timeline')", "Timeline", show=False),
         Binding("2", "tab('tab-flame')", "Flame", show=False),
         Binding("3", "tab('tab-top')", "Top", show=False),
         Binding("4", "tab('tab-collections')", "GC", show=False),
         Binding("5", "tab('tab-messages')", "Msgs", show=False),
+        Binding("s", "sort", "Sort", show=False),
+        Binding("p", "panic", "Panic", show=False),
     ]
 
     def __init__(self, model: TraceModel) -> None:
         super().__init__()
         self.model = model
         self.title = f"vyn trace show {os.path.basename(model.path)}"
+        self.sort_key = "self"
 
     def compose(self) -> ComposeResult:
         m = self.model
@@ -497,12 +801,15 @@ class TraceShowApp(App[int]):
         with TabbedContent(id="tabs"):
             with TabPane(TABS[0][1], id="tab-timeline"):
                 yield Timeline(m, id="timeline")
+                yield Input(placeholder="find a call of: (a function's name, or part of it)",
+                            id="find")
                 yield Static("", id="timeline-detail", classes="detail")
             with TabPane(TABS[1][1], id="tab-flame"):
                 yield FlameGraph(m, id="flame")
                 yield Static("", id="flame-detail", classes="detail")
             with TabPane(TABS[2][1], id="tab-top"):
                 yield DataTable(id="top", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="top-note")
             with TabPane(TABS[3][1], id="tab-collections"):
                 yield DataTable(id="collections", cursor_type="row")
                 yield Static(self._dropped(m.dropped_collections, "collections and regions"),
@@ -519,11 +826,11 @@ class TraceShowApp(App[int]):
 
     def summary(self) -> str:
         m = self.model
-        text = (f"{os.path.basename(m.path)}: a {m.mode} of {m.program} · {fmt_ns(m.duration)} · "
-                f"{m.events:,} events · {len(m.lanes)} fibers")
-        if m.dropped_slices:
-            text += f" · {m.dropped_slices:,} slices not in the timeline"
-        return text
+        fibers = len([f for f in m.lanes if f != COLLECTOR])
+        panicked = " · PANICKED (p)" if m.panics else ""
+        return (f"{os.path.basename(m.path)}: a {m.mode} of {m.program}{panicked} · "
+                f"{fmt_ns(m.duration)} · {m.events:,} events · {fibers} "
+                f"{'fiber' if fibers == 1 else 'fibers'}")
 
     def on_mount(self) -> None:
         self._fill_top()
@@ -535,36 +842,54 @@ class TraceShowApp(App[int]):
         timeline.focus()
 
     def _fill_top(self) -> None:
+        """Self and total time (a profile: CPU) and allocated bytes per function, sorted
+        by `sort_key` (`s` cycles through them)."""
         m = self.model
         t = self.query_one("#top", DataTable)
+        t.clear(columns=True)
         total = m.total_value[0] or 1
-        if m.has_samples:
-            alloc = m.total_alloc[0] or 1
-            t.add_columns("Function", "Self CPU", "%", "Total CPU", "%", "Self alloc",
-                          "Total alloc", "%", "Where")
-            for s in m.top[:TOP_ROWS]:
-                t.add_row(m.function_name(s.function), fmt_ns(s.self_value),
-                          f"{s.self_value / total:.1%}", fmt_ns(s.total_value),
-                          f"{s.total_value / total:.1%}", fmt_bytes(s.self_alloc),
-                          fmt_bytes(s.total_alloc), f"{s.total_alloc / alloc:.1%}",
-                          m.where(s.function))
-        else:
-            t.add_columns("Function", "Calls", "Self", "%", "Total", "%", "Where")
-            for s in m.top[:TOP_ROWS]:
-                t.add_row(m.function_name(s.function), f"{s.calls:,}", fmt_ns(s.self_value),
-                          f"{s.self_value / total:.1%}", fmt_ns(s.total_value),
-                          f"{s.total_value / total:.1%}", m.where(s.function))
+        alloc = m.total_alloc[0] or 1
+        what = "CPU" if m.has_samples else "time"
+        calls = [] if m.has_samples else ["Calls"]
+        t.add_columns("Function", *calls, f"Self {what}", "%", f"Total {what}", "%",
+                      "Self alloc", "Total alloc", "%", "Where")
+        for s in m.top_sorted(self.sort_key)[:TOP_ROWS]:
+            t.add_row(m.function_name(s.function),
+                      *([] if m.has_samples else [f"{s.calls:,}"]),
+                      fmt_ns(s.self_value), f"{s.self_value / total:.1%}",
+                      fmt_ns(s.total_value), f"{s.total_value / total:.1%}",
+                      fmt_bytes(s.self_alloc), fmt_bytes(s.total_alloc),
+                      f"{s.total_alloc / alloc:.1%}", m.where(s.function))
+        self.query_one("#top-note", Static).update(
+            f"sorted by {SORT_NAMES[self.sort_key]} (s: sort by another column)"
+            + ("" if m.has_samples or not m.has_alloc else
+               " · a trace's allocations: the bytes between two heap counters, in the "
+               "stack running at the second"))
+
+    def action_panic(self) -> None:
+        """The Timeline tab, at the next panic."""
+        self.query_one(TabbedContent).active = "tab-timeline"
+        timeline = self.query_one(Timeline)
+        timeline.action_panic()
+        timeline.focus()
+
+    def action_sort(self) -> None:
+        """The top functions sorted by the next column."""
+        if self.query_one(TabbedContent).active != "tab-top":
+            return
+        keys = [k for k in SORT_KEYS if k != "calls" or not self.model.has_samples]
+        self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)]
+        self._fill_top()
 
     def _fiber(self, fiber: int) -> str:
-        lane = self.model.lanes.get(fiber)
-        return lane.name if lane else (f"fiber {fiber}" if fiber else "")
+        return self.model.fiber_name(fiber)
 
     def _fill_collections(self) -> None:
         t = self.query_one("#collections", DataTable)
         t.add_columns("At", "What", "Took", "Fiber", "Detail")
-        for ev in self.model.collections:
+        for i, ev in enumerate(self.model.collections):
             t.add_row(fmt_ns(ev.ts), ev.what, "" if ev.duration is None else fmt_ns(ev.duration),
-                      self._fiber(ev.fiber), ev.detail)
+                      self._fiber(ev.fiber), ev.detail, key=str(i))
 
     def _fill_messages(self) -> None:
         t = self.query_one("#messages", DataTable)
@@ -579,6 +904,36 @@ class TraceShowApp(App[int]):
                       fmt_ns(msg.received - msg.sent) if got else "", key=str(i))
 
     # -- events --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """While a name is typed in the find box, its letters are not keys."""
+        typing = isinstance(self.focused, Input)
+        return not (typing and action in ("quit_key", "tab", "sort", "panic"))
+
+    async def action_quit_key(self) -> None:
+        await self.action_quit()
+
+    def on_timeline_find_asked(self, event: Timeline.FindAsked) -> None:
+        box = self.query_one("#find", Input)
+        box.add_class("shown")
+        box.value = self.query_one(Timeline).pattern
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "find":
+            return
+        self._close_find()
+        if event.value.strip():
+            self.query_one(Timeline).find(event.value.strip())
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and isinstance(self.focused, Input):
+            self._close_find()
+            event.stop()
+
+    def _close_find(self) -> None:
+        self.query_one("#find", Input).remove_class("shown")
+        self.query_one(Timeline).focus()
 
     def on_timeline_selected(self, event: Timeline.Selected) -> None:
         self.query_one("#timeline-detail", Static).update(event.text)
@@ -597,7 +952,12 @@ class TraceShowApp(App[int]):
         self.query_one(TabbedContent).active = pane
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id != "messages" or event.row_key.value is None:
+        if event.row_key.value is None:
+            return
+        if event.data_table.id == "collections":
+            self.show_collection(int(event.row_key.value))
+            return
+        if event.data_table.id != "messages":
             return
         msg = self.model.messages[int(event.row_key.value)]
         if msg.received is None or msg.by is None:
@@ -616,6 +976,18 @@ class TraceShowApp(App[int]):
                          f"◆ message {msg.flow} received by {self._fiber(msg.by)} at "
                          f"{fmt_ns(msg.received)} (sent by {self._fiber(msg.sender)} at "
                          f"{fmt_ns(msg.sent)})")
+        timeline.focus()
+
+
+    def show_collection(self, i: int) -> None:
+        """The Timeline tab at collection or region `i` of the Collections tab: its slice
+        on the collector lane, or the region's fiber where it began."""
+        ev = self.model.collections[i]
+        self.query_one(TabbedContent).active = "tab-timeline"
+        timeline = self.query_one(Timeline)
+        fiber = COLLECTOR if ev.fiber == 0 and ev.what.endswith("collection") else ev.fiber
+        took = "" if ev.duration is None else f", took {fmt_ns(ev.duration)}"
+        timeline.show_at(fiber, ev.ts, f"◆ {ev.what} at {fmt_ns(ev.ts)}{took}: {ev.detail}")
         timeline.focus()
 
 

@@ -1,19 +1,28 @@
 """What `vyn trace show` displays, computed from a trace file in one streaming pass.
 
 No Textual here: `load(reader)` reads the events once (traces/reader.py decodes them a
-chunk at a time) and keeps aggregates whose size is bounded by the program (its
-functions, distinct call paths and fibers) plus capped tables:
+chunk at a time, and hands the calls over as the file's own call column, `CallRun`, so
+that a million calls cost no million tuples) and keeps:
 
-- the **timeline**: per fiber, the call slices of the outermost LANE_DEPTH depths (a
-  profile has no calls: its scheduler slices, `run`), at most MAX_SLICES in all;
+- the **timeline**: per fiber, every call, at every depth: a `Row` per (fiber, depth),
+  three compact arrays (start, end, function: 20 bytes a call) sorted by time. A profile
+  has no calls: its scheduler slices (`run`) are depth 0. Collections are a `collector`
+  lane of their own (fiber COLLECTOR). These arrays are the index the timeline draws
+  from: a column of the screen costs two binary searches in a row (slices narrower than
+  a column are merged into one cell), and the deepest call of a fiber within a window
+  one binary search over its depths (a callee lies within its caller), so zoom and pan
+  cost the same on a trace of any length;
+- **instants** per fiber (panics, `trace_event`s, sends and receives), compact arrays too,
+  and how to find a message's receive from its send (`receive_of`);
 - the **call tree** (the flame graph and the top functions): each distinct call path
   (fiber, function, function, ...) with the time spent in it. From a trace the time
   between two consecutive events of the running fiber is spent in its stack of the moment
-  (as traces/stacks.py derives samples); from a profile each sample's CPU ns and bytes;
+  (as traces/stacks.py derives samples), and the bytes allocated between two heap
+  counters (at most one a millisecond) in the stack running at the second; from a
+  profile each sample's CPU ns and bytes;
 - **collections and regions**, and **messages** (each send with its receive), at most
-  MAX_ROWS rows each.
-
-What does not fit a cap is counted (`dropped_*`), and the app says so.
+  MAX_ROWS rows each for their tables (what does not fit is counted, `dropped_*`, and the
+  app says so; the timeline keeps them all).
 """
 
 from __future__ import annotations
@@ -23,12 +32,20 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from traces import model as m
-from traces.reader import TraceReader
+from traces.reader import CallRun, TraceReader
 
-LANE_DEPTH = 6            # call depths kept per fiber for the timeline
-MAX_SLICES = 400_000      # timeline slices kept in all
 MAX_ROWS = 20_000         # rows of the collections and messages tables
-RUN = -(1 << 62)          # the "function" of a scheduler slice (a profile's timeline)
+# Timeline slices that are not calls have these "functions" (the call tree's fibers are
+# -fiber: these are below any).
+RUN = -(1 << 30)          # a scheduler slice (a profile's timeline)
+GC_MINOR = RUN - 1        # the collector lane's slices
+GC_FULL = RUN - 2
+COLLECTOR = -1            # the collector lane's "fiber"
+INSTANTS = -1             # the depth of a lane's row of instants
+
+# Instant kinds.
+USER, PANIC, SEND, RECEIVE = 0, 1, 2, 3
+INSTANT_NAMES = {USER: "event", PANIC: "panic", SEND: "send", RECEIVE: "receive"}
 
 
 def fmt_ns(ns: float) -> str:
@@ -62,22 +79,40 @@ class Lane:
 
 
 class Row:
-    """The slices of one (fiber, depth), in time order: parallel arrays."""
+    """The slices of one (fiber, depth), in time order: parallel arrays. Slices of one
+    row do not overlap, so their ends are in order too."""
 
     __slots__ = ("starts", "ends", "functions")
 
     def __init__(self) -> None:
         self.starts = array("q")
         self.ends = array("q")
-        self.functions = array("q")
+        self.functions = array("i")
 
     def __len__(self) -> int:
         return len(self.starts)
 
+    def _first_in(self, t0: int) -> int:
+        """The first slice that ends after t0, or is a zero-length one at t0."""
+        i = bisect_right(self.ends, t0)
+        while i > 0 and self.starts[i - 1] == t0:       # [t0, t0]: a call of 0 ns
+            i -= 1
+        return i
+
     def visible(self, t0: int, t1: int) -> range:
-        """Indexes of the slices that overlap [t0, t1)."""
-        # Slices of one row do not overlap, so ends are in order too.
-        return range(bisect_right(self.ends, t0), bisect_left(self.starts, t1))
+        """Indexes of the slices that overlap [t0, t1) (a call of 0 ns: if it is in it)."""
+        return range(self._first_in(t0), bisect_left(self.starts, t1))
+
+    def any_in(self, t0: int, t1: int) -> bool:
+        i = self._first_in(t0)
+        return i < len(self.starts) and self.starts[i] < t1
+
+    def covering(self, ts: int) -> int | None:
+        """The slice that covers `ts` (start <= ts <= end), or None."""
+        i = bisect_left(self.ends, ts)
+        if i < len(self.starts) and self.starts[i] <= ts:
+            return i
+        return None
 
     def at(self, ts: int) -> int | None:
         """The slice that covers `ts`, or the first one after it (None: none)."""
@@ -85,6 +120,49 @@ class Row:
         if i < len(self.starts) and self.starts[i] <= ts:
             return i
         return i if i < len(self.starts) else None
+
+
+class Instants:
+    """A fiber's instants in time order: when, what (USER, PANIC, SEND, RECEIVE), a
+    reference (USER: an index into the model's user events; PANIC: into its panics;
+    SEND, RECEIVE: the flow id) and the function running in the fiber then (-1: none)."""
+
+    __slots__ = ("ts", "kinds", "refs", "functions")
+
+    def __init__(self) -> None:
+        self.ts = array("q")
+        self.kinds = array("b")
+        self.refs = array("q")
+        self.functions = array("i")
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def add(self, ts: int, kind: int, ref: int, fid: int) -> None:
+        self.ts.append(ts)
+        self.kinds.append(kind)
+        self.refs.append(ref)
+        self.functions.append(fid)
+
+    def visible(self, t0: int, t1: int) -> range:
+        """Indexes of the instants in [t0, t1)."""
+        return range(bisect_left(self.ts, t0), bisect_left(self.ts, t1))
+
+    def nearest(self, ts: int) -> int | None:
+        if not self.ts:
+            return None
+        i = bisect_left(self.ts, ts)
+        if i == len(self.ts) or (i > 0 and ts - self.ts[i - 1] <= self.ts[i] - ts):
+            i -= 1
+        return i
+
+
+@dataclass
+class PanicInfo:
+    ts: int
+    fiber: int
+    message: str
+    frames: list[tuple[int, int]]       # (function, line), outermost first
 
 
 @dataclass
@@ -119,6 +197,41 @@ class FunctionStats:
     total_alloc: int = 0
 
 
+class Flows:
+    """Sends or receives: flow id, time, fiber, as arrays sorted by flow (`find`)."""
+
+    __slots__ = ("flows", "ts", "fibers")
+
+    def __init__(self) -> None:
+        self.flows = array("q")
+        self.ts = array("q")
+        self.fibers = array("q")
+
+    def add(self, flow: int, ts: int, fiber: int) -> None:
+        self.flows.append(flow)
+        self.ts.append(ts)
+        self.fibers.append(fiber)
+
+    def sort(self) -> None:
+        f = self.flows
+        if all(f[i] <= f[i + 1] for i in range(len(f) - 1)):
+            return
+        order = sorted(range(len(f)), key=f.__getitem__)
+        self.flows = array("q", (f[i] for i in order))
+        self.ts = array("q", (self.ts[i] for i in order))
+        self.fibers = array("q", (self.fibers[i] for i in order))
+
+    def find(self, flow: int) -> tuple[int, int] | None:
+        """(time, fiber) of `flow`, or None."""
+        i = bisect_left(self.flows, flow)
+        if i < len(self.flows) and self.flows[i] == flow:
+            return self.ts[i], self.fibers[i]
+        return None
+
+
+SORT_KEYS = ("self", "total", "calls", "self_alloc", "total_alloc", "name")
+
+
 @dataclass
 class TraceModel:
     """Everything the views show. Node 0 of the call tree is the root (the run); its
@@ -131,9 +244,15 @@ class TraceModel:
     first: int = 0            # when the first slice starts (the timeline starts there)
     events: int = 0
     lanes: dict[int, Lane] = field(default_factory=dict)
-    rows: dict[tuple[int, int], Row] = field(default_factory=dict)
-    dropped_slices: int = 0
-    unfinished: set = field(default_factory=set)    # (fiber, depth, index)
+    depths: dict[int, list[Row]] = field(default_factory=dict)    # fiber -> rows by depth
+    instants: dict[int, Instants] = field(default_factory=dict)
+    unfinished: set = field(default_factory=set)    # (fiber, depth, start)
+    user_categories: list[str] = field(default_factory=list)
+    user_names: list[str] = field(default_factory=list)
+    panics: list[PanicInfo] = field(default_factory=list)
+    sends: Flows = field(default_factory=Flows)
+    receives: Flows = field(default_factory=Flows)
+    gc_details: list[str] = field(default_factory=list)     # per collector-lane slice
     # the call tree
     parent: list[int] = field(default_factory=lambda: [0])
     function: list[int] = field(default_factory=lambda: [0])
@@ -154,31 +273,190 @@ class TraceModel:
     def has_samples(self) -> bool:
         return self.mode == "profile"
 
+    @property
+    def has_alloc(self) -> bool:
+        """Whether anything was allocated: a profile's samples, a trace's heap counters."""
+        return bool(self.total_alloc and self.total_alloc[0])
+
+    @property
+    def calls(self) -> int:
+        """Slices in the timeline (calls, or a profile's scheduler slices)."""
+        return sum(len(r) for fiber, rows in self.depths.items() if fiber != COLLECTOR
+                   for r in rows)
+
     def function_name(self, fid: int) -> str:
         if fid == RUN:
             return "run"
+        if fid == GC_MINOR:
+            return "minor GC"
+        if fid == GC_FULL:
+            return "full GC"
         if fid < 0:
             lane = self.lanes.get(-fid)
             return lane.name if lane else f"fiber {-fid}"
         f = self.functions.get(fid)
         return f.name if f else f"function #{fid}"
 
-    def where(self, fid: int) -> str:
-        """The function's source: `file:line` of its declaration."""
+    def where(self, fid: int, line: int = 0) -> str:
+        """The function's source: `file:line` of its declaration (or `line`)."""
         f = self.functions.get(fid)
-        return f"{f.file}:{f.line}" if f and f.file else ""
+        return f"{f.file}:{line or f.line}" if f and f.file else ""
 
-    def lane_rows(self) -> list[tuple[int, int]]:
-        """The timeline's rows, (fiber, depth), fibers in number order."""
-        out = []
-        for fiber in sorted(self.lanes):
-            depths = sorted(d for (f, d) in self.rows if f == fiber)
-            out.extend((fiber, d) for d in (depths or [0]))
-        return out
+    def fiber_name(self, fiber: int) -> str:
+        lane = self.lanes.get(fiber)
+        return lane.name if lane else (f"fiber {fiber}" if fiber else "")
 
     def row(self, fiber: int, depth: int) -> Row:
-        r = self.rows.get((fiber, depth))
-        return r if r is not None else _EMPTY
+        rows = self.depths.get(fiber)
+        return rows[depth] if rows is not None and 0 <= depth < len(rows) else _EMPTY
+
+    def max_depth(self, fiber: int, t0: int | None = None, t1: int | None = None) -> int:
+        """The deepest depth of `fiber` with a slice in [t0, t1) (the whole run: None),
+        -1 if none. A callee lies within its caller, so if depth d has a slice in the
+        window every depth above it has one: a binary search over the depths."""
+        rows = self.depths.get(fiber) or []
+        if t0 is None or t1 is None:
+            return len(rows) - 1
+        lo, hi = 0, len(rows)           # rows[:lo] have one, rows[hi:] have none
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if rows[mid].any_in(t0, t1):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo - 1
+
+    def deepest_at(self, fiber: int, ts: int) -> tuple[int, int] | None:
+        """(depth, index) of the deepest slice of `fiber` covering `ts`, or None."""
+        rows = self.depths.get(fiber) or []
+        lo, hi = 0, len(rows)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if rows[mid].covering(ts) is not None:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == 0:
+            return None
+        return lo - 1, rows[lo - 1].covering(ts)
+
+    def fibers(self) -> list[int]:
+        """The lanes in order: fibers by number, the collector last."""
+        return sorted(self.lanes, key=lambda f: (f == COLLECTOR, f))
+
+    def lane_rows(self, t0: int | None = None, t1: int | None = None) -> list[tuple[int, int]]:
+        """The timeline's rows, (fiber, depth), fibers in number order: a fiber's
+        instants (depth INSTANTS) when it has any, then its depths down to the deepest
+        with a call in [t0, t1) (the whole run: None), at least one."""
+        out = []
+        for fiber in self.fibers():
+            if fiber in self.instants:
+                out.append((fiber, INSTANTS))
+            deepest = self.max_depth(fiber, t0, t1)
+            out.extend((fiber, d) for d in range(max(0, deepest + 1)))
+            if deepest < 0 and fiber not in self.instants:
+                out.append((fiber, 0))
+        return out
+
+    def instant(self, fiber: int, i: int) -> tuple[int, int, int, int]:
+        """(ts, kind, ref, function) of instant `i` of `fiber`."""
+        ins = self.instants[fiber]
+        return ins.ts[i], ins.kinds[i], ins.refs[i], ins.functions[i]
+
+    def instant_title(self, fiber: int, i: int) -> str:
+        """What the instant is, on one line."""
+        ts, kind, ref, fid = self.instant(fiber, i)
+        if kind == USER:
+            return f"event {self.user_categories[ref]}: {self.user_names[ref]}"
+        if kind == PANIC:
+            return f"PANIC: {self.panics[ref].message}"
+        if kind == SEND:
+            got = self.receives.find(ref)
+            to = (f"received by {self.fiber_name(got[1])} at {fmt_ns(got[0])}" if got
+                  else "never received")
+            return f"send of message {ref} ({to})"
+        got = self.sends.find(ref)
+        by = f"sent by {self.fiber_name(got[1])} at {fmt_ns(got[0])}" if got else "sent"
+        return f"receive of message {ref} ({by})"
+
+    def instant_where(self, fiber: int, i: int) -> str:
+        """Where it happened: a panic's innermost frame (its line) and callers; otherwise
+        the function running in the fiber then (a trace records no pcs: its line is the
+        function's declaration)."""
+        ts, kind, ref, fid = self.instant(fiber, i)
+        if kind == PANIC:
+            frames = self.panics[ref].frames
+            parts = [f"{self.function_name(f)} ({self.where(f, line)})" if self.where(f, line)
+                     else self.function_name(f) for f, line in reversed(frames)]
+            return ("at " + " ‹ ".join(parts)) if parts else ""
+        if fid < 0:
+            return ""
+        where = self.where(fid)
+        return f"in {self.function_name(fid)}" + (f" ({where})" if where else "")
+
+    def receive_of(self, flow: int) -> tuple[int, int] | None:
+        """(time, fiber) of the receive of message `flow`, or None."""
+        return self.receives.find(flow)
+
+    def send_of(self, flow: int) -> tuple[int, int] | None:
+        return self.sends.find(flow)
+
+    def matching(self, text: str) -> set[int]:
+        """The functions whose name contains `text` (case ignored)."""
+        text = text.lower()
+        return {fid for fid, f in self.functions.items() if text in f.name.lower()}
+
+    def find_call(self, fids: set[int], after: tuple[int, int, int] | None
+                  ) -> tuple[int, int, int] | None:
+        """The first call of one of `fids` after `after` (start, fiber, depth), in the
+        order of (start, fiber, depth); from the start of the run when there is none after
+        it (or `after` is None). (fiber, depth, index), or None when there is no call of
+        them at all."""
+        if not fids:
+            return None
+        for bound in ((after,) if after is None else (after, None)):
+            best = None
+            for fiber, rows in self.depths.items():
+                if fiber == COLLECTOR:
+                    continue
+                for depth, r in enumerate(rows):
+                    j = self._first_of(r, fids, bound, fiber, depth)
+                    if j is not None and (best is None or (r.starts[j], fiber, depth) < best[0]):
+                        best = ((r.starts[j], fiber, depth), (fiber, depth, j))
+            if best is not None:
+                return best[1]
+        return None
+
+    @staticmethod
+    def _first_of(r: Row, fids: set[int], after, fiber: int, depth: int) -> int | None:
+        """The first slice of `r` of one of `fids` whose (start, fiber, depth) is after
+        `after` (None: the first of all)."""
+        i = 0
+        if after is not None:
+            i = bisect_left(r.starts, after[0])
+            if (fiber, depth) <= (after[1], after[2]):
+                i = bisect_right(r.starts, after[0])
+        fns = r.functions
+        if len(fids) <= 4:              # array.index scans in C
+            found = None
+            for fid in fids:
+                try:
+                    j = fns.index(fid, i)
+                except ValueError:
+                    continue
+                if found is None or j < found:
+                    found = j
+            return found
+        return next((j for j in range(i, len(fns)) if fns[j] in fids), None)
+
+    def top_sorted(self, key: str) -> list[FunctionStats]:
+        """The top functions by `key` (one of SORT_KEYS), largest first."""
+        if key == "name":
+            return sorted(self.top, key=lambda s: self.function_name(s.function))
+        attr = {"self": "self_value", "total": "total_value", "calls": "calls",
+                "self_alloc": "self_alloc", "total_alloc": "total_alloc"}[key]
+        return sorted(self.top, key=lambda s: (-getattr(s, attr), -s.self_value,
+                                               s.function))
 
     def node_path(self, node: int) -> list[int]:
         """The nodes from the root's child down to `node`."""
@@ -193,6 +471,21 @@ class TraceModel:
 _EMPTY = Row()
 
 
+class _Fiber:
+    """A fiber's state while loading: its open calls (call-tree node, start, function),
+    innermost last, and its rows' appenders by depth."""
+
+    __slots__ = ("root", "nodes", "starts", "fids", "rows", "appends")
+
+    def __init__(self, root: int, rows: list[Row]) -> None:
+        self.root = root
+        self.nodes: list[int] = []
+        self.starts: list[int] = []
+        self.fids: list[int] = []
+        self.rows = rows
+        self.appends: list[tuple] = []
+
+
 def load(reader: TraceReader) -> TraceModel:
     """The model of the trace `reader` reads, in one pass over its events.
 
@@ -201,23 +494,23 @@ def load(reader: TraceReader) -> TraceModel:
     """
     tm = TraceModel(reader.path, reader.mode, reader.info.get("program", "?"))
     profile = reader.mode == "profile"
+    start = reader.start
     lanes = tm.lanes
-    rows = tm.rows
+    depths = tm.depths
     parent, function = tm.parent, tm.function
     self_value, self_alloc = tm.self_value, tm.self_alloc
+    node_calls = [0]
     tree: dict[tuple[int, int], int] = {}
-    calls: dict[int, int] = {}
-    stacks: dict[int, list] = {}          # fiber -> [(node, function, start)], innermost last
+    fibers: dict[int, _Fiber] = {}
     runs: dict[int, int] = {}             # fiber -> start of its open scheduler slice
     sample_nodes: dict[tuple[int, int], int] = {}
     sends: dict[int, Message] = {}
     regions: dict[tuple[int, int], int] = {}
-    kept = 0
     current = 0
     last = None
     count = 0
     end = 0
-    Call, Return = m.Call, m.Return
+    allocated = 0
 
     def node_of(par: int, fid: int) -> int:
         key = (par, fid)
@@ -228,21 +521,8 @@ def load(reader: TraceReader) -> TraceModel:
             function.append(fid)
             self_value.append(0)
             self_alloc.append(0)
+            node_calls.append(0)
         return n
-
-    def add_slice(fiber: int, depth: int, start: int, stop: int, fid: int) -> bool:
-        nonlocal kept
-        if kept >= MAX_SLICES:
-            tm.dropped_slices += 1
-            return False
-        r = rows.get((fiber, depth))
-        if r is None:
-            r = rows[(fiber, depth)] = Row()
-        r.starts.append(start)
-        r.ends.append(stop)
-        r.functions.append(fid)
-        kept += 1
-        return True
 
     def lane(fiber: int) -> Lane:
         ln = lanes.get(fiber)
@@ -250,29 +530,98 @@ def load(reader: TraceReader) -> TraceModel:
             ln = lanes[fiber] = Lane(fiber, f"fiber {fiber}", "?")
         return ln
 
-    for ev in reader.events():
-        count += 1
-        t = type(ev)
-        if t is Call or t is Return:
-            fiber = ev.fiber
-            ts = ev.ts
-            st = stacks.get(fiber)
-            if st is None:
-                st = stacks[fiber] = []
-                lane(fiber)
-            if st and last is not None and ts > last:
-                self_value[st[-1][0]] += ts - last
-            last = ts
-            if t is Call:
-                fid = ev.function
-                n = node_of(st[-1][0] if st else node_of(0, -fiber), fid)
-                st.append((n, fid, ts))
-                calls[fid] = calls.get(fid, 0) + 1
-            elif st:
-                n, fid, start = st.pop()
-                if len(st) < LANE_DEPTH:
-                    add_slice(fiber, len(st), start, ts, fid)
+    def state(fiber: int) -> _Fiber:
+        fs = fibers.get(fiber)
+        if fs is None:
+            lane(fiber)
+            rows = depths.setdefault(fiber, [])
+            fs = fibers[fiber] = _Fiber(node_of(0, -fiber), rows)
+        return fs
+
+    def add_slice(fiber: int, depth: int, begin: int, stop: int, fid: int) -> int:
+        rows = depths.setdefault(fiber, [])
+        while len(rows) <= depth:
+            rows.append(Row())
+        r = rows[depth]
+        r.starts.append(begin)
+        r.ends.append(stop)
+        r.functions.append(fid)
+        return len(r) - 1
+
+    def instants(fiber: int) -> Instants:
+        ins = tm.instants.get(fiber)
+        if ins is None:
+            lane(fiber)
+            ins = tm.instants[fiber] = Instants()
+        return ins
+
+    def running(fiber: int) -> int:
+        """The function running in `fiber` (innermost open call), -1: none."""
+        fs = fibers.get(fiber)
+        return fs.fids[-1] if fs is not None and fs.fids else -1
+
+    def close_stacks(ts: int) -> None:
+        """Calls still open (the trace ended, or a panic abandoned them) end at `ts`."""
+        for fiber, fs in fibers.items():
+            while fs.nodes:
+                fs.nodes.pop()
+                begin, fid = fs.starts.pop(), fs.fids.pop()
+                depth = len(fs.nodes)
+                add_slice(fiber, depth, begin, max(ts, begin), fid)
+                tm.unfinished.add((fiber, depth, begin))
+            fs.appends.clear()          # add_slice may have added rows
+
+    for item in reader.items():
+        t = type(item)
+        if t is CallRun:
+            fiber, words, lo, hi = item
+            fs = state(fiber)
+            nodes, starts, fids, appends, root = fs.nodes, fs.starts, fs.fids, fs.appends, \
+                fs.root
+            rows = fs.rows
+            ncalls = 0
+            it = iter(words[lo:hi])
+            for w in it:
+                if w < 0:
+                    ts = next(it, start) - start
+                    fid = ~w
+                    if nodes:
+                        top = nodes[-1]
+                        if last is not None and ts > last:
+                            self_value[top] += ts - last
+                    else:
+                        top = root
+                    n = tree.get((top, fid))
+                    if n is None:
+                        n = node_of(top, fid)
+                    node_calls[n] += 1
+                    nodes.append(n)
+                    starts.append(ts)
+                    fids.append(fid)
+                    ncalls += 1
+                else:
+                    ts = w - start
+                    if nodes:
+                        n = nodes.pop()
+                        if last is not None and ts > last:
+                            self_value[n] += ts - last
+                        d = len(nodes)
+                        if d >= len(appends):
+                            while len(rows) <= d:
+                                rows.append(Row())
+                            appends[:] = [(r.starts.append, r.ends.append, r.functions.append)
+                                          for r in rows]
+                        sa, ea, fa = appends[d]
+                        sa(starts.pop())
+                        ea(ts)
+                        fa(fids.pop())
+                last = ts
+            count += hi - lo - ncalls
+            if last is not None and last > end:
+                end = last
             continue
+        count += 1
+        ev = item
         ts = ev.ts
         if ts > end:
             end = ts
@@ -281,17 +630,24 @@ def load(reader: TraceReader) -> TraceModel:
             key = (ev.fiber, ev.stack)
             n = sample_nodes.get(key)
             if n is None:
-                n = node_of(0, -ev.fiber)
+                n = state(ev.fiber).root
                 for node in reader.frames(ev.stack):
                     n = node_of(n, node.function)
                 sample_nodes[key] = n
             self_value[n] += ev.cpu
             self_alloc[n] += ev.alloc
             continue
+        if t is m.HeapCounter:
+            if not profile and ev.allocated > allocated:
+                fs = fibers.get(current)
+                n = (fs.nodes[-1] if fs.nodes else fs.root) if fs is not None else 0
+                self_alloc[n] += ev.allocated - allocated
+            allocated = max(allocated, ev.allocated)
+            continue
         if t is m.FiberRun or t is m.FiberBlock or t is m.FiberDone or t is m.Panic:
-            st = stacks.get(current)
-            if st and last is not None and ts > last:
-                self_value[st[-1][0]] += ts - last
+            fs = fibers.get(current)
+            if fs is not None and fs.nodes and last is not None and ts > last:
+                self_value[fs.nodes[-1]] += ts - last
             if t is m.FiberRun:
                 if profile:
                     prev = runs.pop(current, None)
@@ -300,7 +656,7 @@ def load(reader: TraceReader) -> TraceModel:
                     runs[ev.fiber] = ts
                 current = ev.fiber
                 last = ts
-                lane(current)
+                state(current)
             else:
                 last = None
                 if profile and t is not m.Panic:
@@ -311,13 +667,23 @@ def load(reader: TraceReader) -> TraceModel:
                     lane(ev.fiber).state = ev.state
                 elif t is m.FiberBlock:
                     lane(ev.fiber).state = f"blocked on {ev.what}"
-                elif t is m.Panic:
+                else:
                     lane(ev.fiber).state = "panicked"
-                    _close_stacks(tm, stacks, ts, add_slice)
+                    frames = [(f.function, f.line) for f in reader.frames(ev.stack)]
+                    fid = frames[-1][0] if frames else running(ev.fiber)
+                    instants(ev.fiber).add(ts, PANIC, len(tm.panics), fid)
+                    tm.panics.append(PanicInfo(ts, ev.fiber, ev.message, frames))
+                    close_stacks(ts)
+        elif t is m.UserEvent:
+            instants(ev.fiber).add(ts, USER, len(tm.user_names), running(ev.fiber))
+            tm.user_categories.append(ev.category)
+            tm.user_names.append(ev.name)
         elif t is m.FiberSpawn:
             ln = lane(ev.fiber)
             ln.name, ln.kind = ev.name or f"{ev.kind} {ev.fiber}", ev.kind
         elif t is m.Send:
+            instants(ev.fiber).add(ts, SEND, ev.flow, running(ev.fiber))
+            tm.sends.add(ev.flow, ts, ev.fiber)
             if len(tm.messages) < MAX_ROWS:
                 msg = Message(ev.flow, ts, ev.fiber, ev.target, ev.receiver)
                 tm.messages.append(msg)
@@ -325,37 +691,53 @@ def load(reader: TraceReader) -> TraceModel:
             else:
                 tm.dropped_messages += 1
         elif t is m.Receive:
+            instants(ev.fiber).add(ts, RECEIVE, ev.flow, running(ev.fiber))
+            tm.receives.add(ev.flow, ts, ev.fiber)
             msg = sends.pop(ev.flow, None)
             if msg is not None:
                 msg.received, msg.by = ts, ev.fiber
         elif t is m.Collection:
-            _row(tm, Event(ts - ev.duration, f"{ev.kind} collection", 0, ev.duration,
-                           f"{ev.why}: {fmt_bytes(ev.before)} → {fmt_bytes(ev.after)}, "
-                           f"freed {fmt_bytes(ev.freed)}"))
+            detail = (f"{ev.why}: {fmt_bytes(ev.before)} → {fmt_bytes(ev.after)}, "
+                      f"freed {fmt_bytes(ev.freed)}")
+            lane(COLLECTOR).name = "collector"
+            lanes[COLLECTOR].kind = "gc"
+            add_slice(COLLECTOR, 0, ts - ev.duration, ts,
+                      GC_FULL if ev.kind == "full" else GC_MINOR)
+            tm.gc_details.append(detail)
+            _row(tm, Event(ts - ev.duration, f"{ev.kind} collection", 0, ev.duration, detail))
         elif t is m.RegionEnter:
             regions[(ev.fiber, ev.region)] = ts
         elif t is m.RegionExit:
-            start = regions.pop((ev.fiber, ev.region), None)
-            _row(tm, Event(ts if start is None else start, f"region #{ev.region}", ev.fiber,
-                           None if start is None else ts - start,
+            begin = regions.pop((ev.fiber, ev.region), None)
+            _row(tm, Event(ts if begin is None else begin, f"region #{ev.region}", ev.fiber,
+                           None if begin is None else ts - begin,
                            f"released {ev.objects:,} objects, {fmt_bytes(ev.nbytes)}"))
     tm.events = count
     end = max(end, last or 0, reader.duration() or 0)
-    for row in rows.values():
-        if row.ends:
-            end = max(end, row.ends[-1])
+    for rows in depths.values():
+        for r in rows:
+            if r.ends:
+                end = max(end, r.ends[-1])
     tm.duration = end
-    starts = [r.starts[0] for r in rows.values() if r.starts]
-    tm.first = min(starts) if starts else 0
-    _close_stacks(tm, stacks, end, add_slice)
+    close_stacks(end)
     if profile:
-        for fiber, start in runs.items():
-            if add_slice(fiber, 0, start, end, RUN):
-                tm.unfinished.add((fiber, 0, len(tm.row(fiber, 0)) - 1))
-    for r in rows.values():
-        _sort(r)
+        for fiber, begin in runs.items():
+            add_slice(fiber, 0, begin, end, RUN)
+            tm.unfinished.add((fiber, 0, begin))
+    firsts = [r.starts[0] for rows in depths.values() for r in rows if r.starts]
+    firsts += [ins.ts[0] for ins in tm.instants.values() if ins.ts]
+    tm.first = min(firsts) if firsts else 0
+    for fiber, rows in depths.items():
+        for r in rows:
+            _sort(r, tm.gc_details if fiber == COLLECTOR else None)
+    tm.sends.sort()
+    tm.receives.sort()
     tm.collections.sort(key=lambda e: e.ts)       # by when they began
     tm.functions = dict(reader.functions)
+    calls: dict[int, int] = {}
+    for node in range(1, len(function)):
+        if node_calls[node]:
+            calls[function[node]] = calls.get(function[node], 0) + node_calls[node]
     _totals(tm, calls)
     return tm
 
@@ -367,16 +749,7 @@ def _row(tm: TraceModel, ev: Event) -> None:
         tm.dropped_collections += 1
 
 
-def _close_stacks(tm: TraceModel, stacks: dict, ts: int, add_slice) -> None:
-    """Calls still open (the trace ended, or a panic abandoned them) end at `ts`."""
-    for fiber, st in stacks.items():
-        while st:
-            _n, fid, start = st.pop()
-            if len(st) < LANE_DEPTH and add_slice(fiber, len(st), start, max(ts, start), fid):
-                tm.unfinished.add((fiber, len(st), len(tm.row(fiber, len(st))) - 1))
-
-
-def _sort(r: Row) -> None:
+def _sort(r: Row, details: list | None = None) -> None:
     """Slices arrive in the order their calls return (closed ones at the end): a row in
     start order, which for one depth of a fiber is also end order."""
     starts = r.starts
@@ -385,7 +758,9 @@ def _sort(r: Row) -> None:
     order = sorted(range(len(starts)), key=starts.__getitem__)
     r.starts = array("q", (starts[i] for i in order))
     r.ends = array("q", (r.ends[i] for i in order))
-    r.functions = array("q", (r.functions[i] for i in order))
+    r.functions = array("i", (r.functions[i] for i in order))
+    if details is not None:
+        details[:] = [details[i] for i in order]
 
 
 def _totals(tm: TraceModel, calls: dict[int, int]) -> None:
