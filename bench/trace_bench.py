@@ -1,6 +1,6 @@
 """What recording costs, how fast exports are, and how big trace files get.
 
-    python bench/trace_bench.py [--repeat N] [--sample-every N] [--no-export]
+    python bench/trace_bench.py [--repeat N] [--sample-every N] [--no-export] [--viewer]
 
 Rows, in one run:
     fib(27) --trace         `vyn run --trace F bench/fib.vyn`   vs  `vyn run bench/fib.vyn`
@@ -8,6 +8,18 @@ Rows, in one run:
     export FORMAT           events (or samples) read per second by `vyn trace export`'s
                             code, in-process, from the fib(27) trace and profile
     on disk                 bytes per event of the trace and the profile
+    native code             in-process, fib(27) by one call of its native code: as the JIT
+                            compiles it without a trace (no instrumentation), and traced
+                            (every call and return into the buffer, drained to a sink)
+    vyn trace info          `vyn trace info` on the fib(27) trace (1.27 million events)
+    vyn trace show: open    reading that trace into the viewer's model
+                            (tui/trace_model.load: what `vyn trace show` does before its
+                            app starts), in a fresh process, and the process's peak RSS
+
+The JIT rows: by default a run without --trace loads the build cache's native code, and a
+traced run compiles instrumented code (the cache holds none); `--no-cache` (VYN_CACHE=off)
+makes every run compile. `--viewer` records the fib(27) trace once and prints the
+`vyn trace info` and `vyn trace show` rows only.
 
 Each timing is the best wall time of N runs of a fresh process (default 5); the three
 commands of a round run back to back, so load from elsewhere hits them alike. Every
@@ -67,7 +79,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-every", type=int, default=None, metavar="N",
                         help="--profile's rate (default: vyn's default)")
     parser.add_argument("--no-export", action="store_true", help="skip the export rows")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="VYN_CACHE=off: every run compiles its native code")
+    parser.add_argument("--viewer", action="store_true",
+                        help="only `vyn trace info` and `vyn trace show`'s open time")
     args = parser.parse_args(argv)
+    if args.no_cache:
+        os.environ["VYN_CACHE"] = "off"
+    if args.viewer:
+        with tempfile.TemporaryDirectory() as tmp:
+            trace = os.path.join(tmp, "fib.vtrace")
+            timed(vyn("run", *(["--jit=off"] if has_jit() else []), "--trace", trace,
+                      "bench/fib.vyn"))
+            _viewer(trace, args.repeat)
+        return 0
 
     from traces.recorder import DEFAULT_SAMPLE_EVERY
 
@@ -104,12 +129,104 @@ def main(argv: list[str] | None = None) -> int:
         print("ratio: against the same command without --trace/--profile; cpu: user + "
               "system time of the process (its writer thread included)")
         print("targets: --trace at most 1.5x, --profile at most 1.05x")
+        if tiers != [[]]:
+            print()
+            _native_cost(args.repeat)
         print()
         _sizes(trace, profile)
+        print()
+        _viewer(trace, args.repeat)
         if not args.no_export:
             print()
             _exports(trace, profile, tmp)
     return 0
+
+
+OPEN = """
+import resource, sys, time
+from traces.reader import TraceReader
+from tui.trace_model import load
+start = time.perf_counter()
+with TraceReader(sys.argv[1]) as reader:
+    model = load(reader)
+elapsed = time.perf_counter() - start
+print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, model.events)
+"""
+
+
+def _viewer(trace: str, repeat: int) -> None:
+    """`vyn trace info` (wall time of the command) and `vyn trace show`'s open time (in
+    its process) on `trace`, best of `repeat`; peak RSS of the process that opened it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    info = opened = float("inf")
+    rss = events = 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        done = subprocess.run(vyn("trace", "info", trace), cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        info = min(info, time.perf_counter() - start)
+        if done.returncode != 0:
+            sys.exit(f"trace_bench: vyn trace info failed:\n{done.stderr}")
+        done = subprocess.run([sys.executable, "-c", OPEN, trace], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=True)
+        seconds, kib, n = done.stdout.split()
+        opened = min(opened, float(seconds))
+        rss, events = max(rss, int(kib)), int(n)
+    print(f"{'viewer, fib(27) trace':36} {'events':>11} {'time (s)':>9} {'peak RSS':>10}")
+    print(f"{'vyn trace info (whole command)':36} {events:>11,} {info:9.3f}")
+    print(f"{'vyn trace show: open (in-process)':36} {events:>11,} {opened:9.3f} "
+          f"{rss / 1024:7.1f} MiB")
+
+
+def _native_cost(repeat: int) -> None:
+    """fib(27) by one call of its native code, in-process: untraced code (what runs without
+    a trace) against traced code (what `--trace` runs), both tiers."""
+    import io
+
+    from compiler import native
+    from compiler.lower import compile_file
+    from runtime.events import EventSink
+    from runtime.jit import JitOptions, attach
+    from runtime.vm import VM
+
+    class Words(EventSink):
+        wants_calls = True
+        words = 0
+
+        def native_calls(self, fiber, tier, words, osr):
+            self.words += len(words) >> 3
+
+    source = (BENCH / "fib.vyn").read_text()
+    print(f"{'native code, in-process':36} {'ms':>9} {'ratio':>7}  records")
+    for opt in (2, 0):
+        times = {}
+        for traced in (False, True):
+            program = compile_file("fib.vyn", source).program
+            vm = VM(program, stdout=io.StringIO(), stderr=io.StringIO())
+            sink = Words()
+            if traced:
+                vm.attach_events(sink)
+            jit = attach(vm, JitOptions(mode="eager", opt=opt))
+            nat = jit.natives[[f.name for f in program.functions].index("fib")]
+            best = float("inf")
+            for _ in range(max(3, repeat)):
+                sink.words = 0
+                jit.ctx[native.CTX_BUDGET] = 1 << 40       # one slice: no poll
+                jit.ctx[native.CTX_STATUS] = 0
+                jit.buf[0] = 27
+                jit.trace_ns = time.perf_counter_ns()
+                start = time.perf_counter()
+                value = nat.entry(jit.ctx_addr, 1, 0, jit.buf_addr)
+                if traced:
+                    jit._trace_drain(jit.ctx[native.CTX_TRACE_NOW], time.perf_counter_ns())
+                best = min(best, time.perf_counter() - start)
+            assert value == 196418
+            times[traced] = best
+            label = f"fib(27) tier {2 if opt else 1}, {'traced' if traced else 'untraced'}"
+            ratio = f"{best / times[False]:6.2f}x" if traced else ""
+            records = f"{sink.words:,} words" if traced else "no instrumentation"
+            print(f"{label:36} {best * 1e3:9.2f} {ratio:>7}  {records}")
+            jit.close()
 
 
 def _count(path: str) -> int:

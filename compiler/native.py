@@ -39,8 +39,15 @@ ABI_VERSION = 1
 
 # The context every native function receives (an array of i64 words).
 CTX_BUDGET, CTX_STATUS, CTX_DEPTH_LIMIT, CTX_STRINGS, CTX_FUNCTIONS, CTX_ID, CTX_STACK = range(7)
+# Call tracing (code compiled with `trace=True`, docs/native.md "Call events"): the next
+# free word of the trace buffer, the last word a record may start at, the cycle counter
+# when native code was entered (or the buffer last drained), and when it last left.
+CTX_TRACE_POS, CTX_TRACE_END, CTX_TRACE_TSC, CTX_TRACE_NOW = 7, 8, 9, 10
+# 1 when a call was traced by the caller's poll (the slice went on at that call): the
+# callee's entry does not trace it again (cleared by the entry, or by `vyn_rt_call`).
+CTX_TRACE_SKIP = 11
 STACK_ALLOWANCE = 2 << 20     # bytes of C stack native code may use below its entry
-CTX_WORDS = 8
+CTX_WORDS = 12
 # ctx[CTX_STATUS] after native code returned.
 ST_OK, ST_YIELD, ST_TRAP, ST_RAISE, ST_BLOCK = 0, 1, 2, 3, 4
 # vyn_rt_exec's answers.
@@ -61,6 +68,7 @@ SLICE_HINT = "!{!\"branch_weights\", i32 1, i32 2000}"
 CTX = ", !tbaa !1000001"
 HEAP = ", !tbaa !1000002"
 INVARIANT = ", !tbaa !1000001, !invariant.load !1000003"
+TRACE = ", !tbaa !1000007"       # the call trace buffer (code compiled with trace=True)
 _EXTRA_METADATA = """!1000000 = !{!"vyn"}
 !1000004 = !{!"vyn.ctx", !1000000, i64 0}
 !1000005 = !{!"vyn.heap", !1000000, i64 0}
@@ -68,6 +76,10 @@ _EXTRA_METADATA = """!1000000 = !{!"vyn"}
 !1000002 = !{!1000005, !1000005, i64 0}
 !1000003 = !{}
 """
+_TRACE_METADATA = """!1000006 = !{!"vyn.trace", !1000000, i64 0}
+!1000007 = !{!1000006, !1000006, i64 0}
+"""
+TRACE_RECORD_WORDS = 2        # the most words one trace record takes (a call)
 
 _KIND_BY_DESC = {"int": K_INT, "char": K_INT, "rune": K_INT, "float": K_FLOAT,
                  "bool": K_BOOL, "unit": K_UNIT, "never": K_UNIT}
@@ -78,6 +90,7 @@ HELPERS = {
     "vyn_rt_exec": "declare i64 @vyn_rt_exec(ptr, i64, i64, ptr)",
     "vyn_rt_remember": "declare void @vyn_rt_remember(ptr, i64)",
     "vyn_rt_call": "declare i64 @vyn_rt_call(ptr, i64, i64, i64, ptr)",
+    "vyn_rt_trace": "declare void @vyn_rt_trace(ptr, i64)",
 }
 
 # Instructions native code hands to the runtime whole (`vyn_rt_exec`): they allocate,
@@ -280,12 +293,19 @@ def _dest_kind(program: Program, fn: Function, ins: tuple, state: list) -> int |
     return None
 
 
+# Builtins that return nothing: their destination register holds unit (native code must
+# not expect the register's other kind there, or every call would leave native code).
+UNIT_BUILTINS = frozenset({"Vec.push", "Vec.insert", "Vec.clear", "Vec.sort"})
+
+
 def builtin_kind(name: str) -> int | None:
     """The kind of what a builtin returns, when its name tells (else the register's type
     says, checked at run time)."""
     if not isinstance(name, str):
         return None
     method = name.rpartition(".")[2]
+    if name in UNIT_BUILTINS:
+        return K_UNIT
     if method == "len" or name in ("Int.abs", "Int.min", "Int.max", "Int.pow", "Char.to_upper",
                                    "Char.to_lower"):
         return K_INT
@@ -604,10 +624,11 @@ class _FnEmitter:
         self.emit(f"br label %{done}")
         self.block(done)
 
-    def reduction(self, site: int, resume: int, child: int, before_yield=None) -> None:
-        """One reduction (a call or a loop back-edge): the budget word goes down by one;
-        at zero the runtime decides whether the slice ends (then: leave native code with
-        this frame at `resume`)."""
+    def reduction(self, site: int, resume: int, child: int, before_yield=None,
+                  callee: int | None = None) -> None:
+        """One reduction (a call of `callee`, or a loop back-edge): the budget word goes
+        down by one; at zero the runtime decides whether the slice ends (then: leave
+        native code with this frame at `resume`)."""
         b = self.value(f"load i64, ptr %ctx{CTX}")
         b1 = self.value(f"sub i64 {b}, 1")
         self.emit(f"store i64 {b1}, ptr %ctx{CTX}")
@@ -616,15 +637,89 @@ class _FnEmitter:
         cont = self.label("go")
         self.emit(f"br i1 {z}, label %{poll}, label %{cont}, !prof !{self.m.unlikely}")
         self.block(poll)
+        traced_call = self.m.trace and callee is not None
+        if traced_call:
+            # As the interpreter: the call is made (and traced), then the slice ends. The
+            # callee's own record of its call is skipped once (CTX_TRACE_SKIP).
+            self.trace_record(callee)
+        self.cycles_now(CTX_TRACE_NOW)
         p = self.value("call i64 @vyn_rt_poll(ptr %ctx)")
         y = self.value(f"icmp ne i64 {p}, 0")
         yl = self.label("yield")
-        self.emit(f"br i1 {y}, label %{yl}, label %{cont}")
+        if traced_call:
+            again = self.label("again")
+            self.emit(f"br i1 {y}, label %{yl}, label %{again}")
+            self.block(again)
+            sk = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TRACE_SKIP}")
+            self.emit(f"store i64 1, ptr {sk}{CTX}")
+            self.emit(f"br label %{cont}")
+        else:
+            self.emit(f"br i1 {y}, label %{yl}, label %{cont}")
         self.block(yl)
         if before_yield is not None:
             before_yield()
         self.emit(f"br label %{self.exit_block(site, resume, child, None)}")
         self.block(cont)
+
+    # -- call tracing (trace=True) ---------------------------------------------------------
+
+    def cycles_now(self, word: int) -> None:
+        """Store the cycle counter in context word `word` (native code is about to hand
+        control to the runtime, which drains the trace buffer up to this moment)."""
+        if not self.m.trace:
+            return
+        c = self.value("call i64 @llvm.readcyclecounter()")
+        p = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {word}")
+        self.emit(f"store i64 {c}, ptr {p}{CTX}")
+
+    def trace_entry(self, fi: int) -> None:
+        """The fast entry's record of its call, unless the caller's poll traced it
+        already (CTX_TRACE_SKIP, cleared here)."""
+        if not self.m.trace:
+            return
+        sk = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TRACE_SKIP}")
+        v = self.value(f"load i64, ptr {sk}{CTX}")
+        z = self.value(f"icmp ne i64 {v}, 0")
+        skip, rec, go = self.label("tskip"), self.label("tcall"), self.label("tgo")
+        self.emit(f"br i1 {z}, label %{skip}, label %{rec}, !prof !{self.m.unlikely}")
+        self.block(skip)
+        self.emit(f"store i64 0, ptr {sk}{CTX}")
+        self.emit(f"br label %{go}")
+        self.block(rec)
+        self.trace_record(fi)
+        self.emit(f"br label %{go}")
+        self.block(go)
+
+    def trace_record(self, call: int | None) -> None:
+        """Append a record to the trace buffer, in the trace file's call-column layout
+        (docs/trace-format.md): a call of function `call` is `~call` then the cycle
+        counter; a return (None) is the counter alone. A full buffer is drained first
+        (`vyn_rt_trace`, with the counter of that moment)."""
+        if not self.m.trace:
+            return
+        pp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TRACE_POS}")
+        ep = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TRACE_END}")
+        pos = self.value(f"load i64, ptr {pp}{CTX}")
+        end = self.value(f"load i64, ptr {ep}{CTX}")
+        full = self.value(f"icmp ugt i64 {pos}, {end}")
+        drain, go = self.label("tfull"), self.label("trec")
+        self.emit(f"br i1 {full}, label %{drain}, label %{go}, !prof !{self.m.unlikely}")
+        self.block(drain)
+        c0 = self.value("call i64 @llvm.readcyclecounter()")
+        self.emit(f"call void @vyn_rt_trace(ptr %ctx, i64 {c0})")
+        self.emit(f"br label %{go}")
+        self.block(go)
+        at = self.value(f"load i64, ptr {pp}{CTX}")
+        rp = self.value(f"inttoptr i64 {at} to ptr")
+        n = 1
+        if call is not None:
+            self.emit(f"store i64 {~call}, ptr {rp}{TRACE}")
+            rp = self.value(f"getelementptr inbounds i64, ptr {rp}, i64 1")
+            n = 2
+        c = self.value("call i64 @llvm.readcyclecounter()")
+        self.emit(f"store i64 {c}, ptr {rp}{TRACE}")
+        nxt = self.value(f"add i64 {at}, {8 * n}")
+        self.emit(f"store i64 {nxt}, ptr {pp}{CTX}")
 
     # -- the function --------------------------------------------------------------------
 
@@ -665,6 +760,7 @@ class _FnEmitter:
             self.block("badosr")
             self.emit("unreachable")
         else:
+            self.trace_entry(fi)           # the call (an OSR copy's frame began in bytecode)
             self.emit("br label %pc0")
         leaders = set(plan.leaders)
         code = fn.code
@@ -688,7 +784,8 @@ class _FnEmitter:
             if di.enabled:
                 row = fn.line_at(pc)
                 line, col = (row.line, row.col) if row is not None else (fn.line, fn.col)
-                self.loc = f", !dbg {di.location(line, col, self.sp)}"
+                disc = pc + 1 if self.m.pc_map else 0
+                self.loc = f", !dbg {di.location(line, col, self.sp, disc)}"
             terminated = self.instruction(pc, ins)
         if not terminated:
             self.emit(f"br label %{self.trap(len(code) - 1)}")
@@ -712,6 +809,10 @@ class _FnEmitter:
         if not self.exits:
             return
         fi = self.fn.index
+        if self.m.pc_map and self.di.enabled:
+            # Code of no bytecode instruction: line 0, as compilers mark generated code
+            # (the debugger's pc map must not see the exits as the last instruction).
+            self.loc = f", !dbg {self.di.location(0, 0, self.sp)}"
         for name, _, _, _, status in self.exits:
             self.block(name)
             if status is not None:
@@ -841,7 +942,9 @@ class _FnEmitter:
                 # The interpreter runs the RET: it knows where the value goes.
                 self.emit(f"br label %{self.exit_block(pc, pc, -1, ST_TRAP)}")
             else:
-                self.emit(f"ret i64 {self.load(ins[1])}")
+                v = self.load(ins[1])
+                self.trace_record(None)    # the return
+                self.emit(f"ret i64 {v}")
             return True
         elif op in _TRAPS:
             self.emit(f"br label %{self.trap(pc)}")
@@ -990,10 +1093,12 @@ class _FnEmitter:
             # The slice ends at this call, before the callee's body runs: its frame, at
             # pc 0 with its arguments, is the innermost one.
             store_args()
+            # (Traced code: the callee's call is traced already, before the poll; its
+            # frame goes on in bytecode from pc 0, and its return will be traced there.)
             self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {g}, i64 -1, i64 0, i64 -1, "
                       "ptr %xb)")
 
-        self.reduction(pc, pc + 1, dst, callee_frame)
+        self.reduction(pc, pc + 1, dst, callee_frame, callee=g)
         d1 = self.value("add i64 %depth, 1")
         argtext = "".join(f", i64 {a}" for a in args)
         v = self.tmp()
@@ -1014,6 +1119,7 @@ class _FnEmitter:
             self.emit(f"br label %{join}")
             self.block(slow)
             store_args()
+            self.cycles_now(CTX_TRACE_NOW)
             v2 = self.tmp()
             self.emit(f"{v2} = call i64 @vyn_rt_call(ptr %ctx, i64 {g}, i64 {d1}, i64 0, "
                       "ptr %xb)")
@@ -1115,6 +1221,7 @@ class _FnEmitter:
         for r in reads:
             p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {r}")
             self.emit(f"store i64 {self.load(r)}, ptr {p}")
+        self.cycles_now(CTX_TRACE_NOW)
         res = self.tmp()
         self.emit(f"{res} = call i64 @vyn_rt_exec(ptr %ctx, i64 {self.fn.index}, i64 {pc}, "
                   "ptr %xb)")
@@ -1143,30 +1250,41 @@ _STACK_LIMIT = [
 ]
 
 
-def _entry_function(plan: Plan) -> list[str]:
+def _cycles(word: int, name: str) -> list[str]:
+    """Store the cycle counter in context word `word` (entry functions of traced code:
+    when native code was entered, and when it left)."""
+    return [f"  %{name} = call i64 @llvm.readcyclecounter()",
+            f"  %{name}p = getelementptr inbounds i64, ptr %ctx, i64 {word}",
+            f"  store i64 %{name}, ptr %{name}p"]
+
+
+def _entry_function(plan: Plan, trace: bool = False) -> list[str]:
     """`vyn.entry.N(ctx, depth, env, args)`: the interpreter's way in (one C signature
     for every function): loads the arguments and calls the fast entry."""
     fn = plan.fn
     fi = fn.index
     out = [f'define i64 @"{entry_symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env, ptr %args) #0 {{',
-           "entry:", *_STACK_LIMIT]
+           "entry:", *_STACK_LIMIT, *(_cycles(CTX_TRACE_TSC, "tsc") if trace else ())]
     args = []
     for i in range(fn.nparams):
         out.append(f"  %p{i} = getelementptr inbounds i64, ptr %args, i64 {i}")
         out.append(f"  %a{i} = load i64, ptr %p{i}")
         args.append(f", i64 %a{i}")
     out.append(f'  %v = call i64 @"{symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env{"".join(args)})')
+    if trace:
+        out.extend(_cycles(CTX_TRACE_NOW, "now"))
     out.append("  ret i64 %v")
     out.append("}")
     return out
 
 
-def _osr_entry_function(plan: Plan) -> list[str]:
+def _osr_entry_function(plan: Plan, trace: bool = False) -> list[str]:
     fi = plan.fn.index
     return [f'define i64 @"{osr_symbol(fi)}.entry"(ptr %ctx, i64 %depth, i64 %env, ptr %in, '
             "i64 %at) #0 {", "entry:", *_STACK_LIMIT,
+            *(_cycles(CTX_TRACE_TSC, "tsc") if trace else ()),
             f'  %v = call i64 @"{osr_symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env, ptr %in, '
-            "i64 %at)", "  ret i64 %v", "}"]
+            "i64 %at)", *(_cycles(CTX_TRACE_NOW, "now") if trace else ()), "  ret i64 %v", "}"]
 
 
 class ModuleBuilder:
@@ -1174,8 +1292,13 @@ class ModuleBuilder:
 
     def __init__(self, program: Program, plans: dict[int, Plan], *, optimized: bool,
                  debug: bool = True, directory: str | None = None,
-                 private: dict[int, Plan] | None = None):
+                 private: dict[int, Plan] | None = None, trace: bool = False,
+                 pc_map: bool = False):
         self.program = program
+        self.trace = trace        # call events: every call and return into a buffer
+        # The debugger's code (runtime/jit_unicorn.py): each instruction's DWARF location
+        # carries its bytecode pc + 1 as the discriminator, an exact map both ways.
+        self.pc_map = pc_map
         self.private = {fi: p for fi, p in (private or {}).items() if fi not in plans}
         self.plans = {**plans, **self.private}
         self.strings = string_ids(program)
@@ -1202,7 +1325,7 @@ class ModuleBuilder:
             body.extend(_FnEmitter(self, plan, osr=False).generate())
             if fi in self.private:
                 continue            # a copy for inlining; its entries live elsewhere
-            body.extend(_entry_function(plan))
+            body.extend(_entry_function(plan, self.trace))
             if plan.backedges:
                 saved = di
                 self.di = NullDIBuilder()          # the OSR copy carries no DWARF
@@ -1210,17 +1333,21 @@ class ModuleBuilder:
                     body.extend(_FnEmitter(self, plan, osr=True).generate())
                 finally:
                     self.di = saved
-                body.extend(_osr_entry_function(plan))
+                body.extend(_osr_entry_function(plan, self.trace))
         head = [f'source_filename = "{self._source_name()}"',
                 f'target triple = "{TARGET_TRIPLE}"', ""]
-        head.extend(HELPERS.values())
+        head.extend(decl for name, decl in HELPERS.items()
+                    if self.trace or name != "vyn_rt_trace")
+        if self.trace:
+            head.append("declare i64 @llvm.readcyclecounter()")
         head.append("declare i64 @llvm.fptosi.sat.i64.f64(double)")
         head.append("declare double @llvm.fabs.f64(double)")
         head.append("declare ptr @llvm.frameaddress.p0(i32)")
         head.append("declare void @llvm.dbg.declare(metadata, metadata, metadata)")
         attrs = ['attributes #0 = { nounwind uwtable "frame-pointer"="all" }']
         meta = di.finish() if di.enabled else f"!{self.unlikely} = {SLICE_HINT}\n"
-        return "\n".join(head + body + attrs) + "\n" + meta + _EXTRA_METADATA
+        return ("\n".join(head + body + attrs) + "\n" + meta + _EXTRA_METADATA
+                + (_TRACE_METADATA if self.trace else ""))
 
     def _source_name(self) -> str:
         p = self.program
@@ -1294,14 +1421,17 @@ class CompiledModule:
 
 
 def compile_plans(program: Program, plans: dict[int, Plan], *, opt: int, debug: bool = True,
-                  directory: str | None = None, private: dict[int, Plan] | None = None
-                  ) -> CompiledModule:
+                  directory: str | None = None, private: dict[int, Plan] | None = None,
+                  trace: bool = False, pc_map: bool = False) -> CompiledModule:
     """Native code for `plans` as one ELF object (what MCJIT loads and images hold).
     `private`: functions compiled before, copied in as internal functions so that calls
-    to them are direct (and inlinable)."""
+    to them are direct (and inlinable). `trace`: every call and return appends a record
+    to the context's trace buffer (docs/native.md, "Call events"); without it the code
+    has no trace of tracing."""
     start = time.perf_counter()
     ir = ModuleBuilder(program, plans, optimized=opt > 0, debug=debug,
-                       directory=directory, private=private).ir()
+                       directory=directory, private=private, trace=trace,
+                       pc_map=pc_map).ir()
     module = parse_module(ir, debug=debug)
     try:
         optimize(module, opt)
@@ -1325,6 +1455,67 @@ def module_ir(program: Program, plans: dict[int, Plan], *, opt: int, debug: bool
         return str(module)
     finally:
         module.close()
+
+
+# Traced code writes cycle counts (`llvm.readcyclecounter`) in its trace buffer; the
+# runtime maps them to the trace's monotonic nanoseconds when it drains the buffer, by
+# linear interpolation between two moments it knows both clocks at (docs/native.md).
+_CONVERT_IR = """
+declare i64 @llvm.fptosi.sat.i64.f64(double)
+define void @vyn_trace_convert(ptr %buf, i64 %n, i64 %ta, i64 %na, i64 %nb, double %k) {
+entry:
+  br label %loop
+loop:
+  %i = phi i64 [ 0, %entry ], [ %i1, %next ]
+  %prev = phi i64 [ %na, %entry ], [ %prev1, %next ]
+  %done = icmp sge i64 %i, %n
+  br i1 %done, label %end, label %body
+body:
+  %p = getelementptr inbounds i64, ptr %buf, i64 %i
+  %w = load i64, ptr %p
+  %call = icmp slt i64 %w, 0
+  br i1 %call, label %next, label %time
+time:
+  %d = sub i64 %w, %ta
+  %df = sitofp i64 %d to double
+  %m = fmul double %df, %k
+  %mi = call i64 @llvm.fptosi.sat.i64.f64(double %m)
+  %ns0 = add i64 %na, %mi
+  %lo = icmp slt i64 %ns0, %prev
+  %ns1 = select i1 %lo, i64 %prev, i64 %ns0
+  %hi = icmp sgt i64 %ns1, %nb
+  %ns = select i1 %hi, i64 %nb, i64 %ns1
+  store i64 %ns, ptr %p
+  br label %next
+next:
+  %prev1 = phi i64 [ %prev, %body ], [ %ns, %time ]
+  %i1 = add i64 %i, 1
+  br label %loop
+end:
+  ret void
+}
+"""
+_CONVERTER: list = []
+
+
+def trace_converter():
+    """`convert(buf, n, tsc_a, ns_a, ns_b, k)` (a ctypes function): in the `n` words at
+    `buf` (the call-column layout), every time word (non-negative) holding a cycle count
+    `c` becomes `ns_a + (c - tsc_a) * k` nanoseconds, kept within [ns_a, ns_b] and
+    never below the one before. Compiled once per process."""
+    if not _CONVERTER:
+        import ctypes
+
+        llvm = _llvm()
+        module = llvm.parse_assembly(_CONVERT_IR)
+        module.verify()
+        tm = llvm.Target.from_default_triple().create_target_machine(opt=2)
+        ee = llvm.create_mcjit_compiler(module, tm)
+        ee.finalize_object()
+        proto = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                                 ctypes.c_int64, ctypes.c_int64, ctypes.c_double)
+        _CONVERTER.extend((ee, tm, proto(ee.get_function_address("vyn_trace_convert"))))
+    return _CONVERTER[2]
 
 
 NATIVE_SECTION = ".vyn.native"

@@ -11,9 +11,18 @@ to line a run up with a replay, the scheduler's step count (`vm.sched.step`, the
 of slices run so far).
 
 Events, and where the runtime sends them:
-- `call(vm, frame)` / `ret(vm, frame, value)`: a Vyn frame starts / returns, in every
-  tier (they are the VM's call hooks, shared with the debugger's stepping). A frame
+- `call(vm, frame)` / `ret(vm, frame, value)`: a Vyn frame starts / returns in the
+  interpreter (they are the VM's call hooks, shared with the debugger's stepping). A frame
   abandoned by a panic sends no `ret`.
+- `native_calls(fiber, tier, words, osr)`: the calls and returns native code made since
+  it last handed control back, in order, all in `fiber` (the running one): `words` is the
+  trace file's call column (docs/trace-format.md), little-endian i64 bytes, times in
+  monotonic ns; `tier` "tier1" or "tier2"; `osr` the function native code was entered at
+  by on-stack replacement (-1: none). Together with `call`/`ret` they are every call of
+  every tier, balanced: a native frame that deoptimizes goes on as a bytecode frame whose
+  return is a `ret` (no second call); a call whose slice ends before its body runs is in
+  `words`. Sent only to a sink that overrides it (`takes_native_calls`): for any other
+  sink that wants calls, the JIT leaves traced runs to the interpreter.
 - `fiber_spawn(fiber)`, `fiber_run(fiber)` (a slice of it begins), `fiber_block(fiber,
   wait)`, `fiber_done(fiber)` (it finished, or went idle: an actor or pool worker with
   nothing to do; `fiber.state` says which).
@@ -26,6 +35,8 @@ Events, and where the runtime sends them:
 - `sample(fiber, frames, allocated)`: a stack sample, every `sample_every` reductions
   of the running fiber when that is not 0. `frames` are (Function, pc), innermost first;
   `allocated` is the heap's running total of bytes allocated (`Heap.allocated_bytes`).
+  Where bytes are allocated is not this event's business: `watch_allocations` (below)
+  samples the stack that allocates, every so many bytes (traces/recorder.py uses both).
 - `jit_compile(function, tier, seconds, code_bytes, address)`: the JIT (runtime/jit.py)
   loaded native code for `function` (a `Function`; its `.index`): `tier` is "tier1" or
   "tier2", `seconds` its share of the module's compile time (0 for an image's code),
@@ -45,6 +56,9 @@ class EventSink:
 
     def call(self, vm, frame) -> None:
         """A frame started (frame.pc == 0)."""
+
+    def native_calls(self, fiber, tier: str, words: bytes, osr: int) -> None:
+        """Native code's calls and returns, in the call column's encoding."""
 
     def ret(self, vm, frame, value) -> None:
         """`frame` returns `value`."""
@@ -91,6 +105,15 @@ class EventSink:
         """`function` moved from tier `old` to tier `new`."""
 
 
+def takes_native_calls(sink) -> bool:
+    """Whether `sink` wants calls and overrides `native_calls` (then the JIT compiles
+    traced code for it)."""
+    if sink is None or not sink.wants_calls:
+        return False
+    method = getattr(sink, "native_calls", None)
+    return getattr(method, "__func__", method) is not EventSink.native_calls
+
+
 class CallHooks:
     """The VM's call hooks when both a debugger's stepping and an event sink want calls:
     each event goes to both, the debugger first (it may stop the program)."""
@@ -108,3 +131,46 @@ class CallHooks:
     def ret(self, vm, frame, value) -> None:
         self.first.ret(vm, frame, value)
         self.second.ret(vm, frame, value)
+
+
+ALLOC_SAMPLE_BYTES = 16 << 10     # bytes allocated between two allocation samples
+
+
+def watch_allocations(vm, every: int, sample) -> None:
+    """Call `sample(frame, pc)` for the allocation that brings the heap's running total
+    (`Heap.allocated_bytes`) past each multiple of `every` bytes, with the stack that
+    allocated: its innermost frame and pc. An allocation profile attributes the bytes
+    since the previous such sample to that stack (as Go's heap profile does), instead of
+    to wherever the next stack sample happens to land.
+
+    The heap's allocation methods are wrapped on this one heap object (nothing changes
+    for a run without a profile). In the interpreter the VM's innermost frame is current
+    at every instruction that allocates; in native code (`vyn_rt_exec` with the JIT
+    active) the frame that allocated leaves native code right after the instruction
+    (`Jit.alloc_due`), and the sample is taken on the rebuilt frames."""
+    heap = vm.heap
+    nxt = [heap.allocated_bytes + every]
+
+    def crossed() -> None:
+        total = heap.allocated_bytes
+        nxt[0] = total - total % every + every
+        jit = vm.jit
+        if jit is not None and jit.active:
+            jit.alloc_due = sample          # taken by the JIT once its frames are rebuilt
+            return
+        frame = vm.frame
+        if frame is not None:
+            sample(frame, frame.pc)
+
+    def wrap(orig):
+        def alloc(*args):
+            addr = orig(*args)
+            if heap.allocated_bytes >= nxt[0]:
+                crossed()
+            return addr
+        alloc.__name__ = orig.__name__
+        alloc.__doc__ = orig.__doc__
+        return alloc
+
+    for name in ("alloc", "alloc_rc", "alloc_bytes"):
+        setattr(heap, name, wrap(getattr(heap, name)))

@@ -19,7 +19,14 @@ the interpreter raises it, with its message and backtrace), or because a helper 
 
 The helpers native code calls (C functions made from ctypes callbacks, registered once
 per process with `llvm.add_symbol`; the context word CTX_ID says which JIT they serve):
-`vyn_rt_poll`, `vyn_rt_frame`, `vyn_rt_exec`, `vyn_rt_call`, `vyn_rt_remember`.
+`vyn_rt_poll`, `vyn_rt_frame`, `vyn_rt_exec`, `vyn_rt_call`, `vyn_rt_remember`, and for
+traced code `vyn_rt_trace`.
+
+Call events (docs/native.md, "Call events"): when the VM's event sink wants calls (`vyn
+run --trace`), every function is compiled with enter/exit records written to a buffer
+the context points at (cycle counts, in the trace file's call-column layout); the buffer
+is drained (`_trace_drain`: cycle counts to the trace's nanoseconds, then the sink's
+`native_calls`) when it is full and whenever native code hands control back.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import ctypes
 import sys
 import time
 from dataclasses import dataclass
+from time import perf_counter_ns
 from typing import TextIO
 
 from compiler import bytecode as bc
@@ -37,6 +45,7 @@ OFF, AUTO, EAGER = "off", "auto", "eager"
 MODES = (OFF, AUTO, EAGER)
 DEFAULT_THRESHOLD = 1000      # calls + loop back-edges before a function is compiled
 NATIVE_SECTION = ".vyn.native"
+TRACE_BUFFER_WORDS = 1 << 16  # traced code's record buffer (512 KiB): drained when full
 
 
 class _Marker:
@@ -62,6 +71,7 @@ class JitOptions:
     image: str | None = None      # the image being run (its native code is used)
     perf_map: bool = False        # --perf-map: name native code in /tmp/perf-PID.map
     jitdump: bool = False         # --jitdump: /tmp/jit-PID.dump for `perf inject --jit`
+    runner: str = "mcjit"         # "unicorn": the code runs inside unicorn (the debugger's)
 
 
 @dataclass
@@ -131,6 +141,7 @@ _FRAME = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _I64, _I64, _I64, _I64, ctypes.
 _EXEC = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p)
 _CALL = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, _I64, ctypes.c_void_p)
 _REMEMBER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _I64)
+_TRACE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _I64)
 _ENTRY = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p)
 _OSR = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p, _I64)
 
@@ -163,6 +174,7 @@ HELPERS = {
     "vyn_rt_exec": (_EXEC, "exec_instruction", 1),
     "vyn_rt_call": (_CALL, "interpret_call", 0),
     "vyn_rt_remember": (_REMEMBER, "remember", 0),
+    "vyn_rt_trace": (_TRACE, "trace_flush", 0),
 }
 
 
@@ -187,6 +199,13 @@ def _register_helpers(llvm) -> None:
 
 class Jit:
     """The native tier of one VM."""
+
+    copy_callees = True      # compile private copies of compiled callees (inlinable)
+    reports_calls = False    # native code reports calls and returns to the debugger
+    # The slice ends at every poll while a debugger is attached (in-process native code
+    # cannot stop anywhere else).
+    polls_for_debugger = True
+    pc_map = False           # DWARF discriminators carry bytecode pcs (the debugger's)
 
     def __init__(self, vm, options: JitOptions):
         from compiler import native
@@ -239,6 +258,15 @@ class Jit:
         self._llvm = None
         self.image = None
         self.started = time.perf_counter()
+        # Profiles: which frames were native when native code last left (`native_frames`).
+        self.exit_frame = None
+        self.exit_native = 0
+        self.exit_step = -1
+        # An allocation profile's sample is due for the frame running `vyn_rt_exec`
+        # (runtime/events.py `watch_allocations`): it leaves after the instruction.
+        self.alloc_due = None
+        # Call events from native code (`vyn run --trace`): compile with instrumentation.
+        self._trace_setup(vm, options)
         self.perf_map = self.jitdump = None
         if options.perf_map:
             from runtime.perfmap import PerfMap
@@ -301,7 +329,8 @@ class Jit:
                 continue
             if other.entry is not None:
                 # Compiled already: a private copy here lets LLVM inline it.
-                if other.plan is not None and len(other.fn_code()) <= 200:
+                if other.plan is not None and len(other.fn_code()) <= 200 and \
+                        self.copy_callees:
                     inline[fi] = other.plan
                 continue
             p = self._plan(fi)
@@ -335,7 +364,8 @@ class Jit:
         native = self.native
         try:
             compiled = native.compile_plans(self.program, plans, opt=self.opt, debug=True,
-                                            private=inline or {})
+                                            private=inline or {}, trace=self.trace_code,
+                                            pc_map=self.pc_map)
         except native.NativeError as e:
             for fi in plans:
                 self.refused[fi] = f"the backend failed: {e}"
@@ -343,17 +373,29 @@ class Jit:
             return
         self._load(compiled.object, plans, compiled.opt, compiled.seconds, "jit")
 
-    def _load(self, obj: bytes, plans: dict, opt: int, seconds: float, source: str) -> None:
+    def _place(self, obj: bytes):
+        """Load an object's code where it can run; returns symbol name -> address (0:
+        not in it). MCJIT, in-process; under the debugger, unicorn (jit_unicorn.py)."""
         llvm = self.native._llvm()
         ee = self._engine_ready()
         ref = llvm.ObjectFileRef.from_data(obj)
         ee.add_object_file(ref)
         ee.finalize_object()
+        return ee.get_function_address
+
+    def _entry_callable(self, address: int):
+        return _ENTRY(address)
+
+    def _osr_callable(self, address: int):
+        return _OSR(address)
+
+    def _load(self, obj: bytes, plans: dict, opt: int, seconds: float, source: str) -> None:
+        address_of = self._place(obj)
         self._objects.append(obj)
         native = self.native
         addresses = {}
         for fi in plans:
-            addresses[fi] = ee.get_function_address(native.symbol(fi))
+            addresses[fi] = address_of(native.symbol(fi))
         sizes = symbol_sizes(obj)
         total = 0
         loaded = []
@@ -367,9 +409,9 @@ class Jit:
             loaded.append(nat)
             nat.plan = plan
             nat.address = addr
-            nat.entry = _ENTRY(ee.get_function_address(native.entry_symbol(fi)))
+            nat.entry = self._entry_callable(address_of(native.entry_symbol(fi)))
             if plan.backedges:
-                nat.osr = _OSR(ee.get_function_address(native.osr_symbol(fi) + ".entry"))
+                nat.osr = self._osr_callable(address_of(native.osr_symbol(fi) + ".entry"))
             nat.tier = 2 if opt > 0 else 1
             nat.source = source
             nat.compile_seconds = seconds / max(1, len(plans))
@@ -385,7 +427,7 @@ class Jit:
         if self.perf_map is not None or self.jitdump is not None:
             from runtime.perfmap import named_code
 
-            rows = named_code(obj, ee.get_function_address, [f.name for f in self.functions])
+            rows = named_code(obj, address_of, [f.name for f in self.functions])
             if self.perf_map is not None:
                 self.perf_map.add_rows(rows)
             if self.jitdump is not None:
@@ -466,6 +508,9 @@ class Jit:
     def call(self, nat: NativeFn, parent, dst: int, args: list, env, depth: int, budget: int):
         if self.active or depth >= self.depth_limit:
             return NOT_RUN
+        traced = self.trace_code
+        if traced and self.vm.call_hooks is not self.vm.events:
+            return NOT_RUN         # a debugger steps: its hooks see bytecode calls only
         for i, k in enumerate(nat.param_kinds):
             if not self._to_bits(i, k, args[i]):
                 return NOT_RUN
@@ -473,19 +518,29 @@ class Jit:
         ctx[0] = budget
         ctx[1] = 0
         self.active = True
+        if traced:
+            self.trace_ns = perf_counter_ns()   # the entry writes CTX_TRACE_TSC
         try:
             raw = nat.entry(self.ctx_addr, depth, env or 0, self.buf_addr)
         finally:
             self.active = False
+        if traced:
+            self._trace_drain(ctx[self.native.CTX_TRACE_NOW], perf_counter_ns())
         nat.calls += 1
         self.budget = ctx[0]
         if ctx[1] == 0:
             return self._from_bits(raw, nat.ret_kind)
         self._exit(parent, dst, env or 0, None)
+        if self.alloc_due is not None:
+            self._alloc_sample()
         return EXITED
 
     def loop(self, nat: NativeFn, frame, target: int, budget: int):
         if self.active or target not in nat.plan.backedges:
+            return NOT_RUN
+        traced = self.trace_code
+        if self.vm.call_hooks is not None and not (traced and
+                                                   self.vm.call_hooks is self.vm.events):
             return NOT_RUN
         kinds = nat.plan.states[target]
         regs = frame.regs
@@ -498,15 +553,22 @@ class Jit:
         ctx[0] = budget
         ctx[1] = 0
         self.active = True
+        if traced:
+            self.trace_ns = perf_counter_ns()
+            self.osr_entered = nat.fi
         try:
             nat.osr(self.ctx_addr, frame.depth, frame.env or 0, self.buf_addr, target)
         finally:
             self.active = False
+        if traced:
+            self._trace_drain(ctx[self.native.CTX_TRACE_NOW], perf_counter_ns())
         nat.loops += 1
         self.budget = ctx[0]
         if ctx[1] == 0:
             raise RuntimeError("native OSR code returned without leaving its frame")
         self._exit(frame.parent, frame.ret, frame.env, frame)
+        if self.alloc_due is not None:
+            self._alloc_sample()
         return EXITED
 
     def _exit(self, parent, dst: int, env, osr_frame) -> None:
@@ -546,6 +608,15 @@ class Jit:
             outer = f
             child = rchild
         self.frame = outer
+        # For profiles: the innermost frames that were native code a moment ago.
+        k = 0
+        for rec in records:
+            if rec[0] != "native":
+                break
+            k += 1
+        self.exit_frame = outer
+        self.exit_native = k
+        self.exit_step = vm.sched.step
         if status == 3 and self.error is None:
             self.error = RuntimeError("native code left with an error but none was recorded")
 
@@ -574,9 +645,14 @@ class Jit:
         s = vm.sched
         f = s.current
         rs = self.rs
-        if (f is None or vm.interrupt[0] or vm.hooks is not None or vm.call_hooks is not None
-                or vm.events is not None or vm.gc_stress or vm.zct or vm.end_slice
-                or vm.nesting or s.lock is not None or vm.heap.gc_due()
+        events = vm.events
+        # A trace (no samples) of traced code sees the new slice from here: its `fiber run`.
+        recording = (events is not None and self.trace_code and vm.call_hooks is events
+                     and not events.sample_every)
+        if (f is None or vm.interrupt[0] or (vm.hooks is not None and self.polls_for_debugger)
+                or (vm.call_hooks is not None and not recording)
+                or (events is not None and not recording) or vm.gc_stress or vm.zct
+                or vm.end_slice or vm.nesting or s.lock is not None or vm.heap.gc_due()
                 or any(g.state == rs.RUNNABLE for g in s.runq)):
             self.ctx[1] = 1
             return 1
@@ -584,6 +660,91 @@ class Jit:
         s.step += 1
         f.slices += 1
         f.reductions += rs.SLICE
+        if recording:
+            self._trace_drain(self.ctx[self.native.CTX_TRACE_NOW], perf_counter_ns())
+            events.fiber_run(f)
+        return 0
+
+    def trace_flush(self, tsc: int) -> None:
+        """vyn_rt_trace: traced code's buffer is full; `tsc` is the cycle counter now."""
+        self._trace_drain(tsc, perf_counter_ns())
+
+    def _trace_setup(self, vm, options) -> None:
+        """Traced code when the sink wants calls and takes native ones (runtime/events.py
+        `takes_native_calls`); in-process code only (the debugger's runner reports calls
+        its own way)."""
+        from runtime.events import takes_native_calls
+
+        native = self.native
+        self.trace_code = (getattr(options, "runner", "mcjit") == "mcjit"
+                           and takes_native_calls(vm.events))
+        self.tier_name = "tier2" if self.opt > 0 else "tier1"
+        self.trace_ns = 0            # the monotonic ns of CTX_TRACE_TSC's moment
+        self.osr_entered = -1        # a function native code was entered at by OSR
+        self.tbuf = None
+        self.tbuf_addr = 0
+        self._convert = None
+        if not self.trace_code:
+            return
+        self.reports_calls = True    # the VM calls native code while its sink wants calls
+        self.tbuf = (_I64 * TRACE_BUFFER_WORDS)()
+        self.tbuf_addr = ctypes.addressof(self.tbuf)
+        self.ctx[native.CTX_TRACE_POS] = self.tbuf_addr
+        self.ctx[native.CTX_TRACE_END] = self.tbuf_addr + 8 * (
+            TRACE_BUFFER_WORDS - native.TRACE_RECORD_WORDS)
+
+    def _trace_drain(self, tsc_b: int, ns_b: int) -> None:
+        """Hand the trace buffer's records to the sink (`native_calls`) with their cycle
+        counts mapped to monotonic ns: linearly between the last moment both clocks were
+        read (CTX_TRACE_TSC, `trace_ns`) and this one (`tsc_b`, `ns_b`); that moment is
+        the next drain's start."""
+        native = self.native
+        ctx = self.ctx
+        base = self.tbuf_addr
+        n = (ctx[native.CTX_TRACE_POS] - base) >> 3
+        osr = self.osr_entered
+        if n > 0 or osr >= 0:
+            data = b""
+            if n > 0:
+                tsc_a = ctx[native.CTX_TRACE_TSC]
+                ns_a = self.trace_ns
+                k = (ns_b - ns_a) / (tsc_b - tsc_a) if tsc_b > tsc_a and ns_b > ns_a else 0.0
+                self._convert_words(base, n, tsc_a, ns_a, ns_b, k)
+                data = ctypes.string_at(base, n * 8)
+                ctx[native.CTX_TRACE_POS] = base
+            self.osr_entered = -1
+            sink = self.vm.events
+            if sink is not None and sink.wants_calls:
+                sink.native_calls(self.vm.sched.current, self.tier_name, data, osr)
+        ctx[native.CTX_TRACE_TSC] = tsc_b
+        self.trace_ns = ns_b
+
+    def _convert_words(self, base: int, n: int, tsc_a: int, ns_a: int, ns_b: int,
+                       k: float) -> None:
+        convert = self._convert
+        if convert is None:
+            try:
+                convert = self.native.trace_converter()
+            except Exception:             # no LLVM to compile it with: in Python
+                convert = _convert_in_python
+            self._convert = convert
+        convert(base, n, tsc_a, ns_a, ns_b, k)
+
+    def _alloc_sample(self) -> None:
+        """The allocation sample `watch_allocations` asked for, on the rebuilt frames:
+        the innermost one left right after its allocating instruction."""
+        due, self.alloc_due = self.alloc_due, None
+        f = self.frame
+        if f is not None:
+            due(f, f.pc - 1 if self.ctx[1] == 2 else f.pc)
+
+    def native_frames(self, frame) -> int:
+        """How many of the innermost frames from `frame` outwards were native code when
+        the slice ended (0: it was in the interpreter): a profile's samples in native
+        code. Valid right after the slice, as the scheduler takes its sample."""
+        if frame is not None and frame is self.exit_frame and \
+                self.vm.sched.step == self.exit_step:
+            return self.exit_native
         return 0
 
     def remember(self, obj: int) -> None:
@@ -640,11 +801,14 @@ class Jit:
         """vyn_rt_exec: run instruction `pc` of `fi` on the registers in the buffer."""
         native = self.native
         vm = self.vm
+        if self.trace_code and self.ctx[native.CTX_TRACE_POS] != self.tbuf_addr:
+            # Its events (a region, a user event) come after the calls so far.
+            self._trace_drain(self.ctx[native.CTX_TRACE_NOW], perf_counter_ns())
         key = (fi, pc)
         rw = self._rw.get(key)
         plan = self.natives[fi].plan
         if rw is None:
-            ins = vm.codes[fi][pc]
+            ins = vm.original(fi, pc)          # not a debugger's BREAKPOINT
             reads, writes = native.register_ranges(self.functions[fi].code[pc])
             state = list(plan.states[pc])
             d = native._dest_kind(self.program, self.functions[fi], self.functions[fi].code[pc],
@@ -694,6 +858,12 @@ class Jit:
                 self.override = (r, regs[r])
                 self.ctx[1] = 2
                 return 2
+        if self.alloc_due is not None:
+            # The stack that allocated is wanted: rebuild it (leave after this one).
+            if writes:
+                self.override = (writes[0], regs[writes[0]])
+            self.ctx[1] = 2
+            return 2
         return 0
 
     def _to_bits_at(self, raw, fl, i: int, kind, v) -> bool:
@@ -723,6 +893,11 @@ class Jit:
             raw[i] = 0
         return True
 
+    def _interpreted_parent(self, g: int):
+        """The parent of the bytecode frame `vyn_rt_call` makes: none in-process (native
+        frames are rebuilt only when they leave)."""
+        return None
+
     def interpret_call(self, g: int, depth: int, env: int, addr: int) -> int:
         """vyn_rt_call: native code calls a function still in bytecode; the interpreter
         runs it with the slice's budget. If the slice ends or the fiber blocks inside it,
@@ -742,12 +917,20 @@ class Jit:
         regs = args + vm.pads[g]
         if len(regs) < fn.nregs:
             regs.extend([None] * (fn.nregs - len(regs)))
-        frame = vmmod.Frame(fn, vm.codes[g], regs, None, 0, env, depth)
+        frame = vmmod.Frame(fn, vm.codes[g], regs, self._interpreted_parent(g), 0, env,
+                            depth)
         budget = self.ctx[0]
         stack = self.ctx[native.CTX_STACK]
+        fresh = True
+        if self.trace_code:
+            # The interpreter's call events come after native code's so far.
+            self._trace_drain(self.ctx[native.CTX_TRACE_NOW], perf_counter_ns())
+            if self.ctx[native.CTX_TRACE_SKIP]:
+                self.ctx[native.CTX_TRACE_SKIP] = 0
+                fresh = False          # native code traced this call (its slice went on)
         self.active = False
         try:
-            status = vm._exec(frame, frame, budget, True)
+            status = vm._exec(frame, frame, budget, fresh)
         except BaseException as e:
             self.records.append(("chain", vm.frame if vm.frame is not None else frame, frame))
             self.error = e
@@ -820,6 +1003,18 @@ class Jit:
             self.jitdump.close()
 
 
+def _convert_in_python(base: int, n: int, tsc_a: int, ns_a: int, ns_b: int,
+                       k: float) -> None:
+    """compiler.native.trace_converter's work, slowly."""
+    words = (_I64 * n).from_address(base)
+    prev = ns_a
+    for i in range(n):
+        w = words[i]
+        if w >= 0:
+            prev = min(ns_b, max(prev, ns_a + int((w - tsc_a) * k)))
+            words[i] = prev
+
+
 def symbol_sizes(obj: bytes) -> dict[str, int]:
     """Function symbol -> size in bytes, from an object's symbol table."""
     import io
@@ -851,8 +1046,14 @@ def attach(vm, options: JitOptions | None) -> Jit | None:
     """Give `vm` a JIT (None for --jit=off)."""
     if options is None or options.mode == OFF:
         return None
-    jit = Jit(vm, options)
-    if options.image:
+    if options.runner == "unicorn":
+        from runtime.jit_unicorn import UnicornJit
+
+        jit: Jit = UnicornJit(vm, options)
+    else:
+        jit = Jit(vm, options)
+    if options.image and not jit.trace_code:
+        # (A traced run compiles instrumented code instead of using the image's.)
         try:
             jit.read_image(options.image)
         except Exception as e:              # the bytecode still runs

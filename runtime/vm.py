@@ -554,7 +554,7 @@ class VM:
                         raise VynPanic("stack overflow")
                     frame.pc = pc
                     nat = natives[fi]
-                    if nat is not None and chk is None and budget > 1:
+                    if nat is not None and budget > 1 and (chk is None or jit.reports_calls):
                         # Native code for the callee (runtime/jit.py): it counts this
                         # call's reduction and every later one itself.
                         res = nat.call(frame, ins[1], new, env, depth + 1, budget - 1)
@@ -650,7 +650,7 @@ class VM:
                             self.left = 0
                             return YIELD
                         nat = natives[frame.fn.index]
-                        if nat is not None and chk is None:
+                        if nat is not None and (chk is None or jit.trace_code):
                             # On-stack replacement: the loop goes on in native code.
                             res = nat.loop(frame, t, budget)
                             if res is not NOT_RUN:

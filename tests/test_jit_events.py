@@ -165,6 +165,57 @@ def test_profile_trace_info_chrome_and_profile_jitted(tmp_path, capsys):
     assert in_order.index("fib") < in_order.index("spin")     # compiled first
 
 
+NEVER = """
+fn never(n: Int) -> Int { n * 2 }
+fn maybe(n: Int) -> Int {
+  if n > 100000000 { return never(n) }
+  return n
+}
+"""
+
+
+def test_profile_jitted_ranks_native_work_and_names_what_never_ran(tmp_path, capsys):
+    """From a trace: calls made by native code and OSR entries; from a profile: samples
+    taken in native code. Compiled functions that did not run natively are named."""
+    src = tmp_path / "hot.vyn"
+    src.write_text(source(600_000).replace('println("{}", fib(20))',
+                                           'println("{}", fib(20) + maybe(3))') + NEVER)
+    trace = tmp_path / "t.vtrace"
+    assert main(["run", "--jit=eager", "--trace", str(trace), str(src)]) == 0
+    capsys.readouterr()
+    assert main(["profile", "jitted", "--hot", str(trace)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "native calls" in out[1] and "osr" in out[1]
+    rows = {line.split()[0]: line.split() for line in out[2:] if line.split()[0] in
+            ("fib", "spin", "maybe", "never", "main")}
+    assert out[2].split()[0] == "fib"                     # the most native calls
+    assert rows["fib"][5] == "21,891" and rows["maybe"][5] == "1"
+    assert rows["spin"][5] == "1"
+    idle = [line for line in out if line.startswith("compiled, never ran natively:")]
+    assert idle and "never" in idle[0] and "main" in idle[0] and "fib" not in idle[0]
+
+    # With --jit=auto, spin's loop gets hot in the interpreter: native code is entered
+    # there (on-stack replacement), not by a call.
+    assert main(["run", "--trace", str(trace), str(src)]) == 0
+    capsys.readouterr()
+    assert main(["profile", "jitted", "--hot", str(trace)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    spin = next(line.split() for line in out[2:] if line.startswith("spin "))
+    assert spin[5] == "0" and int(spin[6].replace(",", "")) >= 1
+
+    prof = tmp_path / "p.vprof"
+    assert main(["run", "--jit=eager", "--profile", str(prof), str(src)]) == 0
+    capsys.readouterr()
+    assert main(["profile", "jitted", "--hot", str(prof)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "native" in out[1] and out[2].split()[0] == "spin"
+    assert float(out[2].split()[5].rstrip("%")) > 50      # samples in its native loop
+    reader = TraceReader(str(prof))
+    assert any(e.native for e in reader.events() if type(e) is m.Sample)
+    assert any(line.startswith("no sample in native code:") and "never" in line
+               for line in out)
+
+
 def test_profile_jitted_without_jit(tmp_path, capsys):
     src = tmp_path / "hot.vyn"
     src.write_text(source(1000))

@@ -130,7 +130,9 @@ def test_a_profile_samples_cpu_time_and_allocations_without_calls(tmp_path):
     assert not of(events, m.Call) and not of(events, m.Return)
     samples = of(events, m.Sample)
     assert len(samples) > 30
-    assert all(s.cpu > 0 for s in samples) and sum(s.alloc for s in samples) > 3000 * 16
+    # CPU samples carry time; allocation samples (no time) the bytes since the last one.
+    assert all(s.cpu > 0 for s in samples if not s.alloc)
+    assert sum(s.alloc for s in samples) > 3000 * 16
     # Stacks name Vyn functions and lines, outermost first.
     stacks = {tuple((reader.function(n.function).name, n.line) for n in reader.frames(s.stack))
               for s in samples}
@@ -140,6 +142,67 @@ def test_a_profile_samples_cpu_time_and_allocations_without_calls(tmp_path):
     assert loop_lines & {27, 28, 29}
     # Messages and fibers are there too.
     assert len(of(events, m.Send)) == 3 and len(of(events, m.FiberSpawn)) == 3
+
+
+ALLOCATES = """
+class Node { var v: Int }
+fn churn(n: Int) -> Int {
+  var i = 0
+  var s = 0
+  while i < n {
+    let b = Node(i)
+    s = s + b.v
+    i = i + 1
+  }
+  s
+}
+fn compute(n: Int) -> Int {
+  if n < 2 { return n }
+  return compute(n - 1) + compute(n - 2)
+}
+fn main() {
+  var r = 0
+  var k = 0
+  while k < 6 {
+    r = r + churn(3000)
+    r = r + compute(15)
+    k = k + 1
+  }
+  println("{}", r)
+}
+"""
+
+
+@pytest.mark.parametrize("jit", ["off", "eager"])
+def test_allocation_samples_name_the_stack_that_allocated(tmp_path, jit):
+    """Bytes go to the stack that allocated them (`churn`), not to wherever the next CPU
+    sample lands (`compute`, which allocates nothing), in the interpreter and in native
+    code (whose frame leaves after the allocation for the sample)."""
+    from runtime.jit import JitOptions
+
+    program = compile_file("t.vyn", ALLOCATES).program
+    path = tmp_path / "a.vprof"
+    rec = Recorder(str(path), sample_every=50)
+    options = None if jit == "off" else JitOptions(mode=jit)
+    out = io.StringIO()
+    assert run_program(program, ["t.vyn"], stdout=out, stderr=io.StringIO(),
+                       events=rec.attach, jit=options) == 0
+    rec.close(0)
+    assert out.getvalue() == f"{6 * sum(range(3000)) + 6 * 610}\n"
+    reader = TraceReader(str(path))
+    samples = of(list(reader.events()), m.Sample)
+    by_function: dict[str, int] = {}
+    for s in samples:
+        if s.alloc:
+            assert s.cpu == 0
+            frames = reader.frames(s.stack)
+            name = reader.function(frames[-1].function).name
+            by_function[name] = by_function.get(name, 0) + s.alloc
+            assert [reader.function(f.function).name for f in frames] == ["main", "churn"]
+            assert frames[-1].line == 7          # `let b = Node(i)`
+    assert by_function.keys() == {"churn"} and by_function["churn"] >= 4 * 16 * 1024
+    assert any(s.cpu and reader.function(reader.frames(s.stack)[-1].function).name ==
+               "compute" for s in samples)
 
 
 def test_a_panic_is_recorded_with_its_stack(tmp_path):

@@ -47,17 +47,18 @@ REGION_ENTER = 8    # region
 REGION_EXIT = 9     # region, objects, bytes
 PANIC = 10          # fiber, message (string), stack
 USER = 11           # fiber, category (string), name (string)
-SAMPLE = 12         # fiber, stack, cpu ns, allocated bytes
+SAMPLE = 12         # fiber, stack, cpu ns, allocated bytes, native frames
 HEAP = 13           # bytes in use, bytes allocated so far
 JIT_COMPILE = 14    # function, tier (string), duration ns, code bytes, address
 TIER_CHANGE = 15    # function, from (string), to (string)
+NATIVE_CALLS = 16   # fiber, tier (string), words, OSR function + 1 (0: none)
 
 RECORD_NAMES = {
     FIBER_SPAWN: "fiber spawn", FIBER_RUN: "fiber run", FIBER_BLOCK: "fiber block",
     FIBER_DONE: "fiber done", SEND: "send", RECEIVE: "receive", GC: "collection",
     REGION_ENTER: "region enter", REGION_EXIT: "region exit", PANIC: "panic",
     USER: "user event", SAMPLE: "sample", HEAP: "heap", JIT_COMPILE: "jit compile",
-    TIER_CHANGE: "tier change",
+    TIER_CHANGE: "tier change", NATIVE_CALLS: "native calls",
 }
 
 # -- Encodings ("Encodings") -----------------------------------------------------------------

@@ -127,13 +127,15 @@ class UserEvent(NamedTuple):
 
 
 class Sample(NamedTuple):
-    """A stack sample: `cpu` ns and `alloc` bytes since the previous sample."""
+    """A stack sample: `cpu` ns and `alloc` bytes since the previous sample; `native`: how
+    many of its innermost frames were running native code (0: the interpreter)."""
 
     ts: int
     fiber: int
     stack: int
     cpu: int
     alloc: int
+    native: int = 0
 
 
 class HeapCounter(NamedTuple):
@@ -152,6 +154,18 @@ class JitCompile(NamedTuple):
     duration: int
     code_bytes: int
     address: int
+
+
+class NativeCalls(NamedTuple):
+    """The next `words` words of the call column (its calls and returns, in `fiber`) were
+    written by native code of `tier`; `osr`: the function native code was entered at by
+    on-stack replacement (-1: none)."""
+
+    ts: int
+    fiber: int
+    tier: str
+    words: int
+    osr: int
 
 
 class TierChange(NamedTuple):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from array import array
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
@@ -33,6 +34,19 @@ class Dropped(NamedTuple):
     offset: int
     size: int
     reason: str
+
+
+class CallRun(NamedTuple):
+    """Calls and returns as the call column holds them (docs/trace-format.md, EVTS):
+    `words[lo:hi]`, all in `fiber`. A negative word `w` is a call of function `~w`, and
+    the next word is its time; any other word is a return, and is its time. Times are
+    absolute: subtract the reader's `start`. (A call whose time word is missing, at the
+    end of a damaged chunk, is at time 0.)"""
+
+    fiber: int
+    words: array
+    lo: int
+    hi: int
 
 
 class ChunkRef(NamedTuple):
@@ -247,9 +261,33 @@ class TraceReader:
         Raises:
             TraceFormatError: a chunk's contents cannot be decoded.
         """
+        start = self.start
+        new = tuple.__new__
+        Call, Return = m.Call, m.Return
+        for item in self.items():
+            if type(item) is not CallRun:
+                yield item
+                continue
+            fiber, words, lo, hi = item
+            it = iter(words[lo:hi])
+            for w in it:
+                if w < 0:
+                    yield new(Call, (next(it, start) - start, fiber, ~w))
+                else:
+                    yield new(Return, (w - start, fiber))
+
+    def items(self) -> Iterator[tuple]:
+        """Every event in order, as `events()` gives them, but the calls and returns left
+        in the call column: each run of them between two records is one `CallRun`, for
+        readers that go through millions of calls (tui/trace_model.py) without making a
+        tuple per call.
+
+        Raises:
+            TraceFormatError: a chunk's contents cannot be decoded.
+        """
         for ref in self.chunks:
             if ref.tag == fmt.TAG_EVTS:
-                yield from self._chunk_events(ref, self._payload(ref))
+                yield from self._chunk_items(ref, self._payload(ref))
             elif (ref.tag in (fmt.TAG_STRS, fmt.TAG_FUNC, fmt.TAG_STAK)
                   and not self._tables_loaded):
                 self._table(ref, self._payload(ref))
@@ -270,7 +308,7 @@ class TraceReader:
             raise self._fail(f"is damaged at byte {ref.offset}: its EVTS chunk does not "
                              "decompress", ref.offset) from None
 
-    def _chunk_events(self, ref: ChunkRef, payload: bytes) -> Iterator[tuple]:
+    def _chunk_items(self, ref: ChunkRef, payload: bytes) -> Iterator[tuple]:
         data = self._decompress(ref, payload)
         try:
             base, pos = fmt.read_uvarint(data, 0)
@@ -305,15 +343,14 @@ class TraceReader:
             except (IndexError, ValueError):
                 raise self._fail(f"is damaged at byte {ref.offset}: a record of its EVTS "
                                  "chunk cannot be decoded", ref.offset) from None
-            # The calls and returns before this record.
-            while wi < at and wi < nwords:
-                w = words[wi]
-                if w < 0:
-                    yield m.Call(words[wi + 1] - start if wi + 1 < nwords else 0, fiber, ~w)
-                    wi += 2
-                else:
-                    yield m.Return(w - start, fiber)
-                    wi += 1
+            # The calls and returns before this record (a call's time word with it: a
+            # time is never negative, so a negative word is always a call).
+            if wi < at and wi < nwords:
+                hi = min(at, nwords)
+                if words[hi - 1] < 0 and hi < nwords:
+                    hi += 1
+                yield CallRun(fiber, words, wi, hi)
+                wi = hi
             ts = base + fmt.unzigzag(dt) - start
             try:
                 ev = self._record(kind, ts, fields, strings, fiber)
@@ -326,21 +363,15 @@ class TraceReader:
             if kind == fmt.FIBER_RUN:
                 fiber = ev.fiber
             yield ev
-        while wi < nwords:
-            w = words[wi]
-            if w < 0:
-                yield m.Call(words[wi + 1] - start if wi + 1 < nwords else 0, fiber, ~w)
-                wi += 2
-            else:
-                yield m.Return(w - start, fiber)
-                wi += 1
+        if wi < nwords:
+            yield CallRun(fiber, words, wi, nwords)
 
     @staticmethod
     def _record(kind: int, ts: int, f: list[int], s: list[str], fiber: int) -> tuple:
         if kind == fmt.FIBER_RUN:
             return m.FiberRun(ts, f[0], f[1])
         if kind == fmt.SAMPLE:
-            return m.Sample(ts, f[0], f[1], f[2], f[3])
+            return m.Sample(ts, f[0], f[1], f[2], f[3], f[4] if len(f) > 4 else 0)
         if kind == fmt.HEAP:
             return m.HeapCounter(ts, f[0], f[1])
         if kind == fmt.FIBER_SPAWN:
@@ -367,6 +398,8 @@ class TraceReader:
             return m.JitCompile(ts, f[0], s[f[1]], f[2], f[3], f[4] if len(f) > 4 else 0)
         if kind == fmt.TIER_CHANGE:
             return m.TierChange(ts, f[0], s[f[1]], s[f[2]])
+        if kind == fmt.NATIVE_CALLS:
+            return m.NativeCalls(ts, f[0], s[f[1]], f[2], f[3] - 1)
         return m.Unknown(ts, kind)
 
     def duration(self) -> int | None:

@@ -8,7 +8,10 @@ scheduler and collector events, without calls. Both write the format of
 docs/trace-format.md.
 
 The hot path is a call or a return: two list appends (call) or one (return) of plain
-ints in closures the VM calls directly. Everything else is a tuple in `records`. At the
+ints in closures the VM calls directly. Native code's calls (`native_calls`, from the
+JIT's traced code) arrive already encoded, as bytes of the call column, and are kept as
+they are (`pieces`), after a *native calls* record that says which words are theirs.
+Everything else is a tuple in `records`. At the
 start of a slice the recorder flushes when enough has piled up, or every 0.2 s, so a
 killed run loses at most that much: the chunk is framed and compressed on a writer
 thread (zlib and the file write release the GIL) and written in order.
@@ -23,7 +26,7 @@ import time
 import zlib
 from time import perf_counter_ns as clock
 
-from runtime.events import EventSink
+from runtime.events import ALLOC_SAMPLE_BYTES, EventSink, takes_native_calls, watch_allocations
 from traces import format as fmt
 from traces.errors import TraceWriteError
 
@@ -123,6 +126,9 @@ class Recorder(EventSink):
         self.start = clock()
         self.writer = ChunkWriter(path)
         self.words: list[int] = []         # the call column (docs/trace-format.md)
+        self.pieces: list[bytes] = []      # its words before `words`, encoded
+        self.sealed = 0                    # how many words `pieces` hold
+        self.vm = None
         self.records: list[tuple] = []     # (kind, word position, ts, *fields)
         self.strings: dict[str, int] = {"": 0}
         self.new_strings: list[str] = []
@@ -174,9 +180,13 @@ class Recorder(EventSink):
     def attach(self, vm) -> Recorder:
         """Bind to `vm` (its functions, scheduler and heap) before it runs; returns self,
         the sink to attach."""
+        self.vm = vm
         self.sched = vm.sched
         self.heap = vm.heap
         self.last_alloc = vm.heap.allocated_bytes
+        if self.sample_every:
+            # Allocation samples at the stack that allocates (runtime/events.py).
+            watch_allocations(vm, ALLOC_SAMPLE_BYTES, self._alloc_sample)
         self._start()
         out = [fmt.uvarint(len(vm.functions))]
         sid = self._sid
@@ -255,13 +265,16 @@ class Recorder(EventSink):
         """Write the pending events as one EVTS chunk (after the table entries they use)."""
         words = self.words
         records = self.records
-        if not words and not records:
+        if not words and not records and not self.pieces:
             return
         self._put_tables()
         u = fmt.uvarint
         base = self.chunk_ts
-        out = [u(base), u(self.chunk_fiber), u(len(words)), fmt.words_to_bytes(words),
+        column = b"".join((*self.pieces, fmt.words_to_bytes(words)))
+        out = [u(base), u(self.chunk_fiber), u(self.sealed + len(words)), column,
                u(len(records))]
+        self.pieces = []
+        self.sealed = 0
         for kind, pos, ts, *fields in records:
             body = u(pos) + fmt.svarint(ts - base) + b"".join(u(x) for x in fields)
             out.append(u(kind) + u(len(body)) + body)
@@ -272,7 +285,7 @@ class Recorder(EventSink):
         self.chunk_fiber = self.fiber
 
     def _event(self, kind: int, *fields: int) -> None:
-        self.records.append((kind, len(self.words), clock(), *fields))
+        self.records.append((kind, self.sealed + len(self.words), clock(), *fields))
 
     # -- events --------------------------------------------------------------------------
 
@@ -283,13 +296,14 @@ class Recorder(EventSink):
     def fiber_run(self, fiber) -> None:
         t = clock()
         records = self.records
-        records.append((fmt.FIBER_RUN, len(self.words), t, fiber.id, self.sched.step))
+        at = self.sealed + len(self.words)
+        records.append((fmt.FIBER_RUN, at, t, fiber.id, self.sched.step))
         self.fiber = fiber.id
         if t - self.last_heap >= HEAP_EVERY_NS:
             self.last_heap = t
             heap = self.heap
-            records.append((fmt.HEAP, len(self.words), t, heap.in_use, heap.allocated_bytes))
-        if (len(self.words) >= FLUSH_WORDS or len(records) >= FLUSH_RECORDS
+            records.append((fmt.HEAP, at, t, heap.in_use, heap.allocated_bytes))
+        if (at >= FLUSH_WORDS or len(records) >= FLUSH_RECORDS
                 or t - self.chunk_ts >= FLUSH_NS):
             self.flush(t)
 
@@ -327,6 +341,27 @@ class Recorder(EventSink):
         self._event(fmt.USER, cur.id if cur is not None else 0, self._sid(category),
                     self._sid(name))
 
+    def native_calls(self, fiber, tier, words, osr) -> None:
+        """Native code's calls and returns (the call column's bytes, runtime/events.py):
+        a *native calls* record, then the words as they are."""
+        n = len(words) >> 3
+        mine = self.words
+        if mine:
+            self.pieces.append(fmt.words_to_bytes(mine))
+            self.sealed += len(mine)
+            mine.clear()
+        if n:
+            first = int.from_bytes(words[:8], "little", signed=True)
+            t = int.from_bytes(words[8:16], "little", signed=True) if first < 0 else first
+        else:
+            t = clock()
+        self.records.append((fmt.NATIVE_CALLS, self.sealed, t,
+                             fiber.id if fiber is not None else 0, self._sid(tier), n,
+                             osr + 1))
+        if n:
+            self.pieces.append(words)
+            self.sealed += n
+
     def jit_compile(self, function, tier, seconds, code_bytes, address) -> None:
         self._event(fmt.JIT_COMPILE, function.index, self._sid(tier), int(seconds * 1e9),
                     code_bytes, address)
@@ -335,11 +370,30 @@ class Recorder(EventSink):
         self._event(fmt.TIER_CHANGE, function.index, self._sid(old), self._sid(new))
 
     def sample(self, fiber, frames, allocated) -> None:
+        """A CPU sample: the time since the previous one, at this stack (its bytes
+        allocated are the allocation samples', `_alloc_sample`)."""
         t = clock()
         stack = self._stack(frames)
-        self.records.append((fmt.SAMPLE, len(self.words), t, fiber.id, stack,
-                             t - self.last_sample, max(0, allocated - self.last_alloc)))
+        vm = self.vm
+        jit = vm.jit if vm is not None else None
+        native = jit.native_frames(vm.frame) if jit is not None else 0
+        self.records.append((fmt.SAMPLE, self.sealed + len(self.words), t, fiber.id, stack,
+                             t - self.last_sample, 0, native))
         self.last_sample = t
+
+    def _alloc_sample(self, frame, pc: int) -> None:
+        """An allocation sample: the bytes allocated since the previous one, at the stack
+        that allocated (`frame` at `pc`, then its callers at their calls), no CPU time."""
+        allocated = self.heap.allocated_bytes
+        frames = [(frame.fn, max(0, pc))]
+        fr = frame.parent
+        while fr is not None:
+            frames.append((fr.fn, max(0, fr.pc - 1)))
+            fr = fr.parent
+        cur = self.sched.current if self.sched is not None else None
+        self.records.append((fmt.SAMPLE, self.sealed + len(self.words), clock(),
+                             cur.id if cur is not None else 0, self._stack(frames), 0,
+                             max(0, allocated - self.last_alloc), 0))
         self.last_alloc = allocated
 
 
@@ -359,6 +413,10 @@ class Fanout(EventSink):
             for s in callers:
                 s.call(vm, frame)
 
+        def native_calls(fiber, tier, words, osr):
+            for s in callers:
+                s.native_calls(fiber, tier, words, osr)
+
         def ret(vm, frame, value):
             for s in callers:
                 s.ret(vm, frame, value)
@@ -370,6 +428,8 @@ class Fanout(EventSink):
         self.call = call
         self.ret = ret
         self.sample = sample
+        if all(takes_native_calls(s) for s in callers):
+            self.native_calls = native_calls
 
     def _each(name):
         def forward(self, *args):

@@ -36,6 +36,7 @@ class Summary:
     kinds: Counter = field(default_factory=Counter)
     fibers: dict[int, FiberSummary] = field(default_factory=dict)
     calls_by_function: Counter = field(default_factory=Counter)
+    native_calls: Counter = field(default_factory=Counter)    # by tier
     self_cpu_by_function: Counter = field(default_factory=Counter)
     cpu_ns: int = 0
     alloc_bytes: int = 0
@@ -51,7 +52,8 @@ KIND_NAMES = {
     m.Receive: "receives", m.Collection: "collections", m.RegionEnter: "region enters",
     m.RegionExit: "region exits", m.Panic: "panics", m.UserEvent: "user events",
     m.Sample: "samples", m.HeapCounter: "heap counters", m.JitCompile: "jit compiles",
-    m.TierChange: "tier changes", m.Unknown: "unknown records",
+    m.TierChange: "tier changes", m.NativeCalls: "native call runs",
+    m.Unknown: "unknown records",
 }
 
 
@@ -60,6 +62,8 @@ def summarize(reader: TraceReader) -> Summary:
                 reader.dropped, 0)
     kinds = s.kinds
     last = 0
+    native_left = 0          # words of the current *native calls* run not yet read
+    tier = ""
     for ev in reader.events():
         t = type(ev)
         kinds[t] += 1
@@ -70,6 +74,14 @@ def summarize(reader: TraceReader) -> Summary:
             fs = s.fibers.get(ev.fiber)
             if fs is not None:
                 fs.calls += 1
+            if native_left > 0:
+                native_left -= 2
+                s.native_calls[tier] += 1
+        elif t is m.Return:
+            native_left -= 1
+        elif t is m.NativeCalls:
+            native_left = ev.words
+            tier = ev.tier
         elif t is m.FiberRun:
             fs = s.fibers.get(ev.fiber)
             if fs is not None:
@@ -139,6 +151,11 @@ def render(s: Summary, reader: TraceReader) -> str:
     for t, name in KIND_NAMES.items():
         if s.kinds[t]:
             lines.append(f"  {name + ':':16} {s.kinds[t]:,}")
+    if s.native_calls:
+        calls = sum(s.native_calls.values())
+        tiers = ", ".join(f"{n:,} {t}" for t, n in sorted(s.native_calls.items()))
+        lines.append(f"native:    {calls:,} of the {s.kinds[m.Call]:,} calls ran in native "
+                     f"code ({tiers})")
     lines.append(f"scheduler: {s.steps:,} steps; collections took {s.gc_ns / 1e6:.1f} ms")
     lines.append(f"fibers:    {len(s.fibers)}")
     for fs in list(s.fibers.values())[:10]:
