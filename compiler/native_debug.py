@@ -50,7 +50,7 @@ class NullDIBuilder:
     def subprogram(self, fn, symbol: str) -> str:
         return ""
 
-    def location(self, line: int, col: int, scope: str) -> str:
+    def location(self, line: int, col: int, scope: str, discriminator: int = 0) -> str:
         return ""
 
     def variable(self, fn, scope: str, var, arg: int) -> str:
@@ -78,7 +78,9 @@ class DIBuilder:
         self.directory = directory or os.getcwd()
         self._files: dict[str, str] = {}
         self._types: dict[int, str] = {}
-        self._locs: dict[tuple[int, int, str], str] = {}
+        self._locs: dict[tuple[int, int, str, int], str] = {}
+        self._scope_files: dict[str, str] = {}     # subprogram -> its file
+        self._blocks: dict[tuple[str, int], str] = {}   # (subprogram, discriminator)
         main_file = next((f.file for f in program.functions if f.file), "<vyn>")
         self.file0 = self.file(main_file)
         self.cu = self._node(
@@ -201,16 +203,28 @@ class DIBuilder:
                   for r in range(fn.nparams)]
         types = self._node("!{" + ", ".join([ret, *params]) + "}")
         sub_type = self._node(f"!DISubroutineType(types: {types})")
-        return self._node(
+        ref = self._node(
             f"distinct !DISubprogram(name: {_md_string(fn.name)}, scope: {file}, file: {file}, "
             f"line: {max(fn.line, 1)}, type: {sub_type}, scopeLine: {max(fn.line, 1)}, "
             f"flags: DIFlagPrototyped, spFlags: DISPFlagDefinition, unit: {self.cu}, "
             f"retainedNodes: {self._empty})")
+        self._scope_files[ref] = file
+        return ref
 
-    def location(self, line: int, col: int, scope: str) -> str:
-        key = (line, col, scope)
+    def location(self, line: int, col: int, scope: str, discriminator: int = 0) -> str:
+        """A DILocation; a `discriminator` (the debugger's bytecode pc + 1) goes in through
+        a DILexicalBlockFile scope, as DWARF's line table carries it."""
+        key = (line, col, scope, discriminator)
         ref = self._locs.get(key)
         if ref is None:
+            if discriminator:
+                bkey = (scope, discriminator)
+                block = self._blocks.get(bkey)
+                if block is None:
+                    block = self._blocks[bkey] = self._node(
+                        f"!DILexicalBlockFile(scope: {scope}, file: "
+                        f"{self._scope_files[scope]}, discriminator: {discriminator})")
+                scope = block
             ref = self._node(f"!DILocation(line: {max(line, 0)}, column: {max(col, 0)}, "
                              f"scope: {scope})")
             self._locs[key] = ref
