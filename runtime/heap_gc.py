@@ -258,15 +258,17 @@ def _sweep(heap: Heap, table: bytearray) -> tuple[int, int]:
         flags = u32[h + 1]
         total = HEADER_SIZE + u32[h + 2]
         if flags & FLAG_FREE_BLOCK:
-            mv[off : off + HEADER_SIZE] = _ZEROS[:HEADER_SIZE]  # its payload is zero already
+            pass               # joins the run; its header is zeroed with the run
         elif table[off >> 3] == _MARKED:
             if run >= 0:
+                # A run of free blocks and dead objects, zeroed at once (one slice
+                # assignment per run, not per object), becomes one free block.
+                _zero(mv, run, off)
                 _make_free_block(heap, run, off)
                 run = -1
             off += total
             continue
         else:
-            _zero(mv, off, off + total)
             heap._objects -= 1
             if flags & FLAGS_DEAD:
                 heap._dead_objects -= 1
@@ -277,6 +279,7 @@ def _sweep(heap: Heap, table: bytearray) -> tuple[int, int]:
             run = off
         off += total
     if run >= 0:
+        _zero(mv, run, top)
         heap._top = run  # the tail is zero again, as the bump allocator expects
     return reclaimed_objects, reclaimed_bytes
 
