@@ -46,8 +46,12 @@ CTX_TRACE_POS, CTX_TRACE_END, CTX_TRACE_TSC, CTX_TRACE_NOW = 7, 8, 9, 10
 # 1 when a call was traced by the caller's poll (the slice went on at that call): the
 # callee's entry does not trace it again (cleared by the entry, or by `vyn_rt_call`).
 CTX_TRACE_SKIP = 11
+# Inline allocation (NEW): the runtime lends native code a run of the heap's bump space,
+# [CTX_TLAB_CUR, CTX_TLAB_END) as absolute addresses (both 0: none lent, allocate through
+# the runtime), and a table of the heap's type id for each program type.
+CTX_TLAB_CUR, CTX_TLAB_END, CTX_HEAP_TIDS = 12, 13, 14
 STACK_ALLOWANCE = 2 << 20     # bytes of C stack native code may use below its entry
-CTX_WORDS = 12
+CTX_WORDS = 16
 # ctx[CTX_STATUS] after native code returned.
 ST_OK, ST_YIELD, ST_TRAP, ST_RAISE, ST_BLOCK = 0, 1, 2, 3, 4
 # vyn_rt_exec's answers.
@@ -61,6 +65,7 @@ CONFLICT = -1
 FLAGS_OFFSET, SIZE_OFFSET, SLOT0_OFFSET = 4, 8, 16
 FLAGS_DEAD = 0x2 | 0x4 | 0x40     # FREED | RELEASED | FREE_BLOCK (runtime/heap_layout.py)
 FLAG_YOUNG = 0x80
+HEADER_BYTES = 16
 SLICE_HINT = "!{!\"branch_weights\", i32 1, i32 2000}"
 # Type-based alias information: the context, heap objects and the exit buffer never
 # overlap, so LLVM may keep the budget in a register and hoist a vector's header out of
@@ -972,6 +977,8 @@ class _FnEmitter:
         elif (op == bc.CALLB and fn.consts[ins[2]] in _NATIVE_BUILTINS
               and self._builtin(pc, ins)):
             pass
+        elif op == bc.NEW:
+            self._new(pc, ins)
         elif op in GENERIC:
             self._generic(pc, ins)
         else:
@@ -1213,6 +1220,51 @@ class _FnEmitter:
                 self.store(ins[1], n)
                 return True
         return False
+
+    def _new(self, pc: int, ins: tuple) -> None:
+        """A record: bump-allocated inline in the run of heap the runtime lent
+        (CTX_TLAB_*), header and fields written here; when the run is used up (or none
+        was lent: a scoped region is active, a trace records, ...), the runtime allocates
+        it (`vyn_rt_exec`), collecting first if it must."""
+        d = self.m.program.types[ins[2]]
+        base, n = ins[3], ins[4]
+        kinds = d.heap[1] if d.heap is not None else ()
+        if d.heap is None or len(kinds) != n:
+            self._generic(pc, ins)
+            return
+        need = HEADER_BYTES + 8 * n
+        cp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TLAB_CUR}")
+        cur = self.value(f"load i64, ptr {cp}{CTX}")
+        ep = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TLAB_END}")
+        end = self.value(f"load i64, ptr {ep}{CTX}")
+        nxt = self.value(f"add i64 {cur}, {need}")
+        fits = self.value(f"icmp ule i64 {nxt}, {end}")
+        fast, slow, join = self.label("new_fast"), self.label("new_slow"), self.label("new_done")
+        self.emit(f"br i1 {fits}, label %{fast}, label %{slow}")
+        self.block(fast)
+        self.emit(f"store i64 {nxt}, ptr {cp}{CTX}")
+        obj = self.value(f"inttoptr i64 {cur} to ptr")
+        tp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_HEAP_TIDS}")
+        tab = self.value(f"load ptr, ptr {tp}{INVARIANT}")
+        tidp = self.value(f"getelementptr inbounds i64, ptr {tab}, i64 {d.id}")
+        tid = self.value(f"load i64, ptr {tidp}{INVARIANT}")
+        tid32 = self.value(f"trunc i64 {tid} to i32")
+        self.emit(f"store i32 {tid32}, ptr {obj}{HEAP}")                 # type_id
+        fp = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 4")
+        self.emit(f"store i32 {FLAG_YOUNG}, ptr {fp}{HEAP}")              # flags
+        sp = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 8")
+        self.emit(f"store i32 {8 * n}, ptr {sp}{HEAP}")                   # size
+        ap = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 12")
+        self.emit(f"store i32 0, ptr {ap}{HEAP}")                         # aux
+        for i in range(n):
+            v = self.load(base + i)             # Int, Float bits, Bool 0/1, address or 0
+            self.emit(f"store i64 {v}, ptr {self.slot_ptr(obj, i)}{HEAP}")
+        self.store(ins[1], cur)
+        self.emit(f"br label %{join}")
+        self.block(slow)
+        self._generic(pc, ins)
+        self.emit(f"br label %{join}")
+        self.block(join)
 
     def _generic(self, pc: int, ins: tuple) -> None:
         """The runtime runs this instruction (`vyn_rt_exec`) on the registers it reads,

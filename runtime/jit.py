@@ -44,6 +44,10 @@ from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT
 OFF, AUTO, EAGER = "off", "auto", "eager"
 MODES = (OFF, AUTO, EAGER)
 DEFAULT_THRESHOLD = 1000      # calls + loop back-edges before a function is compiled
+TLAB_BYTES = 64 << 10         # heap bump space lent to native code at a time (records)
+# Helpers that may allocate, collect or run the interpreter: the lent run is taken back
+# around them.
+_ALLOCATING = frozenset({"poll", "exec_instruction", "interpret_call"})
 NATIVE_SECTION = ".vyn.native"
 TRACE_BUFFER_WORDS = 1 << 16  # traced code's record buffer (512 KiB): drained when full
 
@@ -181,7 +185,8 @@ HELPERS = {
 def _callback(method: str, on_error: int):
     def cb(ctx, *args):
         try:
-            return getattr(_jit_of(ctx), method)(*args)
+            jit = _jit_of(ctx)
+            return jit.helper(method, getattr(jit, method), args)
         except BaseException as e:          # never let an exception into C frames
             return _internal(ctx, e, on_error)
     cb.__name__ = f"_cb_{method}"
@@ -235,6 +240,11 @@ class Jit:
         for (fi, k), i in sids.items():
             self.strtab[i] = vm.const_string(self.functions[fi].consts[k])
         self.ctx[native.CTX_STRINGS] = ctypes.addressof(self.strtab)
+        # Inline allocation: the heap's type id of each program type, and the run of
+        # bump space lent to native code while it runs (`_tlab_open`).
+        self.tidtab = (_I64 * max(1, len(vm.heap_tid)))(*vm.heap_tid)
+        self.ctx[native.CTX_HEAP_TIDS] = ctypes.addressof(self.tidtab)
+        self._tlab_start = None
         self.depth_limit = vm.max_depth
         self.ctx[native.CTX_DEPTH_LIMIT] = vm.max_depth
         self.ctx[native.CTX_ID] = id(self)
@@ -520,9 +530,11 @@ class Jit:
         self.active = True
         if traced:
             self.trace_ns = perf_counter_ns()   # the entry writes CTX_TRACE_TSC
+        self._tlab_open()
         try:
             raw = nat.entry(self.ctx_addr, depth, env or 0, self.buf_addr)
         finally:
+            self._tlab_close()
             self.active = False
         if traced:
             self._trace_drain(ctx[self.native.CTX_TRACE_NOW], perf_counter_ns())
@@ -557,8 +569,10 @@ class Jit:
             self.trace_ns = perf_counter_ns()
             self.osr_entered = nat.fi
         try:
+            self._tlab_open()
             nat.osr(self.ctx_addr, frame.depth, frame.env or 0, self.buf_addr, target)
         finally:
+            self._tlab_close()
             self.active = False
         if traced:
             self._trace_drain(ctx[self.native.CTX_TRACE_NOW], perf_counter_ns())
@@ -746,6 +760,66 @@ class Jit:
                 self.vm.sched.step == self.exit_step:
             return self.exit_native
         return 0
+
+    # -- inline allocation -----------------------------------------------------------------
+
+    def _tlab_open(self) -> None:
+        """Lend native code a run of the heap's bump space for records (compiler/native.py
+        `_new`): not while a scoped region is active (its objects are the region's), a
+        trace or profile records (allocation samples), --gc-stress, or a collection is
+        due (the runtime's path collects first)."""
+        if self._tlab_start is not None:
+            return
+        vm = self.vm
+        heap = vm.heap
+        if heap._region is not None or vm.events is not None or vm.gc_stress or \
+                heap.gc_due():
+            return
+        top = heap._top
+        end = min(top + TLAB_BYTES, heap.limit)
+        if end - top < 256:
+            return
+        heap._top = end
+        self._tlab_start = top
+        self.ctx[self.native.CTX_TLAB_CUR] = heap.base + top
+        self.ctx[self.native.CTX_TLAB_END] = heap.base + end
+
+    def _tlab_close(self) -> bool:
+        """Take the lent run back: the records native code placed there join the young
+        generation as if the heap had allocated them; the rest is bump space again.
+        Whether a run was lent."""
+        start = self._tlab_start
+        if start is None:
+            return False
+        native = self.native
+        heap = self.vm.heap
+        stop = self.ctx[native.CTX_TLAB_CUR] - heap.base
+        self.ctx[native.CTX_TLAB_CUR] = self.ctx[native.CTX_TLAB_END] = 0
+        self._tlab_start = None
+        u32 = heap._u32
+        young = heap._young
+        off = start
+        count = 0
+        while off < stop:
+            young.append(off)
+            off += u32[(off >> 2) + 2] + 16
+            count += 1
+        heap._young_bytes += stop - start
+        heap._objects += count
+        heap._top = stop
+        return True
+
+    def helper(self, method: str, fn, args):
+        """Run a helper for native code: the ones that may allocate, collect or run the
+        interpreter first take the lent heap run back, and lend one again after."""
+        if method not in _ALLOCATING:
+            return fn(*args)
+        lent = self._tlab_close()
+        try:
+            return fn(*args)
+        finally:
+            if lent:
+                self._tlab_open()
 
     def remember(self, obj: int) -> None:
         """vyn_rt_remember: the write barrier's remembered set."""
