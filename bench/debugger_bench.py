@@ -8,6 +8,10 @@ condition is tested.
    3 each, and their ratio (target: <= 1.05, breakpoints are patched opcodes).
 2. A loop of 100k iterations with `break LINE if i == -1`: the condition is tested at
    every iteration and never true; condition tests per second.
+3. fib(25) under the debugger with `--jit=eager`: native code inside unicorn with a
+   breakpoint set in fib and never hit (`break 3 if n == -1`: a code hook that fires at
+   every call and tests the condition), and with one on a line never reached (no hook
+   fires), against the bytecode debugger with the same breakpoints, in the same run.
 """
 
 from __future__ import annotations
@@ -64,8 +68,8 @@ def run_plain(program) -> None:
     assert code == 0, code
 
 
-def run_debugged(program, spec: str, condition: str | None = None) -> Session:
-    session = Session(program, on_output=lambda out: None)
+def run_debugged(program, spec: str, condition: str | None = None, jit=None) -> Session:
+    session = Session(program, on_output=lambda out: None, jit=jit)
     session.break_at(spec, condition=condition)
     ev = session.run()
     assert ev.reason is StopReason.EXITED, ev
@@ -90,7 +94,25 @@ def main() -> None:
     bare_loop = best_of(3, lambda: run_plain(loop))
     tests = loop_n  # the condition is tested once per iteration
 
+    from runtime.jit import JitOptions
+
+    fib25 = compile_file("fib.vyn", FIB.replace("N", "20" if quick else "25")).program
+    eager = JitOptions(mode="eager", opt=0)
+    uni_never = best_of(3, lambda: run_debugged(fib25, str(NEVER_LINE), jit=eager))
+    byte_never = best_of(3, lambda: run_debugged(fib25, str(NEVER_LINE)))
+    uni_cond = best_of(3, lambda: run_debugged(fib25, "3", "n == -1", jit=eager))
+    byte_cond = best_of(3, lambda: run_debugged(fib25, "3", "n == -1"))
+    n25 = 20 if quick else 25
+
     rows = [
+        (f"fib({n25}), bytecode debugger, breakpoint never reached", f"{byte_never:.3f} s",
+         ""),
+        (f"fib({n25}), --jit=eager (unicorn), breakpoint never reached",
+         f"{uni_never:.3f} s", f"ratio {uni_never / byte_never:.2f} of the bytecode "
+                               "debugger"),
+        (f"fib({n25}), bytecode debugger, `break 3 if n == -1`", f"{byte_cond:.3f} s", ""),
+        (f"fib({n25}), --jit=eager (unicorn), `break 3 if n == -1`", f"{uni_cond:.3f} s",
+         f"ratio {uni_cond / byte_cond:.2f} of the bytecode debugger"),
         (f"fib({fib_n}), vyn run (no debugger)", f"{plain:.3f} s", ""),
         (f"fib({fib_n}), engine + unhit breakpoint", f"{debugged:.3f} s",
          f"ratio {debugged / plain:.3f} (target <= 1.05)"),

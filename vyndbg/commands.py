@@ -222,10 +222,13 @@ Usage: undisplay [N...]"""),
 Usage: list [LINE | FUNCTION | FILE:LINE | FIRST,LAST | -]
 Shows ten lines centred on the location; `list` again shows the ten after the last
 printed, `list -` the ten before.""", ("l",), "location"),
-    _c("disassemble", "Disassemble a function's bytecode.", """
-Usage: disassemble [FUNCTION]
-Shows the bytecode of FUNCTION (default: the selected frame's) with its source lines;
-`=>` marks the instruction the selected frame is at.""", completes="location"),
+    _c("disassemble", "Disassemble a function's machine code or bytecode.", """
+Usage: disassemble[/rsmb] [FUNCTION]
+Shows the code of FUNCTION (default: the selected frame's). A function running as
+native code (vyn debug --jit=auto|eager) shows its x86-64 instructions, with /r their
+raw bytes and /s (or /m) the source lines interleaved; `set disassembly-flavor`
+chooses AT&T or Intel syntax. Other functions, and /b, show bytecode with its source
+lines. `=>` marks the instruction the selected frame is at.""", completes="location"),
     _c("x", "Examine memory: x/FMT ADDRESS.", """
 Usage: x[/NFU] [ADDRESS]
 ADDRESS is a heap address: a number, a value printed before ($, $N), $_ (the last
@@ -311,6 +314,16 @@ Usage: info path ADDRESS
 A shortest chain of references from a root (a variable of a frame of a thread, an
 actor's state, a message, a global, a scoped region, the value history) to the
 object, one reference per line.""", completes="expression", method="info_path"),
+    _c("registers", "List of registers and their contents, for the selected frame.", """
+Usage: info registers [REGISTER...]
+The selected frame must run native code (vyn debug --jit=auto|eager). The innermost
+native frame has every general register, rip and eflags; an outer one, those the
+frame-pointer chain gives (rip, rbp, rsp).""", ("r",), method="info_registers"),
+    _c("jit", "The native tier: each function's tier, calls and code.", """
+Usage: info jit
+A row per function: native (tier 1 unoptimized, 2 optimized; from the JIT or the
+image) with its calls from the interpreter, compile time, code size and address
+range, or bytecode with the reason it stays there.""", method="info_jit"),
     _c("messages", "The messages the program sent, oldest first.", """
 Usage: info messages [ID] [-count N]
 Sends to actors and into channels, with the scheduler step (slices run) at which

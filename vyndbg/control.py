@@ -26,7 +26,18 @@ from dataclasses import dataclass, field
 from compiler import bytecode as bc
 from runtime.vm import GEN_RETURN
 from vyndbg.evaluate import TypedValue
-from vyndbg.model import DebugError, StopEvent, StopReason, Variable
+from vyndbg.model import (
+    EvaluationError,
+    LocationError,
+    NoProcessError,
+    NoSymbolError,
+    NotAllowedError,
+    NotSupportedError,
+    StopEvent,
+    StopReason,
+    Tier,
+    Variable,
+)
 
 WATCH_KINDS = ("watchpoint", "read watchpoint", "acc watchpoint")
 
@@ -239,15 +250,28 @@ class FlowControl:
     def _flow_checks(self, what: str):
         """The innermost frame of the selected fiber, if it can be changed."""
         self._need_process()
+        command = "return" if what == "force a return" else what
         ev = self.state.last_stop
         if ev is not None and ev.reason in (StopReason.PANIC, StopReason.DEADLOCK):
-            raise DebugError(f"Can not {what} after a {ev.reason.value}: the program can only "
-                             "go on to its end.")
+            raise NotAllowedError(f"Can not {what} after a {ev.reason.value}: the program can "
+                                  "only go on to its end.", command=command,
+                                  reason=f"after-{ev.reason.value}")
         fiber = self._selected_fiber()
         if fiber is not self.vm.sched.current:
-            raise DebugError(f"Can not {what} in thread {fiber.id}: only the thread that "
-                             "stopped can be changed.")
+            raise NotAllowedError(f"Can not {what} in thread {fiber.id}: only the thread that "
+                                  "stopped can be changed.", command=command,
+                                  reason="other-thread", thread=fiber.id)
         frame = self._here()
+        level = getattr(self, "selected", 0)
+        f = frame
+        for _ in range(level + 1):
+            if f is None:
+                break
+            if getattr(f, "tier", None) == "native":
+                raise NotSupportedError(f"Can not {what} in native code: a native frame's "
+                                        "machine state cannot be rewritten (debug with "
+                                        "--jit=off).", command=command)
+            f = f.parent
         return frame
 
     # ------------------------------------------------------------ return
@@ -266,13 +290,16 @@ class FlowControl:
         target = frames[-1]
         caller = target.parent
         if caller is None or caller.fn.name == "<globals>":
-            raise DebugError("Can not force return from the outermost frame.")
+            raise NotAllowedError("Can not force return from the outermost frame.",
+                                  command="return", reason="outermost-frame")
         if any(fr.ret == GEN_RETURN for fr in frames):
-            raise DebugError(f"Can not force return from {target.fn.name}: a builtin called "
-                             "it and waits for its value.")
+            raise NotAllowedError(f"Can not force return from {target.fn.name}: a builtin "
+                                  "called it and waits for its value.", command="return",
+                                  reason="builtin-caller")
         if self._regions_in(frames):
-            raise DebugError(f"Can not force return from {target.fn.name}: it is inside a "
-                             "`scoped` block, whose region would never be released.")
+            raise NotAllowedError(f"Can not force return from {target.fn.name}: it is inside "
+                                  "a `scoped` block, whose region would never be released.",
+                                  command="return", reason="scoped-region")
         ret_tid = target.fn.ret_type
         kind = self.vm.kinds[ret_tid] if 0 < ret_tid < len(self.vm.kinds) else bc.K_UNIT
         value = None
@@ -283,9 +310,9 @@ class FlowControl:
                 got = self.program.types[tv.tid]
                 if self.vm.kinds[tv.tid] != kind or (want.kind != got.kind and not (
                         want.kind == "enum" and got.kind == "variant")):
-                    raise DebugError(f"Return value of type {self._type_name(tv.tid)} does "
-                                     f"not match {target.fn.name}'s return type "
-                                     f"{self._type_name(ret_tid)}.")
+                    raise EvaluationError(f"Return value of type {self._type_name(tv.tid)} "
+                                          f"does not match {target.fn.name}'s return type "
+                                          f"{self._type_name(ret_tid)}.", expression=expr)
                 value = tv.value
         elif kind != bc.K_UNIT:
             old = caller.regs[target.ret] if 0 <= target.ret < len(caller.regs) else None
@@ -325,14 +352,15 @@ class FlowControl:
 
     def jump_target(self, spec: str) -> tuple[int, int, str]:
         """(line, pc, function of the selected thread's innermost frame) for `jump LOC`;
-        DebugError when LOC is not in that function."""
+        LocationError when LOC is not in that function."""
         frame = self._here()
         r = self.resolve(spec)
         for fi, pc in r.sites:
             if fi == frame.fn.index:
                 return r.location.line, pc, frame.fn.name
-        raise DebugError(f"Line {r.location.line} is not in `{frame.fn.name}'; vyn can only "
-                         "jump within the current function.")
+        raise LocationError(f"Line {r.location.line} is not in `{frame.fn.name}'; vyn can "
+                            "only jump within the current function.", location=spec,
+                            file=r.location.file, line=r.location.line)
 
     def jump(self, spec: str) -> StopEvent:
         """gdb's `jump LOC`: resume the selected thread at LOC, a line of the function its
@@ -366,8 +394,8 @@ class FlowControl:
         from vyndbg.engine import _Bp
 
         if self.state.state != "stopped":
-            raise DebugError("Cannot watch an expression before the program runs; use "
-                             "`start` first.")
+            raise NoProcessError("Cannot watch an expression before the program runs; use "
+                                 "`start` first.")
         access = self._access_of(expr.strip())
         self._access_sites(access)
         bp = _Bp(self._next_bp, kind, (), None, expression=expr.strip())
@@ -383,7 +411,8 @@ class FlowControl:
         return bp.public()
 
     def _access_of(self, expr: str) -> Access:
-        cannot = DebugError("Expression cannot be implemented with read/access watchpoint.")
+        cannot = NotSupportedError("Expression cannot be implemented with read/access "
+                                   "watchpoint.")
         frame = self._frame(self.selected)
         if re.fullmatch(r"[A-Za-z_]\w*", expr):
             for v in self._live_vars(frame, self.selected):
@@ -394,7 +423,8 @@ class FlowControl:
             for i, (name, tid) in enumerate(self.program.globals):
                 if name == expr:
                     return Access("global", tid, index=i)
-            raise DebugError(f'No symbol "{expr}" in current context.')
+            raise NoSymbolError(f'No symbol "{expr}" in current context.', name=expr,
+                                kind="variable")
         m = re.fullmatch(r"(.+)\.([A-Za-z_]\w*)", expr)
         if m:
             obj = self.evaluate_typed(m.group(1))
@@ -404,7 +434,8 @@ class FlowControl:
             for i, (name, tid) in enumerate(d.fields):
                 if name == m.group(2):
                     return Access("field", tid, index=i, obj=obj.value)
-            raise DebugError(f"There is no member named {m.group(2)}.")
+            raise NoSymbolError(f"There is no member named {m.group(2)}.", name=m.group(2),
+                                kind="member", type_name=d.name)
         m = re.fullmatch(r"(.+)\[(.+)\]", expr)
         if m:
             obj = self.evaluate_typed(m.group(1))
@@ -576,6 +607,8 @@ class FlowControl:
         if frame is None or frame.level != 0 or not 0 <= frame.function_index < len(
                 self.program.functions):
             return None
+        if frame.tier is Tier.NATIVE:
+            return self.native_mid_line(frame)
         fn = self.program.functions[frame.function_index]
         return None if self.is_statement_start(fn, frame.pc) else frame.pc
 

@@ -24,7 +24,9 @@ from types import SimpleNamespace
 from runtime.dump import FORMAT, VERSION
 from vyndbg.commands import CommandError
 from vyndbg.model import (
+    BadArgumentError,
     DebugError,
+    EvaluationError,
     FiberInfo,
     FiberPage,
     FrameDetail,
@@ -32,12 +34,19 @@ from vyndbg.model import (
     GenerationInfo,
     HeapInfo,
     Location,
+    LocationError,
     MessageInfo,
+    NoFrameError,
+    NoProcessError,
+    NoSymbolError,
+    NoThreadError,
+    NotSupportedError,
     RunState,
     SourceLine,
     StopEvent,
     StopReason,
     TypeUsage,
+    UnavailableError,
     ValueInfo,
     Variable,
 )
@@ -143,7 +152,7 @@ class CoreSession:
     def _fiber_obj(self, n: int) -> dict:
         f = self._fibers.get(n)
         if f is None:
-            raise DebugError(f"Unknown thread {n}.")
+            raise NoThreadError(f"Unknown thread {n}.", thread=n)
         return f
 
     def _fiber_info(self, f: dict) -> FiberInfo:
@@ -211,7 +220,8 @@ class CoreSession:
     def _actor(self, n: int) -> dict:
         f = self._fiber_obj(n)
         if f.get("kind") != "actor":
-            raise DebugError(f"Thread {n} ({f.get('name')}) is not an actor.")
+            raise BadArgumentError(f"Thread {n} ({f.get('name')}) is not an actor.",
+                                   argument="thread", value=n)
         return f
 
     def mailbox(self, n: int) -> list[MessageInfo]:
@@ -235,11 +245,11 @@ class CoreSession:
     def _frame_dict(self, level: int) -> dict:
         frames = self._frame_dicts()
         if not frames:
-            raise DebugError("No stack.")
+            raise NoFrameError("No stack.", level=level)
         for fr in frames:
             if fr["level"] == level:
                 return fr
-        raise DebugError(f"No frame at level {level}.")
+        raise NoFrameError(f"No frame at level {level}.", level=level)
 
     @staticmethod
     def _frame_info(fr: dict) -> FrameInfo:
@@ -279,7 +289,7 @@ class CoreSession:
         for fr in self._frame_dicts():
             if fr["function"] == name:
                 return fr["level"]
-        raise DebugError(f'No frame for function "{name}".')
+        raise NoFrameError(f'No frame for function "{name}".', function=name)
 
     def frame_detail(self, level: int | None = None) -> FrameDetail:
         explicit = level is not None and level != self.selected
@@ -326,7 +336,7 @@ class CoreSession:
         """A variable of the selected frame, or a field path into one."""
         m = _PATH.fullmatch(expr)
         if m is None:
-            raise DebugError(ONLY_PATHS)
+            raise NotSupportedError(ONLY_PATHS, command="print")
         name = m.group(1)
         fr = self._frame_dict(self.selected)
         found = None
@@ -335,7 +345,8 @@ class CoreSession:
                 found = var["value"]
                 break
         if found is None:
-            raise DebugError(f'No symbol "{name}" in current context.')
+            raise NoSymbolError(f'No symbol "{name}" in current context.', name=name,
+                                kind="variable")
         tree = found
         for step in _STEP.finditer(m.group(2)):
             member, index = step.group(1), step.group(2)
@@ -345,16 +356,18 @@ class CoreSession:
                 tree = kids[key]
                 continue
             if tree.get("count", 0) and not tree.get("children"):
-                raise DebugError(f"The dump does not keep `{expr.strip()}`: values are kept "
-                                 "only a few levels deep.")
+                raise UnavailableError(f"The dump does not keep `{expr.strip()}`: values are "
+                                       "kept only a few levels deep.")
             if index is not None:
-                raise DebugError(f"No element {index} in `{tree.get('type', '?')}`"
-                                 f" (it has {tree.get('count', 0)}, or the dump kept fewer).")
-            raise DebugError(f"There is no member named {member}.")
+                raise EvaluationError(f"No element {index} in `{tree.get('type', '?')}`"
+                                      f" (it has {tree.get('count', 0)}, or the dump kept "
+                                      "fewer).", expression=expr.strip())
+            raise NoSymbolError(f"There is no member named {member}.", name=member,
+                                kind="member", type_name=tree.get("type"))
         return _value(tree)
 
     def format_value(self, value: ValueInfo, fmt: str) -> str:
-        raise DebugError(NO_PROCESS)
+        raise NoProcessError(NO_PROCESS)
 
     def pretty_text(self, value: ValueInfo) -> str:
         return value.text
@@ -364,7 +377,8 @@ class CoreSession:
     def heap_info(self, top: int = 20) -> HeapInfo:
         h = self.data.get("heap")
         if not h:
-            raise DebugError("The dump has no heap summary (the heap could not be read).")
+            raise UnavailableError("The dump has no heap summary (the heap could not be "
+                                   "read).")
         gens = tuple(GenerationInfo(*g) for g in h["generations"])
         rows = h.get("types", [])
         types = tuple(TypeUsage(*row) for row in rows[:max(0, top)])
@@ -378,10 +392,10 @@ class CoreSession:
         return []
 
     def object_at(self, addr: int):
-        raise DebugError(NO_OBJECTS)
+        raise UnavailableError(NO_OBJECTS)
 
     def path_to(self, addr: int):
-        raise DebugError(NO_OBJECTS)
+        raise UnavailableError(NO_OBJECTS)
 
     # ------------------------------------------------------------------ source
 
@@ -392,7 +406,7 @@ class CoreSession:
         for name, text in sources.items():
             if name.endswith("/" + file) or name.rsplit("/", 1)[-1] == file:
                 return text
-        raise DebugError(f"No source file named {file}.")
+        raise LocationError(f"No source file named {file}.", file=file)
 
     def source_lines(self, file: str, start: int, end: int) -> list[SourceLine]:
         text = self._source(file)
@@ -424,11 +438,11 @@ class CoreSession:
         pass
 
     def kill(self) -> None:
-        raise DebugError(NOT_RUN)
+        raise NoProcessError(NOT_RUN)
 
     def break_at(self, *args, **kw):
         """The TUI's F9 (the line mode refuses `break` before asking)."""
-        raise DebugError(NO_PROCESS)
+        raise NoProcessError(NO_PROCESS)
 
     enable = delete = condition = collect = break_at
 

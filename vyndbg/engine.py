@@ -33,23 +33,36 @@ from vyndbg.exprs import compile_debug_expression as compile_expression
 from vyndbg.fibers import FiberViews
 from vyndbg.heapview import HeapViews
 from vyndbg.model import (
+    BadArgumentError,
     Breakpoint,
+    CallError,
     DebugError,
+    EvaluationError,
     FiberInfo,
     FrameDetail,
     FrameInfo,
     FunctionInfo,
     Instruction,
     Location,
+    LocationError,
+    MemoryAccessError,
+    NoBreakpointError,
+    NoFrameError,
+    NoProcessError,
+    NoSymbolError,
+    NotAllowedError,
+    NotSupportedError,
     Output,
     RunState,
     SourceLine,
     StopEvent,
     StopReason,
     Tier,
+    UnavailableError,
     ValueInfo,
     Variable,
 )
+from vyndbg.native_views import NativeViews
 
 EXPANDABLE = ("struct", "tuple", "vec", "array", "enum")
 PRINT_ELEMENTS = 200     # elements of a collection shown in a value's text (gdb's default)
@@ -132,7 +145,7 @@ class _OutputClosed(Exception):
     """The front end could not take the program's output (a closed pipe)."""
 
 
-class Session(FiberViews, HeapViews, FlowControl):
+class Session(FiberViews, HeapViews, FlowControl, NativeViews):
     """One debugging session over a compiled program.
 
     Every fiber (main, tasks, actors, threads) is a thread as gdb sees threads: one is
@@ -149,8 +162,13 @@ class Session(FiberViews, HeapViews, FlowControl):
                  on_output: Callable[[Output], None] | None = None,
                  heap_limit: int | None = None, max_depth: int | None = None,
                  gc_trace: bool = False, gc_stress: bool = False,
-                 events: Callable | None = None):
+                 events: Callable | None = None, jit=None):
         self.program = program
+        # `vyn debug --jit=auto|eager`: a runtime.jit.JitOptions; compiled functions run
+        # inside unicorn (runtime/jit_unicorn.py, vyndbg/native_views.py).
+        self.jit_options = jit if jit is not None and jit.mode != "off" else None
+        self.jit_mode = self.jit_options.mode if self.jit_options is not None else "off"
+        self.disassembly_flavor = "att"
         self.argv = list(argv or [])
         self.on_output = on_output
         self.heap_limit = heap_limit
@@ -212,7 +230,7 @@ class Session(FiberViews, HeapViews, FlowControl):
 
     def _need_process(self) -> None:
         if self.state.state != "stopped":
-            raise DebugError("The program is not being run.")
+            raise NoProcessError("The program is not being run.")
 
     # ------------------------------------------------------------ breakpoints
 
@@ -257,8 +275,8 @@ class Session(FiberViews, HeapViews, FlowControl):
             bp.sites = tuple((fi, row.pc) for fi in fns
                              for row in self.program.functions[fi].lines if row.is_stmt)
         else:
-            raise DebugError("Cannot watch an expression before the program runs; use "
-                             "`start` first.")
+            raise NoProcessError("Cannot watch an expression before the program runs; use "
+                                 "`start` first.")
         self._next_bp += 1
         self._bps[bp.number] = bp
         self._sync()
@@ -274,7 +292,7 @@ class Session(FiberViews, HeapViews, FlowControl):
     def _get(self, number: int) -> _Bp:
         bp = self._bps.get(number)
         if bp is None:
-            raise DebugError(f"No breakpoint number {number}.")
+            raise NoBreakpointError(f"No breakpoint number {number}.", number=number)
         return bp
 
     def delete(self, numbers: list[int] | None = None) -> None:
@@ -320,6 +338,7 @@ class Session(FiberViews, HeapViews, FlowControl):
         needs_calls = self._step.mode in _STEPPING or self._step.mode == "finish" or any(
             b.kind in WATCH_KINDS and b.scope_frame is not None for b in self._bps.values())
         vm.set_step_hooks(self._hooks if needs_calls else None)
+        self._sync_native(want, needs_calls)
 
     # ------------------------------------------------------------ running
 
@@ -339,6 +358,8 @@ class Session(FiberViews, HeapViews, FlowControl):
         self._forget_pins()
         self._hooks = _Hooks(self)
         self.vm.hooks = self._hooks
+        if self.jit_options is not None:
+            self._attach_jit()
         if self.events is not None:
             self.vm.attach_events(self.events(self.vm))
             self.events = None          # a recorder records one run: the first
@@ -359,10 +380,26 @@ class Session(FiberViews, HeapViews, FlowControl):
         self._thread.start()
         return self._wait()
 
+    def _attach_jit(self) -> None:
+        import dataclasses as dc
+
+        from runtime.jit import attach
+
+        options = dc.replace(self.jit_options, runner="unicorn", stats=None, perf_map=False,
+                             jitdump=False)
+        try:
+            jit = attach(self.vm, options)
+        except Exception as e:        # noqa: BLE001 - the bytecode still runs
+            self._output(Output("stderr", f"vyn: native code cannot run under the debugger "
+                                          f"({e}); running bytecode only\n"))
+            return
+        self.vm.jit = jit
+        self.vm.natives = jit.natives
+
     def start(self, argv: list[str] | None = None) -> StopEvent:
         """`start`: a temporary breakpoint on main, then run."""
         if self.program.entry < 0:
-            raise DebugError('No symbol table is loaded.  Use the "file" command.')
+            raise UnavailableError('No symbol table is loaded.  Use the "file" command.')
         main = self.program.functions[self.program.entry]
         self.break_at(main.name, temporary=True)
         return self.run(argv)
@@ -395,6 +432,8 @@ class Session(FiberViews, HeapViews, FlowControl):
         finally:
             # Whatever happened, the front end waiting for a stop gets one.
             vm.frame = None
+            if getattr(vm.jit, "reports_calls", False):
+                vm.jit.close()          # its code and stacks (runtime/jit_unicorn.py)
             self._stopq.put(StopEvent(reason, exit_code=code))
 
     def _wait(self) -> StopEvent:
@@ -443,9 +482,11 @@ class Session(FiberViews, HeapViews, FlowControl):
     def _here(self) -> Frame:
         """The innermost frame of the selected fiber, where stepping starts."""
         self._need_process()
-        frame = self._top(self._selected_fiber())
+        fiber = self._selected_fiber()
+        frame = self._top(fiber)
         if frame is None:
-            raise DebugError("Cannot execute this command without a live selected thread.")
+            raise NoFrameError("Cannot execute this command without a live selected thread.",
+                               level=0, thread=fiber.id)
         return frame
 
     def _line_of(self, frame: Frame) -> int:
@@ -481,6 +522,8 @@ class Session(FiberViews, HeapViews, FlowControl):
 
     def _step_once(self, mode: str, target: tuple | None = None) -> StopEvent:
         frame = self._here()
+        if mode in ("stepi", "nexti") and self.is_native(frame):
+            return self._machine_step(mode, frame)
         fi = frame.fn.index
         cond = StepCondition(mode, frame, frame.depth, self._line_of(frame), fi, frame.pc)
         cond.fiber = self._selected_fiber()
@@ -503,7 +546,8 @@ class Session(FiberViews, HeapViews, FlowControl):
         """`finish`: run until the selected frame returns."""
         frame = self._frame(self.selected)
         if frame.parent is None:
-            raise DebugError('"finish" not meaningful in the outermost frame.')
+            raise NotAllowedError('"finish" not meaningful in the outermost frame.',
+                                  command="finish", reason="outermost-frame")
         cond = StepCondition("finish", frame, frame.depth, 0, frame.fn.index, frame.pc)
         cond.fiber = self._selected_fiber()
         cond.finished = self._frame_info(frame, self.selected)
@@ -551,6 +595,9 @@ class Session(FiberViews, HeapViews, FlowControl):
 
     def _block(self, ev: StopEvent) -> None:
         """In the program thread: report a stop and wait for the next command."""
+        jit = self._native_jit()
+        if jit is not None:
+            jit.note_stop()
         self._stopq.put(ev)
         cmd = self._resumeq.get()
         if cmd == "kill":
@@ -635,6 +682,9 @@ class Session(FiberViews, HeapViews, FlowControl):
 
     def _on_trap(self, frame: Frame) -> None:
         if self._evaluating:
+            return
+        jit = self._native_jit()
+        if jit is not None and jit.repeats(frame):
             return
         site = (frame.fn.index, frame.pc)
         if self._flow_trap(frame, site):
@@ -790,8 +840,8 @@ class Session(FiberViews, HeapViews, FlowControl):
     def _on_interrupt(self, frame: Frame) -> None:
         if self._evaluating:
             # Unwinds the call; call_in_program puts the stopped program back as it was.
-            raise DebugError("Interrupted while in a function called from the debugger; "
-                             "the call was abandoned.")
+            raise CallError("Interrupted while in a function called from the debugger; "
+                            "the call was abandoned.", reason="interrupted")
         self._step = StepCondition()
         self._sync()
         self._block(self._stop_event(StopReason.INTERRUPT, frame))
@@ -831,21 +881,23 @@ class Session(FiberViews, HeapViews, FlowControl):
         only the selected fiber (on: always; step: for step, next, finish, until, advance,
         stepi, nexti; off and replay: never). Other fibers still run while it is blocked."""
         if mode not in LOCKING_MODES:
-            raise DebugError(f'Undefined item: "{mode}".')
+            raise BadArgumentError(f'Undefined item: "{mode}".', argument="scheduler-locking",
+                                   value=mode)
         self.scheduler_locking = mode
 
     # ------------------------------------------------------------ frames and values
 
     def _frame(self, level: int) -> Frame:
-        f = self._top(self._selected_fiber())
-        if f is None:
-            raise DebugError("No stack.")     # an idle actor, a finished task
+        fiber = self._selected_fiber()
+        f = self._top(fiber)
+        if f is None:     # an idle actor, a finished task
+            raise NoFrameError("No stack.", level=level, thread=fiber.id)
         for _ in range(level):
             if f is None:
                 break
             f = f.parent
         if f is None:
-            raise DebugError(f"No frame at level {level}.")
+            raise NoFrameError(f"No frame at level {level}.", level=level, thread=fiber.id)
         return f
 
     @staticmethod
@@ -857,7 +909,9 @@ class Session(FiberViews, HeapViews, FlowControl):
         row = frame.fn.line_at(pc)
         loc = Location(frame.fn.file, row.line, row.col) if row is not None else None
         args = tuple(v for v in self._variables(frame, level, params=True))
-        return FrameInfo(level, frame.fn.name, loc, pc, Tier.BYTECODE, args, frame.fn.index)
+        tier = self.frame_tier(frame)
+        return FrameInfo(level, frame.fn.name, loc, pc, tier, args, frame.fn.index,
+                         frame.address if tier is Tier.NATIVE else 0)
 
     def frames(self, limit: int | None = None) -> list[FrameInfo]:
         """The selected fiber's call stack, innermost first (empty when it has none)."""
@@ -904,12 +958,13 @@ class Session(FiberViews, HeapViews, FlowControl):
         """`frame function NAME`: the level of the innermost frame running NAME."""
         funcs = locations.find_functions(self.program, name)
         if not funcs:
-            raise DebugError(f'Function "{name}" not defined.')
+            raise NoSymbolError(f'Function "{name}" not defined.', name=name, kind="function")
         wanted = {f.index for f in funcs}
         for frame in self.frames():
             if frame.function_index in wanted:
                 return frame.level
-        raise DebugError(f'No frame for function "{name}".')
+        raise NoFrameError(f'No frame for function "{name}".', function=name,
+                           thread=self._fiber_sel or None)
 
     def current_location(self) -> Location | None:
         if self.state.state == "stopped":
@@ -1074,7 +1129,7 @@ class Session(FiberViews, HeapViews, FlowControl):
         except DebugError:
             raise
         except (HeapError, RuntimeFailure) as e:
-            raise DebugError(f"Cannot access memory: {e}") from None
+            raise MemoryAccessError(f"Cannot access memory: {e}") from None
 
     def evaluate(self, expr: str) -> ValueInfo:
         """`print EXPR` in the selected frame; `print &EXPR` is `address_of(EXPR)`."""
@@ -1112,7 +1167,7 @@ class Session(FiberViews, HeapViews, FlowControl):
             # gdb evaluates what needs no frame in a static binary: `print 1 + 2`,
             # `print fib(10)`. The program's functions run in a VM of their own.
             if "$" in expr:
-                raise DebugError("The program is not being run.")
+                raise NoProcessError("The program is not being run.")
             with self._static_program():
                 return self._eval_in(compiled, None)
         return self._eval_in(compiled, self._frame(self.selected))
@@ -1212,15 +1267,16 @@ class Session(FiberViews, HeapViews, FlowControl):
         try:
             return vm.call_function(fidx, args, 0, parent)
         except WouldBlock as w:
-            raise DebugError(f"The called function would have to wait ({w.what}); a function "
-                             "called from the debugger cannot wait for other threads.") \
-                from None
+            raise CallError(f"The called function would have to wait ({w.what}); a function "
+                            "called from the debugger cannot wait for other threads.",
+                            reason="would-block", detail=str(w.what)) from None
         except VynPanic as p:
-            raise DebugError(f"The program being debugged panicked while in a function "
-                             f"called from the debugger: {p.message}.") from None
+            raise CallError(f"The program being debugged panicked while in a function "
+                            f"called from the debugger: {p.message}.", reason="panic",
+                            detail=p.message) from None
         except Unsupported as u:
-            raise DebugError(f"The called function uses {u.what}, which is not supported.") \
-                from None
+            raise CallError(f"The called function uses {u.what}, which is not supported.",
+                            reason="unsupported", detail=str(u.what)) from None
         finally:
             vm.frame = saved_frame
             vm.sched.current = saved_current
@@ -1238,14 +1294,16 @@ class Session(FiberViews, HeapViews, FlowControl):
         if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", target):
             for v in self._live_vars(frame, self.selected):
                 if v.name == target:
-                    self._coerce_check(v.type_id, value)
+                    self._coerce_check(v.type_id, value, expr)
                     if v.kind == "capture" or v.cell:
                         holder = frame.regs[v.reg] if v.kind != "capture" else \
                             self.vm.reader.read_slot(frame.env, 1 + v.reg, bc.K_PTR)
                         if v.cell:
                             self.vm._store(holder, 0, self.vm.kinds[v.type_id], value.value)
                         else:
-                            raise DebugError(f"Cannot assign to the captured value `{target}`.")
+                            raise NotSupportedError(
+                                f"Cannot assign to the captured value `{target}`.",
+                                command="set var")
                     else:
                         frame.regs[v.reg] = value.value
                     return self.value_info(TypedValue(value.value, v.type_id))
@@ -1253,17 +1311,19 @@ class Session(FiberViews, HeapViews, FlowControl):
                 if gname == target:
                     self.vm.globals[i] = value.value
                     return self.value_info(TypedValue(value.value, tid))
-            raise DebugError(f'No symbol "{target}" in current context.')
+            raise NoSymbolError(f'No symbol "{target}" in current context.', name=target,
+                                kind="variable")
         m = re.fullmatch(r"(.+)\.([A-Za-z_][A-Za-z0-9_]*)", target)
         if m:
             obj = self.evaluate_typed(m.group(1))
             d = self.program.types[obj.tid]
             for i, (fname, t) in enumerate(d.fields):
                 if fname == m.group(2):
-                    self._coerce_check(t, value)
+                    self._coerce_check(t, value, expr)
                     self.vm._store(obj.value, i, self.vm.kinds[t], value.value)
                     return self.value_info(TypedValue(value.value, t))
-            raise DebugError(f"There is no member named {m.group(2)}.")
+            raise NoSymbolError(f"There is no member named {m.group(2)}.", name=m.group(2),
+                                kind="member", type_name=d.name)
         m = re.fullmatch(r"(.+)\[(.+)\]", target)
         if m:
             from runtime import builtins as rb
@@ -1273,16 +1333,17 @@ class Session(FiberViews, HeapViews, FlowControl):
             try:
                 rb.set_index(self.vm, obj.value, idx.value, value.value, d)
             except VynPanic as p:
-                raise DebugError(p.message[0].upper() + p.message[1:] + ".") from None
+                raise EvaluationError(p.message[0].upper() + p.message[1:] + ".",
+                                      expression=target) from None
             return self.value_info(TypedValue(value.value, d.elem))
-        raise DebugError("Left operand of assignment is not an lvalue.")
+        raise EvaluationError("Left operand of assignment is not an lvalue.", expression=target)
 
-    def _coerce_check(self, tid: int, value: TypedValue) -> None:
+    def _coerce_check(self, tid: int, value: TypedValue, expr: str) -> None:
         want = self.program.types[tid]
         got = self.program.types[value.tid]
         if want.kind != got.kind and not (want.kind == "enum" and got.kind == "variant"):
-            raise DebugError(f"Cannot assign a value of type {got.name} to a variable of type "
-                             f"{want.name}.")
+            raise EvaluationError(f"Cannot assign a value of type {got.name} to a variable of "
+                                  f"type {want.name}.", expression=expr)
 
     # ------------------------------------------------------------ program and sources
 
@@ -1333,12 +1394,12 @@ class Session(FiberViews, HeapViews, FlowControl):
         m = re.fullmatch(r"(?:(.+):)?(\d+)", spec)
         try:
             r = self.resolve(spec)
-        except DebugError as e:
-            if m and str(e).startswith("No line"):
+        except LocationError as e:
+            if m and e.line is not None:      # `No line N in file "F".`
                 file = locations.file_of(self.program, m.group(1)) if m.group(1) else \
                     (self.current_location() or Location(self.default_file(), 0)).file
-                raise DebugError(f'Line number {m.group(2)} is out of range for "{file}".') \
-                    from None
+                raise LocationError(f'Line number {m.group(2)} is out of range for "{file}".',
+                                    location=spec, file=file, line=int(m.group(2))) from None
             raise
         if m is None and spec:
             f = self.program.functions[r.sites[0][0]]
@@ -1363,7 +1424,8 @@ class Session(FiberViews, HeapViews, FlowControl):
         if name:
             funcs = locations.find_functions(self.program, name)
             if not funcs:
-                raise DebugError(f'No symbol "{name}" in current context.')
+                raise NoSymbolError(f'No symbol "{name}" in current context.', name=name,
+                                    kind="function")
             f = funcs[0]
             cur = None
             if self.state.state == "stopped":
@@ -1372,7 +1434,7 @@ class Session(FiberViews, HeapViews, FlowControl):
                     cur = self._pc_for(fr, self.selected)
         else:
             if self.state.state != "stopped":
-                raise DebugError("No frame selected.")
+                raise NoProcessError("No frame selected.")
             fr = self._frame(self.selected)
             f = fr.fn
             cur = self._pc_for(fr, self.selected)
@@ -1408,6 +1470,9 @@ class _Hooks(VMHooks):
 
     def interrupted(self, vm, frame):
         self.s._on_interrupt(frame)
+
+    def native_step(self, vm, frame):
+        self.s._on_native_step(frame)
 
     def deadlock(self, vm, error):
         self.s._on_deadlock(error)

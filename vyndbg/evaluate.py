@@ -18,7 +18,13 @@ from runtime.errors import RuntimeFailure, VynPanic
 from runtime.heap_errors import HeapError
 from runtime.vm import INT_MAX, INT_MIN, MASK64
 from vyndbg.locations import find_functions
-from vyndbg.model import DebugError
+from vyndbg.model import (
+    BadExpressionError,
+    EvaluationError,
+    MemoryAccessError,
+    NoSymbolError,
+    NotSupportedError,
+)
 
 
 @dataclass(frozen=True)
@@ -43,26 +49,27 @@ class Scope:
         for i, (gname, tid) in enumerate(self.vm.program.globals):
             if gname == name:
                 return TypedValue(self.vm.globals[i], tid)
-        raise DebugError(f'No symbol "{name}" in current context.')
+        raise NoSymbolError(f'No symbol "{name}" in current context.', name=name, kind="variable")
 
 
 Compiled = Callable[[Scope], TypedValue]
 
 
 def compile_expression(text: str) -> Compiled:
-    """Parse and compile `text`; raises DebugError with the parser's message."""
+    """Parse and compile `text`; raises BadExpressionError with the parser's message."""
     sink = DiagnosticSink()
     e = parse_expression(text, sink)
     if e is None or sink.has_errors:
         msg = sink.sorted()[0].message if sink.items else "syntax error"
-        raise DebugError(f"A syntax error in expression, near `{text}`: {msg}.")
+        raise BadExpressionError(f"A syntax error in expression, near `{text}`: {msg}.",
+                                 expression=text, detail=msg)
     return _compile(e)
 
 
 def _tid(vm, kind: str, name: str | None = None) -> int:
     tid = vm.type_id(kind, name)
     if not tid:
-        raise DebugError(f"The program has no values of type {name or kind}.")
+        raise EvaluationError(f"The program has no values of type {name or kind}.")
     return tid
 
 
@@ -128,7 +135,7 @@ def _compile(e: ast.Expr) -> Compiled:
         inner = _compile(e.expr)
         target = e.target.path[-1] if isinstance(e.target, ast.NamedType) else "?"
         return lambda s: _cast(s, inner(s), target)
-    raise DebugError("This kind of expression cannot be evaluated by the debugger.")
+    raise NotSupportedError("This kind of expression cannot be evaluated by the debugger.")
 
 
 def _kind(s: Scope, v: TypedValue) -> str:
@@ -145,7 +152,7 @@ def _unary(s: Scope, op: str, v: TypedValue) -> TypedValue:
         return TypedValue(not v.value, v.tid)
     if op in ("!", "~") and k == "int":
         return TypedValue(~v.value, v.tid)
-    raise DebugError(f"Argument to unary `{op}` is not a number or Bool.")
+    raise EvaluationError(f"Argument to unary `{op}` is not a number or Bool.")
 
 
 def _binary(s: Scope, op: str, a: TypedValue, b: TypedValue) -> TypedValue:
@@ -154,8 +161,8 @@ def _binary(s: Scope, op: str, a: TypedValue, b: TypedValue) -> TypedValue:
     btid = _tid(vm, "bool")
     if op in ("==", "!="):
         if ka != kb and not ({ka, kb} <= {"char", "rune", "int"}):
-            raise DebugError(f"Cannot compare {vm.types[a.tid].name} with "
-                             f"{vm.types[b.tid].name}.")
+            raise EvaluationError(f"Cannot compare {vm.types[a.tid].name} with "
+                                  f"{vm.types[b.tid].name}.")
         eq = vm.reader.equal(a.value, b.value, a.tid) if vm.kinds[a.tid] == K_PTR else \
             a.value == b.value
         return TypedValue(eq if op == "==" else not eq, btid)
@@ -166,8 +173,8 @@ def _binary(s: Scope, op: str, a: TypedValue, b: TypedValue) -> TypedValue:
         elif ka in ("int", "float", "char", "rune") and kb == ka:
             x, y = a.value, b.value
         else:
-            raise DebugError(f"Cannot compare {vm.types[a.tid].name} with "
-                             f"{vm.types[b.tid].name}.")
+            raise EvaluationError(f"Cannot compare {vm.types[a.tid].name} with "
+                                  f"{vm.types[b.tid].name}.")
         r = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
         return TypedValue(r, btid)
     if ka == "string" and kb == "string" and op == "+":
@@ -176,7 +183,7 @@ def _binary(s: Scope, op: str, a: TypedValue, b: TypedValue) -> TypedValue:
     if ka == "int" and kb == "int":
         x, y = a.value, b.value
         if op in ("/", "%") and y == 0:
-            raise DebugError("Division by zero")
+            raise EvaluationError("Division by zero")
         if op == "+":
             r = x + y
         elif op == "-":
@@ -198,7 +205,7 @@ def _binary(s: Scope, op: str, a: TypedValue, b: TypedValue) -> TypedValue:
         elif op == ">>":
             r = x >> (y & 63)
         else:
-            raise DebugError(f"Unknown operator `{op}`.")
+            raise EvaluationError(f"Unknown operator `{op}`.")
         return TypedValue(_wrap(r), a.tid)
     if ka == "float" and kb == "float":
         x, y = a.value, b.value
@@ -209,17 +216,17 @@ def _binary(s: Scope, op: str, a: TypedValue, b: TypedValue) -> TypedValue:
         else:
             r = {"+": x + y, "-": x - y, "*": x * y, "/": x / y if y else 0.0}.get(op)
             if r is None:
-                raise DebugError(f"Unknown operator `{op}` for Float.")
+                raise EvaluationError(f"Unknown operator `{op}` for Float.")
         return TypedValue(r, a.tid)
-    raise DebugError(f"Argument to arithmetic operation not a number: "
-                     f"{vm.types[a.tid].name} {op} {vm.types[b.tid].name}.")
+    raise EvaluationError(f"Argument to arithmetic operation not a number: "
+                          f"{vm.types[a.tid].name} {op} {vm.types[b.tid].name}.")
 
 
 def _field(s: Scope, v: TypedValue, name: str) -> TypedValue:
     vm = s.vm
     d = vm.types[v.tid]
     if not v.value and d.kind in ("struct", "tuple", "enum"):
-        raise DebugError("Cannot access memory at address 0x0")
+        raise MemoryAccessError("Cannot access memory at address 0x0", address=0)
     if d.kind == "enum":
         d = vm.reader.variant_of(v.value)
         for i, (fname, t) in enumerate(d.fields):
@@ -228,18 +235,19 @@ def _field(s: Scope, v: TypedValue, name: str) -> TypedValue:
     for i, (fname, t) in enumerate(d.fields):
         if fname == name:
             return TypedValue(vm.reader.read_slot(v.value, i, vm.kinds[t]), t)
-    raise DebugError(f'There is no member named {name}.')
+    raise NoSymbolError(f'There is no member named {name}.',
+                        name=name, kind="member", type_name=d.name)
 
 
 def _index(s: Scope, v: TypedValue, i: TypedValue) -> TypedValue:
     vm = s.vm
     d = vm.types[v.tid]
     if d.kind not in ("vec", "array", "string", "bytes"):
-        raise DebugError(f"Cannot subscript a value of type {d.name}.")
+        raise EvaluationError(f"Cannot subscript a value of type {d.name}.")
     try:
         value = rb.index(vm, v.value, i.value, d)
     except VynPanic as p:
-        raise DebugError(p.message[0].upper() + p.message[1:] + ".") from None
+        raise EvaluationError(p.message[0].upper() + p.message[1:] + ".") from None
     tid = d.elem if d.kind in ("vec", "array") else _tid(vm, "int", "Int") if d.kind == \
         "bytes" else _tid(vm, "char")
     return TypedValue(value, tid)
@@ -264,11 +272,12 @@ def _method(s: Scope, recv: TypedValue, name: str, args: list[TypedValue]) -> Ty
         key = "Any.to_string"
     fn = vm.builtins.get(key)
     if fn is None:
-        raise DebugError(f"Couldn't find method {d.name}::{name}")
+        raise NoSymbolError(f"Couldn't find method {d.name}::{name}",
+                            name=name, kind="method", type_name=d.name)
     try:
         value = fn(vm, [recv.value] + [a.value for a in args], d)
     except (VynPanic, RuntimeFailure, HeapError) as err:
-        raise DebugError(f"The method `{name}` failed: {err}.") from None
+        raise EvaluationError(f"The method `{name}` failed: {err}.") from None
     return TypedValue(value, _result_tid(vm, d, name, value))
 
 
@@ -299,8 +308,8 @@ def _call(s: Scope, name: str, args: list[TypedValue]) -> TypedValue:
         named = find_functions(s.vm.program, name)
         if named:
             few = len(args) < named[0].nparams
-            raise DebugError(f"Too {'few' if few else 'many'} arguments in function call.")
-        raise DebugError(f'No symbol "{name}" in current context.')
+            raise EvaluationError(f"Too {'few' if few else 'many'} arguments in function call.")
+        raise NoSymbolError(f'No symbol "{name}" in current context.', name=name, kind="function")
     return _run(s, funcs[0].index, [a.value for a in args])
 
 
@@ -323,4 +332,4 @@ def _cast(s: Scope, v: TypedValue, target: str) -> TypedValue:
         return TypedValue(int(v.value), _tid(vm, "int", "Int"))
     if target in ("Char", "Rune"):
         return TypedValue(int(v.value), _tid(vm, "char" if target == "Char" else "rune"))
-    raise DebugError(f"Invalid cast to {target}.")
+    raise EvaluationError(f"Invalid cast to {target}.")

@@ -30,10 +30,10 @@ from compiler.driver import check_sources
 from compiler.lower import ProgramLowerer
 from compiler.span import SourceFile
 from vyndbg.evaluate import TypedValue
-from vyndbg.model import DebugError
+from vyndbg.model import BadExpressionError, DebugError, NoSymbolError, NotSupportedError
 
 __all__ = ["ExprCompiler", "ExprError", "ExprParam", "Expression", "LoadedExpr",
-           "compile_debug_expression", "render_error", "type_texts"]
+           "compile_debug_expression", "expression_error", "render_error", "type_texts"]
 
 
 @dataclass(frozen=True)
@@ -223,8 +223,9 @@ class Expression:
 
     def _fallback(self, scope):
         if self.fallback is None:
-            raise DebugError("This expression cannot be evaluated in this frame: a variable "
-                             "it uses has a type the program's file cannot name.")
+            raise NotSupportedError("This expression cannot be evaluated in this frame: a "
+                                    "variable it uses has a type the program's file cannot "
+                                    "name.")
         return self.fallback(scope)
 
     def __call__(self, scope):
@@ -264,8 +265,20 @@ class Expression:
         except ExprError as e:
             if not e.diagnostics:
                 return None
-            raise DebugError(render_error(self.text, e.diagnostics[0])) from None
+            raise expression_error(self.text, e.diagnostics[0]) from None
         return vm, variables, loaded
+
+
+def expression_error(text: str, d) -> DebugError:
+    """The checker's diagnostic `d` for an expression as the engine raises it, worded by
+    `render_error`: NoSymbolError for an unknown name, else BadExpressionError carrying
+    the diagnostic's code."""
+    message = render_error(text, d)
+    if d.code == "T2000":
+        m = re.search(r"`([^`]+)`", d.message)
+        if m:
+            return NoSymbolError(message, name=m.group(1), kind="variable")
+    return BadExpressionError(message, expression=text, diagnostic=d.code, detail=d.message)
 
 
 def render_error(text: str, d) -> str:
@@ -291,8 +304,8 @@ def compile_debug_expression(text: str) -> Expression:
 
     try:
         fallback = fallback_compile(text)
-    except DebugError as e:
-        if str(e).startswith("A syntax error"):
-            raise
+    except BadExpressionError:
+        raise
+    except DebugError:
         fallback = None           # only the compiler can evaluate it; fine
     return Expression(text, fallback)

@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable
 
 from runtime import sched as rs
 from vyndbg.evaluate import TypedValue
-from vyndbg.model import ChannelInfo, DebugError, FiberInfo, FiberPage, MessageInfo
+from vyndbg.model import (
+    BadArgumentError,
+    ChannelInfo,
+    FiberInfo,
+    FiberPage,
+    MessageInfo,
+    NoThreadError,
+)
 
 STATES = (rs.RUNNABLE, rs.RUNNING, rs.BLOCKED, rs.IDLE, rs.FINISHED)
 FIELDS = ("state", "kind", "template", "location")
@@ -30,10 +37,11 @@ NO_VALUE = "(none)"      # the group key of fibers without a template or a frame
 
 
 def field_name(name: str) -> str:
-    """The filter field `name` means (`loc` is `location`); DebugError if none."""
+    """The filter field `name` means (`loc` is `location`); BadArgumentError if none."""
     name = _FIELD_ALIASES.get(name, name)
     if name not in FIELDS:
-        raise DebugError(f'Unknown field "{name}": one of {", ".join(FIELDS)}.')
+        raise BadArgumentError(f'Unknown field "{name}": one of {", ".join(FIELDS)}.',
+                               argument="field", value=name)
     return name
 
 
@@ -49,10 +57,10 @@ class FiberViews:
         return self.vm
 
     def _fiber_obj(self, n: int) -> rs.Fiber:
-        """Fiber number `n` of the stopped program; DebugError worded as gdb's `thread N`."""
+        """Fiber number `n` of the stopped program; NoThreadError worded as gdb's `thread N`."""
         vm = self._stopped_vm()
         if vm is None or not 1 <= n <= len(vm.sched.fibers):
-            raise DebugError(f"Unknown thread {n}.")
+            raise NoThreadError(f"Unknown thread {n}.", thread=n)
         return vm.sched.fiber(n)
 
     def _top(self, f: rs.Fiber):
@@ -122,7 +130,8 @@ class FiberViews:
         name = field_name(name)
         if name == "state":
             if value not in STATES:
-                raise DebugError(f'Invalid state "{value}": one of {", ".join(STATES)}.')
+                raise BadArgumentError(f'Invalid state "{value}": one of {", ".join(STATES)}.',
+                                       argument="state", value=value)
             return lambda f: f.state == value
         if name == "kind":
             return lambda f: f.kind == value
@@ -185,9 +194,12 @@ class FiberViews:
                 preds.append(lambda f, p=p: not p(f))
         key = self._group_key(group_by) if group_by is not None else None
         if sort_by not in SORTS:
-            raise DebugError(f'Unknown sort "{sort_by}": one of {", ".join(SORTS)}.')
+            raise BadArgumentError(f'Unknown sort "{sort_by}": one of {", ".join(SORTS)}.',
+                                   argument="sort", value=sort_by)
         if start < 0 or (count is not None and count < 0):
-            raise DebugError("Start and count must not be negative.")
+            bad = ("start", start) if start < 0 else ("count", count)
+            raise BadArgumentError("Start and count must not be negative.", argument=bad[0],
+                                   value=bad[1])
         vm = self._stopped_vm()
         if vm is None:
             return FiberPage(0, start, ())
@@ -207,7 +219,7 @@ class FiberViews:
                          groups)
 
     def fiber(self, n: int) -> FiberInfo:
-        """Fiber N (gdb's thread N); DebugError "Unknown thread N." if there is none."""
+        """Fiber N (gdb's thread N); NoThreadError "Unknown thread N." if there is none."""
         return self._fiber_info(self._fiber_obj(n))
 
     def fiber_count(self) -> int:
@@ -221,14 +233,16 @@ class FiberViews:
         """The messages queued for actor N, oldest first (not the one it is handling)."""
         f = self._fiber_obj(n)
         if f.kind != "actor":
-            raise DebugError(f"Thread {n} ({f.name}) is not an actor.")
+            raise BadArgumentError(f"Thread {n} ({f.name}) is not an actor.",
+                                   argument="thread", value=n)
         return [self._message_info(m) for m in f.mailbox]
 
     def handling(self, n: int) -> MessageInfo | None:
         """The message actor N is handling now (its `handle` is on its stack), or None."""
         f = self._fiber_obj(n)
         if f.kind != "actor":
-            raise DebugError(f"Thread {n} ({f.name}) is not an actor.")
+            raise BadArgumentError(f"Thread {n} ({f.name}) is not an actor.",
+                                   argument="thread", value=n)
         return self._message_info(f.current_msg) if f.current_msg is not None else None
 
     def channels(self) -> list[ChannelInfo]:

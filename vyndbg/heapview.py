@@ -48,11 +48,15 @@ from runtime.heap_layout import (
 )
 from runtime.values import HANDLE_KINDS, format_float, quote_str
 from vyndbg.model import (
-    DebugError,
+    BadArgumentError,
+    BadExpressionError,
+    EvaluationError,
     GcResult,
     GenerationInfo,
     HeapInfo,
     Location,
+    MemoryAccessError,
+    NoSymbolError,
     ObjectView,
     PathStep,
     RegionView,
@@ -67,9 +71,9 @@ NOT_IN_MEMORY = "Attempt to take address of value not located in memory."
 DEBUGGER_ROOT = "the debugger (the value history, values shown, watchpoints)"
 
 
-def cannot_access(addr: int) -> DebugError:
+def cannot_access(addr: int) -> MemoryAccessError:
     """gdb's error for an address it cannot read."""
-    return DebugError(f"Cannot access memory at address 0x{addr:x}")
+    return MemoryAccessError(f"Cannot access memory at address 0x{addr:x}", address=addr)
 
 
 # ---------------------------------------------------------------------- types
@@ -169,19 +173,19 @@ class ObjectStarts:
 
 
 def check_object(vm, starts: ObjectStarts, addr: int):
-    """The header of the object at `addr`, or DebugError saying what `addr` is."""
+    """The header of the object at `addr`, or MemoryAccessError saying what `addr` is."""
     heap = vm.heap
     start = starts.containing(heap, addr)
     if start is None:
         raise cannot_access(addr)
     h = heap.header(start)
     if h.flags & FLAG_FREE_BLOCK or h.type_id == 0:
-        raise DebugError(f"0x{addr:x} is in free memory: the collector reclaimed what was "
-                         "there.")
+        raise MemoryAccessError(f"0x{addr:x} is in free memory: the collector reclaimed what was "
+                                "there.", address=addr)
     if start != addr:
-        raise DebugError(f"0x{addr:x} is not the address of an object: it is "
-                         f"{addr - start} bytes into the {type_name(vm, h.type_id)} at "
-                         f"0x{start:x}.")
+        raise MemoryAccessError(f"0x{addr:x} is not the address of an object: it is "
+                                f"{addr - start} bytes into the {type_name(vm, h.type_id)} at "
+                                f"0x{start:x}.", address=addr)
     return h
 
 
@@ -485,7 +489,7 @@ class HeapViews:
         return found
 
     def read_memory(self, addr: int, n: int) -> bytes:
-        """`x`: `n` bytes of the heap from `addr`. DebugError `Cannot access memory at
+        """`x`: `n` bytes of the heap from `addr`. MemoryAccessError `Cannot access memory at
         address 0x...` (the first byte outside the heap's used part)."""
         return read_memory(self._heap_vm(), addr, n)
 
@@ -512,7 +516,8 @@ class HeapViews:
                 if vt is not None:
                     value = self.value_info(self._typed(addr, vt))
             except (HeapError, RuntimeFailure) as e:
-                raise DebugError(f"Cannot read the object at 0x{addr:x}: {e}.") from None
+                raise MemoryAccessError(f"Cannot read the object at 0x{addr:x}: {e}.",
+                                        address=addr) from None
         freed_at = None
         site = vm.free_sites.get(addr) if state == "freed" else None
         if site is not None:
@@ -692,7 +697,8 @@ class HeapViews:
                         raw = self._read(obj.value, i, ftid)
                         slot = (obj, obj.value + HEADER_SIZE + 8 * i, ftid, raw)
                 if slot is None:
-                    raise DebugError(f"There is no member named {e.name}.")
+                    raise NoSymbolError(f"There is no member named {e.name}.",
+                                        name=e.name, kind="member", type_name=d.name)
         elif isinstance(e, ast.Index):
             obj = self._eval_in(_compile(e.obj), frame)
             d = vm.types[obj.tid]
@@ -700,8 +706,8 @@ class HeapViews:
                 idx = self._eval_in(_compile(e.index), frame).value
                 n = self._read_length(obj.value, d)
                 if type(idx) is not int or not 0 <= idx < n:
-                    raise DebugError(f"Index out of bounds: the len is {n} but the index is "
-                                     f"{idx}.")
+                    raise EvaluationError(f"Index out of bounds: the len is {n} but the index is "
+                                          f"{idx}.", expression=expr)
                 data = vm.heap.get_ptr(obj.value, 1) if d.kind == "vec" else obj.value
                 slot = (obj, data + HEADER_SIZE + 8 * idx, d.elem,
                         self._read(data, idx, d.elem))
@@ -718,7 +724,7 @@ class HeapViews:
             if slot is None:
                 if self._is_heap_value(tv):
                     return self._pointer(tv.value, self._type_name(tv.tid), tv)
-                raise DebugError(NOT_IN_MEMORY)
+                raise EvaluationError(NOT_IN_MEMORY, expression=expr)
         container, addr, tid, raw = slot
         value = self._typed(raw, tid)
         if self._is_heap_value(value):       # `&node.next`: the object the field holds
@@ -732,13 +738,13 @@ class HeapViews:
         try:
             return self.vm.reader.read_slot(addr, slot, kind)
         except (HeapError, RuntimeFailure) as e:
-            raise DebugError(f"Cannot access memory: {e}") from None
+            raise MemoryAccessError(f"Cannot access memory: {e}", address=addr) from None
 
     def _read_length(self, addr: int, d) -> int:
         try:
             return self.vm.reader.length(addr, d)
         except (HeapError, RuntimeFailure) as e:
-            raise DebugError(f"Cannot access memory: {e}") from None
+            raise MemoryAccessError(f"Cannot access memory: {e}", address=addr) from None
 
     def _pointer(self, addr: int, target: str, ref) -> ValueInfo:
         return self._hand_out(ValueInfo(f"{target} *", f"({target} *) 0x{addr:x}", ref, 0,
@@ -770,8 +776,8 @@ class HeapViews:
         except (ValueError, IndexError):
             if info.type_name == "Bool" and info.text in ("true", "false"):
                 return format_int(int(info.text == "true"), fmt)
-            raise DebugError(f"Format /{fmt} applies to integers; this value is a "
-                             f"{info.type_name}.") from None
+            raise BadArgumentError(f"Format /{fmt} applies to integers; this value is a "
+                                   f"{info.type_name}.", argument="format", value=fmt) from None
         return format_int(n, "x" if fmt == "a" else fmt)
 
 
@@ -808,7 +814,8 @@ def _parse(expr: str) -> ast.Expr:
     e = parse_expression(expr, sink)
     if e is None or sink.has_errors:
         msg = sink.sorted()[0].message if sink.items else "syntax error"
-        raise DebugError(f"A syntax error in expression, near `{expr}`: {msg}.")
+        raise BadExpressionError(f"A syntax error in expression, near `{expr}`: {msg}.",
+                                 expression=expr, detail=msg)
     return e
 
 

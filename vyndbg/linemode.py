@@ -27,6 +27,7 @@ from vyndbg.linemode_breakpoints import BreakpointCommands, ignore_message, pars
 from vyndbg.linemode_control import ControlCommands
 from vyndbg.linemode_heap import HeapCommands
 from vyndbg.linemode_inspect import InspectCommands
+from vyndbg.linemode_native import NativeCommands
 from vyndbg.linemode_threads import ThreadCommands
 from vyndbg.model import DebugError, Output, StopEvent, StopReason
 from vyndbg.render_gdb import Renderer
@@ -36,7 +37,7 @@ _UNIT_TYPES = ("()", "Unit", "Void")
 
 
 class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands,
-               ControlCommands):
+               ControlCommands, NativeCommands):
     """gdb's command language over one debugging session.
 
     Args:
@@ -63,7 +64,7 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
                  interactive: bool = False, ask: Callable[[str], str] | None = None,
                  heap_limit: int | None = None, max_depth: int | None = None,
                  gc_trace: bool = False, gc_stress: bool = False, batch: bool = False,
-                 events=None, session=None):
+                 events=None, session=None, jit=None):
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else self.out
         self.render = Renderer()
@@ -71,7 +72,9 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
         # `session`: another source of the engine's answers (vyndbg/core.py: a dump).
         self.session = session if session is not None else Session(
             program, on_output=self._program_output, heap_limit=heap_limit,
-            max_depth=max_depth, gc_trace=gc_trace, gc_stress=gc_stress, events=events)
+            max_depth=max_depth, gc_trace=gc_trace, gc_stress=gc_stress, events=events,
+            jit=jit)
+        self.render.show_tiers = getattr(self.session, "jit_mode", "off") != "off"
         self.path = path or self.session.default_file()
         self.args = list(args or [])
         self.interactive = interactive

@@ -158,14 +158,16 @@ class HeapCommands:
             spec, _, rest = rest[1:].partition(" ")
             count, fmt, size, given = parse_x_format(spec, fmt, size)
         if rest.strip():
-            addr = self.address(rest)
+            reg = self.register_address(rest)
+            addr = reg if reg is not None else self.address(rest)
         elif self._x_next is not None:
             addr = self._x_next
         else:
             raise CommandError("Argument required (starting display address).")
         if fmt == "i":
-            raise CommandError("Format \"i\" reads machine instructions; the heap has none "
-                               "(\"disassemble\" shows bytecode).")
+            self._x_format = fmt
+            self.examine_instructions(addr, count)
+            return
         if fmt == "a":
             size = "g"
         elif fmt == "c" and not given:

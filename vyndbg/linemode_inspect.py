@@ -436,7 +436,17 @@ class InspectCommands:
         self.write(*(self.render.source_line(line) for line in lines))
 
     def do_disassemble(self, rest: str) -> None:
-        name, instructions = self.session.disassemble(rest.strip() or None)
+        rest = rest.strip()
+        modifiers = ""
+        if rest.startswith("/"):
+            modifiers, _, rest = rest[1:].partition(" ")
+            rest = rest.strip()
+            bad = set(modifiers) - set("rsmb")
+            if bad:
+                raise CommandError(f"Invalid disassembly modifier: {sorted(bad)[0]}.")
+        if "b" not in modifiers and self.native_disassemble(modifiers, rest or None):
+            return
+        name, instructions = self.session.disassemble(rest or None)
         sources: dict[int, SourceLine] = {}
         located = [i.location for i in instructions if i.location is not None]
         if located:

@@ -79,8 +79,9 @@ def _attr(name: str) -> tuple[Callable, Callable]:
     return (lambda lm: getattr(lm, name), lambda lm, v: setattr(lm, name, v))
 
 
-def _session_attr(name: str) -> tuple[Callable, Callable]:
-    return (lambda lm: getattr(lm.session, name), lambda lm, v: setattr(lm.session, name, v))
+def _session_attr(name: str, default=None) -> tuple[Callable, Callable]:
+    return (lambda lm: getattr(lm.session, name, default),
+            lambda lm, v: setattr(lm.session, name, v))
 
 
 def _stored(name: str, default) -> tuple[Callable, Callable]:
@@ -105,7 +106,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("confirm", "bool", "Whether to confirm potentially dangerous operations is {}.",
             *_attr("confirm")),
     Setting("disassembly-flavor", "enum", 'The disassembly flavor is "{}".',
-            *_stored("disassembly-flavor", "att"), ("att", "intel")),
+            *_session_attr("disassembly_flavor", "att"), ("att", "intel")),
     Setting("height", "uint", "Number of lines vyn thinks are in a page is {}.",
             *_stored("height", None)),
     Setting("listsize", "uint", "Number of source lines vyn will list by default is {}.",

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 
 from compiler.bytecode import Function, Program
-from vyndbg.model import DebugError, Location
+from vyndbg.model import Location, LocationError
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def file_of(program: Program, name: str) -> str:
     for f in program.sources:
         if same_file(f, name):
             return f
-    raise DebugError(f'No source file named {name}.')
+    raise LocationError(f'No source file named {name}.', file=name)
 
 
 def default_file(program: Program) -> str:
@@ -73,7 +73,7 @@ def line_sites(program: Program, file: str, line: int) -> tuple[list[tuple[int, 
     (sites, the line used)."""
     nlines = program.sources[file].count("\n") + 1
     if line < 1 or line > nlines:
-        raise DebugError(f'No line {line} in file "{file}".')
+        raise LocationError(f'No line {line} in file "{file}".', file=file, line=line)
     best_line = None
     rows: dict[int, list[tuple[int, int]]] = {}
     for f in program.functions:
@@ -85,7 +85,7 @@ def line_sites(program: Program, file: str, line: int) -> tuple[list[tuple[int, 
     if rows:
         best_line = min(rows)
     if best_line is None:
-        raise DebugError(f'No line {line} in file "{file}".')
+        raise LocationError(f'No line {line} in file "{file}".', file=file, line=line)
     # One site per function: the first statement start on that line.
     seen: dict[int, int] = {}
     for fi, pc in rows[best_line]:
@@ -94,11 +94,21 @@ def line_sites(program: Program, file: str, line: int) -> tuple[list[tuple[int, 
 
 
 def resolve(program: Program, spec: str, current: Location | None = None) -> Resolved:
-    """Resolve a location spec. Raises DebugError worded as gdb's messages."""
+    """Resolve a location spec. Raises LocationError worded as gdb's messages, its
+    `location` the spec as given."""
     spec = spec.strip()
+    try:
+        return _resolve(program, spec, current)
+    except LocationError as e:
+        if e.location is None:
+            e.location = spec
+        raise
+
+
+def _resolve(program: Program, spec: str, current: Location | None) -> Resolved:
     if not spec:
         if current is None:
-            raise DebugError("No default breakpoint location now selected.")
+            raise LocationError("No default breakpoint location now selected.")
         spec = str(current.line)
     file = None
     what = spec
@@ -124,7 +134,7 @@ def resolve(program: Program, spec: str, current: Location | None = None) -> Res
         fname = file_of(program, file)
         funcs = [f for f in funcs if same_file(f.file, fname)]
     if not funcs:
-        raise DebugError(f'Function "{what}" not defined.')
+        raise LocationError(f'Function "{what}" not defined.', file=file, function=what)
     sites = []
     for f in funcs:
         pc = function_entry(f)

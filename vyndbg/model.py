@@ -8,10 +8,180 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import ClassVar
 
 
 class DebugError(Exception):
-    """A request the engine cannot do; `str(e)` is one sentence worded as gdb words it."""
+    """A request the engine cannot do; `str(e)` is one sentence worded as gdb words it.
+
+    The engine raises the subclasses below; each has a stable machine-readable `code` and
+    the structured fields (`FIELDS`) a front end needs to act without reading the
+    message (a Debug Adapter Protocol server maps them to its responses). Fields are
+    keyword arguments and default to None. `except DebugError` catches them all; the
+    line mode prints `str(e)` and nothing else."""
+
+    code: ClassVar[str] = "error"
+    FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, message: str = "", **fields) -> None:
+        unknown = sorted(set(fields) - set(self.FIELDS))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
+        super().__init__(message)
+        self.message = message
+        for name in self.FIELDS:
+            setattr(self, name, fields.get(name))
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_dict(self) -> dict:
+        """The error as data: its code, its message and its fields that are set."""
+        out: dict = {"code": self.code, "message": self.message}
+        for name in self.FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+class NoProcessError(DebugError):
+    """The request needs a stopped program and there is none (not started, running,
+    exited, or a post-mortem dump): "The program is not being run."."""
+
+    code = "no-process"
+
+
+class NoThreadError(DebugError):
+    """No fiber (gdb's thread) with that number: "Unknown thread 9."."""
+
+    code = "no-thread"
+    FIELDS = ("thread",)
+    thread: int | None
+
+
+class NoFrameError(DebugError):
+    """No such frame in the selected fiber: "No frame at level 7.", "No stack." (the
+    fiber has no frames), "No frame for function "f".", or no caller to return to."""
+
+    code = "no-frame"
+    FIELDS = ("level", "function", "thread")
+    level: int | None
+    function: str | None
+    thread: int | None
+
+
+class NoBreakpointError(DebugError):
+    """No breakpoint, watchpoint or dprintf with that number."""
+
+    code = "no-breakpoint"
+    FIELDS = ("number",)
+    number: int | None
+
+
+class NoSymbolError(DebugError):
+    """A name that is not there: a variable, a function, a member of a value, a method
+    of a type, a machine register. `kind` is "variable", "function", "member", "method"
+    or "register"."""
+
+    code = "no-symbol"
+    FIELDS = ("name", "kind", "type_name")
+    name: str | None
+    kind: str | None
+    type_name: str | None
+
+
+class LocationError(DebugError):
+    """A location spec (`break`, `list`, `until`, `jump`, `info line`) that names no
+    code: no such file, line or function. `location` is the spec as given."""
+
+    code = "bad-location"
+    FIELDS = ("location", "file", "line", "function")
+    location: str | None
+    file: str | None
+    line: int | None
+    function: str | None
+
+
+class EvaluationError(DebugError):
+    """An expression that cannot be evaluated here (a type mismatch, an index out of
+    bounds, division by zero, an assignment to a non-lvalue, ...). `expression` is its
+    text when the engine knows it."""
+
+    code = "evaluation"
+    FIELDS = ("expression",)
+    expression: str | None
+
+
+class BadExpressionError(EvaluationError):
+    """An expression the parser or the checker rejects. `diagnostic` is the checker's
+    code ("T2001"; None for a parse error), `detail` the parser's or checker's message."""
+
+    code = "bad-expression"
+    FIELDS = ("expression", "diagnostic", "detail")
+    diagnostic: str | None
+    detail: str | None
+
+
+class CallError(EvaluationError):
+    """A function of the program called by an expression failed. `reason` is "panic",
+    "would-block", "unsupported" or "interrupted"; `detail` the panic message or what
+    blocked."""
+
+    code = "call-failed"
+    FIELDS = ("expression", "reason", "detail")
+    reason: str | None
+    detail: str | None
+
+
+class MemoryAccessError(DebugError):
+    """An address that cannot be read, is not an object's, or is in free memory."""
+
+    code = "memory"
+    FIELDS = ("address",)
+    address: int | None
+
+
+class NotAllowedError(DebugError):
+    """A command the program's state does not allow now (`finish` or `return` in the
+    outermost frame, `return` or `jump` after a panic or in another fiber). `command` is
+    the command, `reason` one of "outermost-frame", "after-panic", "after-deadlock",
+    "other-thread", "builtin-caller", "scoped-region"."""
+
+    code = "not-allowed"
+    FIELDS = ("command", "reason", "thread")
+    command: str | None
+    reason: str | None
+    thread: int | None
+
+
+class NotSupportedError(DebugError):
+    """Something this debugger does not do (in this tier, for this expression, or in a
+    post-mortem dump). `command` is the command or feature when it matters."""
+
+    code = "not-supported"
+    FIELDS = ("command",)
+    command: str | None
+
+
+class UnavailableError(DebugError):
+    """What was asked for does not exist in this session: no native code, no machine
+    registers in a bytecode frame, a value or a heap a post-mortem dump did not keep."""
+
+    code = "unavailable"
+    FIELDS = ("function",)
+    function: str | None
+
+
+class BadArgumentError(DebugError):
+    """An argument out of its range: an unknown setting, filter field, state or sort, a
+    negative count, a print format for another type. `argument` names the parameter,
+    `value` is what was given."""
+
+    code = "bad-argument"
+    FIELDS = ("argument", "value")
+    argument: str | None
+    value: object
 
 
 class StopReason(Enum):
@@ -68,6 +238,7 @@ class FrameInfo:
     tier: Tier = Tier.BYTECODE
     args: tuple[Variable, ...] = ()
     function_index: int = -1
+    address: int = 0             # a native frame's machine pc (its return address above #0)
 
 
 @dataclass(frozen=True)
@@ -143,6 +314,53 @@ class Instruction:
     is_stmt: bool
     current: bool = False
     breakpoint: bool = False
+
+
+class Address(int):
+    """A machine code address where a bytecode pc could be (a native frame's pc): front
+    ends print it in hex, as gdb does."""
+
+
+@dataclass(frozen=True)
+class NativeInstruction:
+    """One machine instruction of native code (`disassemble`, `x/i`)."""
+
+    address: int
+    offset: int                  # from the function's start (`<+4>`)
+    raw: bytes
+    mnemonic: str
+    operands: str
+    location: Location | None    # the Vyn line the DWARF line table gives it
+    is_stmt: bool                # a statement starts here (a line breakpoint's address)
+    current: bool = False        # the selected frame's pc
+    breakpoint: bool = False     # a breakpoint's code hook is here
+
+
+@dataclass(frozen=True)
+class NativeListing:
+    """A native function's machine code."""
+
+    function: str
+    tier: int
+    start: int
+    end: int
+    instructions: tuple[NativeInstruction, ...]
+
+
+@dataclass(frozen=True)
+class JitFunction:
+    """`info jit`: one function's place in the native tier."""
+
+    function: str
+    index: int
+    tier: int                    # 0: bytecode, 1: unoptimized native, 2: optimized
+    source: str                  # "jit" or "image" when native
+    calls: int                   # entries from the interpreter
+    compile_ms: float
+    code_bytes: int
+    start: int
+    end: int
+    reason: str                  # why it stays in bytecode
 
 
 @dataclass(frozen=True)

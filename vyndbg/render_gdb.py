@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vyndbg.model import (
+    Address,
     Breakpoint,
     ChannelInfo,
     FiberInfo,
@@ -26,6 +27,7 @@ from vyndbg.model import (
     PathStep,
     RegionView,
     SourceLine,
+    Tier,
     ValueInfo,
     Variable,
 )
@@ -39,8 +41,16 @@ _WATCH_WORDS = {"watchpoint": "Watchpoint", "read watchpoint": "Read watchpoint"
                 "acc watchpoint": "Access (read/write) watchpoint"}
 
 
+def pc_text(pc: int) -> str:
+    """A pc as gdb prints it before a frame or line: a machine address in hex (native
+    code), `pc N` for a bytecode pc."""
+    return f"0x{pc:016x}" if isinstance(pc, Address) else f"pc {pc}"
+
+
 class Renderer:
     """Formats records exactly as gdb prints the corresponding things."""
+
+    show_tiers = False      # bt names each frame's tier (the program runs with a JIT)
 
     # ------------------------------------------------------------------ frames and lines
 
@@ -54,20 +64,26 @@ class Renderer:
         prints the address there."""
         text = f"{frame.function} ({self.args_text(frame.args)})"
         if pc is not None:
-            text = f"pc {pc} in {text}"
+            text = f"{pc_text(pc)} in {text}"
         if frame.location is not None:
             text += f" at {frame.location.file}:{frame.location.line}"
         return text
 
     def backtrace_line(self, frame: FrameInfo, pc: int | None = None) -> str:
-        """`#0  fib (n=20) at fib.vyn:2` (`#0  pc 7 in fib ...` with `pc`)."""
-        return f"#{frame.level:<2} {self.frame_line(frame, pc)}"
+        """`#0  fib (n=20) at fib.vyn:2` (`#0  pc 7 in fib ...` with `pc`). With a JIT
+        (`show_tiers`), each frame ends with its tier, and a native caller shows its
+        return address as gdb does."""
+        if not self.show_tiers:
+            return f"#{frame.level:<2} {self.frame_line(frame, pc)}"
+        if frame.tier is Tier.NATIVE and frame.level > 0 and frame.address:
+            pc = Address(frame.address)
+        return f"#{frame.level:<2} {self.frame_line(frame, pc)} [{frame.tier.value}]"
 
     @staticmethod
     def source_line(line: SourceLine, pc: int | None = None) -> str:
         """`2\t  if n < 2 { return n }`; with `pc` (stepi in the middle of a line),
         `pc 5\t2\t...` as gdb prefixes the address."""
-        prefix = f"pc {pc}\t" if pc is not None else ""
+        prefix = f"{pc_text(pc)}\t" if pc is not None else ""
         return f"{prefix}{line.number}\t{line.text}"
 
     @staticmethod
@@ -237,6 +253,13 @@ class Renderer:
             f"Stack level {f.level}, frame in {f.function}:"
         lines = [head,
                  f" pc = {f.pc} in {f.function} ({where}); {saved}"]
+        if f.tier is Tier.NATIVE and f.address:
+            # Native code (vyn debug --jit): the machine pc too, and the caller's.
+            c = d.caller
+            saved_rip = (f"saved rip = 0x{c.address:x}" if c is not None and
+                         c.tier is Tier.NATIVE and c.address else
+                         "called from bytecode" if c is not None else "outermost")
+            lines.append(f" rip = 0x{f.address:x} in {f.function} ({where}); {saved_rip}")
         if d.caller is not None:
             lines.append(f" called by frame at level {d.caller.level}")
         if d.callee_level is not None:

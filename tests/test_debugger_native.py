@@ -1,0 +1,416 @@
+"""The debugger over native code (`vyn debug --jit=auto|eager`): compiled functions run
+inside unicorn (runtime/jit_unicorn.py) and the engine sees one stack with each frame's
+tier (vyndbg/native_views.py). Parity with the bytecode debugger, scripted sessions,
+crossing the boundary both ways, machine-level views."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from compiler.lower import compile_file
+from runtime.jit import JitOptions
+from tests.test_programs import CORPUS
+from vyndbg.cli import main
+from vyndbg.engine import Session
+from vyndbg.model import DebugError, StopReason, Tier
+
+FIB = """fn fib(n: Int) -> Int {
+  if n < 2 {
+    return n
+  }
+  let a = fib(n - 1)
+  let b = fib(n - 2)
+  return a + b
+}
+
+fn main() {
+  var i = 0
+  var total = 0
+  while i < 12 {
+    total += fib(i)
+    i += 1
+  }
+  println("{}", total)
+}
+"""
+
+# total (native) calls sum_list, which stays in bytecode (`for ... in` over a Vec).
+MIXED = """fn sum_list(v: Vec<Int>) -> Int {
+  var t = 0
+  for x in v {
+    t += x
+  }
+  t
+}
+
+fn square(x: Int) -> Int {
+  let y = x * x
+  y
+}
+
+fn total(n: Int) -> Int {
+  let v = vec![square(n), square(n + 1), 3]
+  let s = sum_list(v)
+  s + square(2)
+}
+
+fn main() {
+  let r = total(4)
+  println(r)
+}
+"""
+
+
+def _program(tmp_path, name: str, text: str):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return compile_file(str(path), text).program
+
+
+_SESSIONS: list[Session] = []
+
+
+@pytest.fixture(autouse=True)
+def _kill_sessions():
+    """Every session ends with its test: its native code's memory is unmapped, and the
+    next program gets the same fixed addresses (as docs/debugger.md shows them)."""
+    yield
+    while _SESSIONS:
+        s = _SESSIONS.pop()
+        if s.running:
+            s.kill()
+
+
+def _session(program, mode: str = "eager", **options) -> Session:
+    jit = JitOptions(mode=mode, opt=0, **options) if mode != "off" else None
+    s = Session(program, jit=jit)
+    _SESSIONS.append(s)
+    return s
+
+
+def _tiers(s: Session) -> list[tuple[str, str]]:
+    return [(f.function, f.tier.value) for f in s.frames()]
+
+
+# -- parity: stepping gives the same lines and values in both tiers -----------------------
+
+def step_trace(program, mode: str, limit: int = 400) -> list[tuple]:
+    """`start`, then `step` to the end: each stop's function, line, depth, arguments and
+    locals (as `info args` / `info locals` print them)."""
+    s = _session(program, mode)
+    out = []
+    try:
+        ev = s.start()
+        while ev.reason in (StopReason.BREAKPOINT, StopReason.STEP) and len(out) < limit:
+            f = ev.frame
+            values = tuple((v.name, v.value.text) for v in s.args() + s.locals())
+            out.append((f.function, f.location.line if f.location else 0, s.depth(), values,
+                        f.tier.value))
+            ev = s.step()
+        out.append(("end", ev.reason.value, ev.exit_code))
+    finally:
+        s.kill()
+    return out
+
+
+def _same_steps(program) -> int:
+    base = step_trace(program, "off")
+    native = step_trace(program, "eager")
+    assert [x[:4] for x in native] == [x[:4] for x in base]
+    return sum(1 for x in native if len(x) == 5 and x[4] == "native")
+
+
+def test_stepping_fib_is_the_same_in_native_code(tmp_path):
+    program = _program(tmp_path, "fib.vyn", FIB)
+    assert _same_steps(program) > 100       # nearly every stop is in native code
+
+
+def test_stepping_across_the_boundary_both_ways(tmp_path):
+    program = _program(tmp_path, "mixed.vyn", MIXED)
+    native = step_trace(program, "eager")
+    tiers = {(x[0], x[4]) for x in native if len(x) == 5}
+    assert ("sum_list", "bytecode") in tiers and ("total", "native") in tiers
+    assert ("square", "native") in tiers
+    assert _same_steps(program) > 0
+
+
+_FAST = ("class_methods", "enum_recursive", "early_return", "panic_div_zero",
+         "panic_use_after_free", "while_loop", "conc_pingpong")
+_PROGRAMS = [p for p in CORPUS if p.expectation(".diag") is None]
+
+
+def _corpus_program(program, monkeypatch):
+    from vyndbg.cli import _load_program
+
+    monkeypatch.chdir(program.directory)
+    return _load_program(program.file, "never")
+
+
+@pytest.mark.parametrize("program", [p for p in _PROGRAMS if p.id.split("/")[-1] in _FAST],
+                         ids=lambda p: p.id)
+def test_stepping_parity_on_corpus_samples(program, monkeypatch):
+    _same_steps(_corpus_program(program, monkeypatch))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("program", _PROGRAMS, ids=lambda p: p.id)
+def test_stepping_parity_on_the_whole_corpus(program, monkeypatch):
+    """Every corpus program, stepped line by line from `start` to its end, stops at the
+    same lines with the same values in bytecode and in tier-1 native code."""
+    _same_steps(_corpus_program(program, monkeypatch))
+
+
+# -- the engine ---------------------------------------------------------------------------
+
+def test_breakpoint_condition_locals_and_set_var_in_a_native_frame(tmp_path):
+    s = _session(_program(tmp_path, "fib.vyn", FIB))
+    s.break_at("fib.vyn:6", condition="n == 5")
+    ev = s.run()
+    assert ev.reason is StopReason.BREAKPOINT
+    assert ev.frame.tier is Tier.NATIVE and ev.frame.address
+    assert [(v.name, v.value.text) for v in s.args()] == [("n", "5")]
+    assert s.evaluate("a").text == "3"                 # fib(4), stored in its slot
+    s.set_var("a", "100")
+    s.delete()
+    ev = s.finish()
+    assert ev.reason is StopReason.FINISH
+    assert ev.returned.text == "102"                   # 100 + fib(3): the write went back
+    assert _tiers(s)[0] == ("main", "bytecode")       # fib(5) was called by main
+
+
+def test_one_stack_across_tiers(tmp_path):
+    s = _session(_program(tmp_path, "mixed.vyn", MIXED))
+    s.break_at("sum_list")
+    s.run()
+    assert _tiers(s) == [("sum_list", "bytecode"), ("total", "native"), ("main", "bytecode")]
+    s.select_frame(1)
+    assert {v.name: v.value.text for v in s.locals()}["v"] == "[16, 25, 3]"
+    s.select_frame(0)
+    ev = s.finish()                                    # back into native code
+    assert ev.reason is StopReason.FINISH and ev.returned.text == "44"
+    assert _tiers(s)[0] == ("total", "native")
+    ev = s.step()                                      # into square, native
+    assert (ev.frame.function, ev.frame.tier) == ("square", Tier.NATIVE)
+    assert [(v.name, v.value.text) for v in s.args()] == [("x", "2")]
+
+
+def test_stepping_from_bytecode_into_native_code(tmp_path):
+    s = _session(_program(tmp_path, "fib.vyn", FIB))
+    s.break_at("fib.vyn:14")
+    ev = s.run()
+    assert ev.frame.tier is Tier.BYTECODE           # main is entered by the interpreter
+    ev = s.step()
+    assert (ev.frame.function, ev.frame.tier, ev.frame.location.line) == (
+        "fib", Tier.NATIVE, 2)
+
+
+def test_breakpoints_survive_tier_up(tmp_path):
+    """--jit=auto: fib is compiled while a breakpoint is set in it; the stops go on, the
+    same ones as in bytecode, the later ones in native code."""
+    program = _program(tmp_path, "fib.vyn", FIB)
+
+    def stops(mode):
+        s = _session(program, mode, threshold=20) if mode != "off" else _session(program, "off")
+        s.break_at("fib.vyn:7", condition="n > 3")
+        seen = []
+        ev = s.run()
+        while ev.reason is StopReason.BREAKPOINT:
+            seen.append((s.evaluate("n").text, s.evaluate("a + b").text, ev.frame.tier))
+            ev = s.cont()
+        assert ev.reason is StopReason.EXITED
+        return seen
+
+    base, auto = stops("off"), stops("auto")
+    assert [x[:2] for x in auto] == [x[:2] for x in base]
+    assert auto[0][2] is Tier.BYTECODE and auto[-1][2] is Tier.NATIVE
+
+
+def test_machine_views(tmp_path):
+    s = _session(_program(tmp_path, "fib.vyn", FIB))
+    s.break_at("fib.vyn:5", condition="n == 3")
+    s.run()
+    regs = dict(s.registers())
+    assert regs["rip"] == s.frames()[0].address
+    assert s.symbol_at(regs["rip"]).startswith("fib+")
+    listing = s.native_disassembly()
+    assert listing.function == "fib" and listing.tier == 1
+    current = [i for i in listing.instructions if i.current]
+    assert len(current) == 1 and current[0].address == regs["rip"]
+    assert current[0].is_stmt and current[0].breakpoint
+    assert listing.instructions[-1].address < listing.end
+    ev = s.stepi()
+    assert ev.reason is StopReason.STEP
+    after = dict(s.registers())["rip"]
+    assert after != regs["rip"] and s.frames()[0].tier is Tier.NATIVE
+    s.delete()
+    # nexti over the call of fib(n - 1): the next instruction after it, same frame.
+    calls = [i for i in listing.instructions if i.mnemonic.startswith("call") and
+             i.address > after]
+    depth = s.depth()
+    for _ in range(200):
+        s.nexti()
+        assert s.depth() == depth
+        if dict(s.registers())["rip"] > calls[0].address:
+            break
+    else:
+        pytest.fail("nexti never passed the call")
+    jit = {r.function: r for r in s.jit_functions()}
+    assert jit["fib"].tier == 1 and jit["fib"].start <= after < jit["fib"].end
+
+
+def test_refusals_are_one_sentence(tmp_path):
+    s = _session(_program(tmp_path, "fib.vyn", FIB))
+    s.break_at("fib.vyn:3")
+    s.run()
+    with pytest.raises(DebugError, match="native code"):
+        s.return_from()
+    s.select_frame(1)                    # main: bytecode
+    with pytest.raises(DebugError, match="bytecode; it has no machine registers"):
+        s.registers()
+    off = _session(_program(tmp_path, "fib.vyn", FIB), "off")
+    with pytest.raises(DebugError, match="bytecode only"):
+        off.jit_functions()
+
+
+def test_a_panic_in_native_code_stops_once_with_its_backtrace(tmp_path):
+    program = _program(tmp_path, "div.vyn", """fn divide(a: Int, b: Int) -> Int {
+  a / b
+}
+fn main() {
+  println(divide(10, 0))
+}
+""")
+    s = _session(program)
+    s.break_at("div.vyn:2")
+    ev = s.run()
+    assert ev.frame.tier is Tier.NATIVE
+    ev = s.next()
+    assert ev.reason is StopReason.PANIC and "division by zero" in ev.message
+    assert [f.function for f in s.frames()] == ["divide", "main"]
+
+
+# -- the line mode --------------------------------------------------------------------------
+
+def _vyn(capsys, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_scripted_session_under_jit_eager(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fib.vyn").write_text(FIB, encoding="utf-8")
+    code, out, err = _vyn(
+        capsys, "debug", "--jit=eager", "fib.vyn", "--batch",
+        "-ex", "break 6 if n == 4", "-ex", "run", "-ex", "continue", "-ex", "bt",
+        "-ex", "print a * 10",
+        "-ex", "info registers rip", "-ex", "x/2i $pc", "-ex", "stepi",
+        "-ex", "disassemble /r", "-ex", "finish", "-ex", "delete", "-ex", "info jit",
+        "-ex", "continue")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[:4] == ["Breakpoint 1 at pc 5: file fib.vyn, line 6.", "",
+                         "Breakpoint 1, fib (n=4) at fib.vyn:6", "6\t  let b = fib(n - 2)"]
+    assert lines[4:7] == ["", "Breakpoint 1, fib (n=4) at fib.vyn:6",
+                          "6\t  let b = fib(n - 2)"]
+    assert lines[7] == "#0  fib (n=4) at fib.vyn:6 [native]"
+    assert re.fullmatch(r"#1  0x[0-9a-f]{16} in fib \(n=5\) at fib\.vyn:5 \[native\]",
+                        lines[8])
+    assert lines[9] == "#2  main () at fib.vyn:14 [bytecode]"
+    assert "$1 = 20" in lines
+    assert any(re.fullmatch(r"rip +0x[0-9a-f]+ +0x[0-9a-f]+ <fib\+\d+>", x) for x in lines)
+    assert any(re.fullmatch(r"=> 0x[0-9a-f]+ <fib\+\d+>:\t\w+.*", x) for x in lines)
+    assert any(re.fullmatch(r"0x[0-9a-f]{16}\t6\t  let b = fib\(n - 2\)", x) for x in lines)
+    assert "Dump of assembler code for function fib (native, tier 1):" in lines
+    assert any(re.fullmatch(r"   0x[0-9a-f]{16} <\+0>:\t55\tpushq +%rbp", x) for x in lines)
+    assert any(x.startswith("Value returned is $2 = ") for x in lines)
+    assert any(re.match(r"fib +native 1 +\d+", x) for x in lines)
+    assert lines[-2] == "232"
+    assert re.fullmatch(r"\[Inferior 1 \(process \d+\) exited normally\]", lines[-1])
+
+
+def test_bytecode_disassembly_on_request(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fib.vyn").write_text(FIB, encoding="utf-8")
+    code, out, err = _vyn(capsys, "debug", "--jit=eager", "fib.vyn", "--batch",
+                          "-ex", "break fib", "-ex", "run", "-ex", "disassemble /b",
+                          "-ex", "disassemble /q")
+    assert "Dump of assembler code for function fib:" in out
+    assert re.search(r"^=> <\+0>:\t[A-Z]+ ", out, re.M)     # bytecode, at the breakpoint
+    assert err == "Invalid disassembly modifier: q.\n"
+
+
+# -- the debugger's DWARF -------------------------------------------------------------------
+
+def test_the_debuggers_code_maps_every_instruction_to_its_bytecode_pc(tmp_path):
+    """Code compiled for the debugger carries each instruction's bytecode pc + 1 as the
+    line table's discriminator; llvm-dwarfdump verifies it."""
+    import io
+    import shutil
+    import subprocess
+
+    from elftools.elf.elffile import ELFFile
+
+    from compiler import native
+    from runtime.jit import plain_builtins
+
+    program = _program(tmp_path, "fib.vyn", FIB)
+    plans = {fi: native.analyze(program, fi, plain_builtins())
+             for fi in range(len(program.functions))}
+    plans = {fi: p for fi, p in plans.items() if not isinstance(p, str)}
+    obj = native.compile_plans(program, plans, opt=0, pc_map=True).object
+    dwarf = ELFFile(io.BytesIO(obj)).get_dwarf_info()
+    rows = [e.state for cu in dwarf.iter_CUs() for e in
+            dwarf.line_program_for_CU(cu).get_entries() if e.state is not None]
+    fib = program.functions[0]
+    pcs = {r.discriminator - 1 for r in rows if r.discriminator and r.line == 2}
+    assert pcs and all(fib.line_at(pc).line == 2 for pc in pcs)
+    assert {r.discriminator - 1 for r in rows if r.discriminator} >= {
+        row.pc for row in fib.lines if row.is_stmt}
+    tool = shutil.which("llvm-dwarfdump")
+    if tool is None:
+        pytest.skip("llvm-dwarfdump is not installed (.ci/run installs it)")
+    path = tmp_path / "fib.o"
+    path.write_bytes(obj)
+    done = subprocess.run([tool, "--verify", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0 and "No errors." in done.stdout, done.stdout + done.stderr
+
+
+SUM = """fn sum_to(n: Int) -> Int {
+  var s = 0
+  var i = 0
+  while i < n {
+    s += i
+    i += 1
+  }
+  s
+}
+
+fn main() {
+  println(sum_to(5))
+}
+"""
+
+
+def test_watch_a_local_of_a_native_frame(tmp_path):
+    s = _session(_program(tmp_path, "sum.vyn", SUM))
+    s.break_at("sum.vyn:5", condition="i == 2")
+    ev = s.run()
+    assert ev.frame.tier is Tier.NATIVE
+    s.delete()
+    s.watch("s")
+    ev = s.cont()
+    assert ev.reason is StopReason.WATCHPOINT
+    assert (ev.old_value.text, ev.new_value.text) == ("1", "3")
+    assert (ev.frame.function, ev.frame.location.line, ev.frame.tier) == (
+        "sum_to", 6, Tier.NATIVE)
+    ev = s.cont()
+    assert (ev.reason, ev.old_value.text, ev.new_value.text) == (
+        StopReason.WATCHPOINT, "3", "6")
+    s.delete()
+    ev = s.cont()
+    assert ev.reason is StopReason.EXITED
+    assert [o.text for o in s.take_output()] == ["10\n"]
