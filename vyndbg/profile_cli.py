@@ -16,11 +16,14 @@ def configure_profile(parser: argparse.ArgumentParser) -> None:
         "jitted", help="the functions compiled to native code, with tiers and compile times",
         description="The functions the JIT compiled to native code during a recorded run "
                     "(`vyn run --profile FILE` or `--trace FILE`), with their tiers, compile "
-                    "times and sizes, and their samples (a profile) or calls (a trace).")
+                    "times and sizes, and how hot they were in native code: their calls "
+                    "that ran natively and OSR entries (a trace), their samples taken in "
+                    "native code (a profile). Compiled functions that never ran natively "
+                    "are named at the end.")
     jitted.add_argument("file", metavar="FILE", help="a file written by --profile or --trace")
     jitted.add_argument("--hot", action="store_true",
-                        help="hottest first: by samples in a profile, by calls in a trace "
-                             "(default: in the order compiled)")
+                        help="hottest in native code first: by native samples in a profile, "
+                             "by native calls in a trace (default: in the order compiled)")
 
 
 def run_profile(args: argparse.Namespace) -> int:
