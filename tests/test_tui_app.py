@@ -12,10 +12,13 @@ from rich.console import Console
 from textual import events
 from textual.widgets import Input, TabbedContent
 
+from runtime.jit import JitOptions
 from tests.tui_programs import FIB, LOOP, PANIC, SHAPES, SHAPES_DONE, compiled
-from tui.app import VynDebugApp, run_tui
+from tui.app import NO_JIT_MESSAGE, VynDebugApp, run_tui
+from tui.disasm import NO_REGISTERS
 from tui.screens import HelpScreen
 from tui.widgets.console import CommandInput, ConsoleLog
+from tui.widgets.disasm import AsmListing, DisasmPane, RegisterList
 from tui.widgets.fiber_table import BLOCK, FiberTable
 from tui.widgets.heap import GenerationBars, HeapPane, HeapSummary, RegionList, TypeTable
 from tui.widgets.panes import BreakpointTable, CallStack, StatusBar, WatchesPane
@@ -1222,3 +1225,184 @@ def test_run_tui_returns_the_apps_exit_code(monkeypatch):
     monkeypatch.setattr(VynDebugApp, "run", fake_run)
     assert run_tui(compiled(FIB, "fib.vyn"), argv=["a", "b"], path="fib.vyn") == 0
     assert ran == {"path": "fib.vyn", "args": ["a", "b"]}
+
+
+# -- under a JIT (vyn debug --jit=eager): the stack's tiers, the Disassembly tab ---------
+
+def jit_app() -> VynDebugApp:
+    app = VynDebugApp(compiled(FIB, "fib.vyn"), path="fib.vyn",
+                      jit=JitOptions(mode="eager", opt=0))
+    app.animation_level = "none"
+    return app
+
+
+def listing_rows(app) -> list[str]:
+    return rows_of(app, app.query_one(AsmListing))
+
+
+def current_row(app) -> str:
+    """The row on screen with the arrow (empty when it is not on screen)."""
+    return next((r for r in listing_rows(app) if r[1:2] in ("▶", "▷")), "")
+
+
+async def native_fib_stop(pilot) -> None:
+    app = pilot.app
+    await ready(pilot)
+    await command(pilot, "break 7")
+    await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+    await key(pilot, "f11", lambda: "fib.vyn:4" in status(app))
+
+
+def disasm_shown(app, generation: int | None = None) -> bool:
+    pane = app.query_one(DisasmPane)
+    return pane.view is not None and pane.generation == (
+        generation if generation is not None else app.snapshot.generation)
+
+
+def test_the_stack_shows_each_frames_tier_under_a_jit():
+    async def scenario():
+        app = jit_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await native_fib_stop(pilot)
+            rows = [r.split() for r in rows_of(app, app.query_one(CallStack))]
+            assert [r[-1] for r in rows] == ["native", "native", "bytecode"]
+            tabs = app.query_one(TabbedContent)
+            assert [tabs.get_tab(p).label_text for p in
+                    ("tab-threads", "tab-disasm")] == ["Thr", "Asm"]
+            head = rows_of(app, tabs)[0]
+            assert head.split() == ["Vars", "Brk", "Watch", "Thr", "Heap", "Asm"]
+    run(scenario)
+
+
+def test_f2_shows_the_disassembly_and_it_follows_the_current_instruction():
+    async def scenario():
+        app = jit_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await native_fib_stop(pilot)
+            await command(pilot, "break 4")
+            await key(pilot, "f2", lambda: disasm_shown(app) and isinstance(
+                app.focused, AsmListing))
+            await pilot.pause()
+            assert current_row(app).startswith("●▶  <+71>  cmpq")
+            assert rows_of(app, app.query_one("#asm-title"))[0].startswith(
+                "fib · native tier 1")
+            # `s` steps one instruction: the arrow moves, the status bar says stepi, and
+            # the registers that changed are marked (rip among them, in view).
+            await key(pilot, "s", lambda: "stepi" in status(app) and disasm_shown(app))
+            await pilot.pause()
+            assert current_row(app).startswith(" ▶  <+76>  jge    <+99>")
+            regs = app.query_one(RegisterList)
+            assert "rip" in {r.name for r in regs.rows if r.changed}
+            assert any("rip" in row for row in rows_of(app, regs))
+            # Lines away, the arrow stays on screen: F10 steps by line.
+            for _ in range(4):
+                generation = app.snapshot.generation
+                await key(pilot, "f10", lambda g=generation: app.snapshot.generation > g
+                          and disasm_shown(app))
+                await pilot.pause()
+                if app.snapshot.frames[0].tier.value != "native":
+                    break
+                assert current_row(app), listing_rows(app)
+    run(scenario)
+
+
+def test_a_bytecode_frame_shows_its_bytecode_and_no_registers():
+    async def scenario():
+        app = jit_app()
+        async with app.run_test(size=(100, 30)) as pilot:
+            await native_fib_stop(pilot)
+            await key(pilot, "f2", lambda: disasm_shown(app))
+            await command(pilot, "frame 2", lambda: disasm_shown(app) and app.query_one(
+                DisasmPane).view.function == "main")
+            await pilot.pause()
+            assert current_row(app).split()[1:3] == ["6", "CALL"]
+            assert current_row(app)[1] == "▷"
+            assert rows_of(app, app.query_one(RegisterList))[0].strip() == NO_REGISTERS
+            # Back in fib: machine code again.
+            await command(pilot, "frame 0", lambda: disasm_shown(app) and app.query_one(
+                DisasmPane).view.native)
+    run(scenario)
+
+
+def test_the_registers_stand_beside_the_listing_when_there_is_room():
+    async def scenario():
+        app = jit_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await native_fib_stop(pilot)
+            await key(pilot, "f2", lambda: disasm_shown(app))
+            pane = app.query_one(DisasmPane)
+            assert pane.has_class("-stacked")
+            await pilot.resize_terminal(160, 40)
+            regs = app.query_one(RegisterList)
+            await until(pilot, lambda: not pane.has_class("-stacked")
+                        and len(rows_of(app, regs)) > 3)
+            await pilot.pause()
+            listing = app.query_one(AsmListing)
+            assert regs.region.x > listing.region.x and regs.region.y == listing.region.y
+            names = [r.split()[0] for r in rows_of(app, regs) if r.strip()]
+            assert names[:3] == ["rax", "rbx", "rcx"]
+            assert current_row(app).startswith(" ▶  <+71>")
+            # The smallest screen: the panes make way; back, the tab still shows.
+            await pilot.resize_terminal(50, 12)
+            await pilot.pause()
+            await pilot.resize_terminal(80, 24)
+            await until(pilot, lambda: pane.has_class("-stacked"))
+            await pilot.pause()
+            assert current_row(app).startswith(" ▶  <+71>")
+    run(scenario)
+
+
+def test_the_tab_is_read_when_shown_and_keeps_the_users_scroll_after_a_toggle():
+    async def scenario():
+        app = jit_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await native_fib_stop(pilot)
+            assert app.query_one(DisasmPane).view is None      # not read while hidden
+            await key(pilot, "f2", lambda: disasm_shown(app))
+            listing = app.query_one(AsmListing)
+            await pilot.press("end")
+            await until(pilot, lambda: not current_row(app))
+            top = listing.scroll_y
+            # A breakpoint toggled (no new stop): the listing stays where the user put it.
+            generation = app.snapshot.generation
+            await key(pilot, "f9", lambda: app.snapshot.generation > generation
+                      and disasm_shown(app))
+            await pilot.pause()
+            assert listing.scroll_y == top
+            # `c` brings the current instruction back.
+            await pilot.press("c")
+            await until(pilot, lambda: current_row(app) != "")
+            # Scrolled away again, the next stop brings it back too.
+            await pilot.press("end")
+            await until(pilot, lambda: not current_row(app))
+            await key(pilot, "n", lambda: "nexti" in status(app) and disasm_shown(app))
+            await until(pilot, lambda: current_row(app)[1:].startswith("▶  <+76>"))
+    run(scenario)
+
+
+def test_without_a_jit_f2_says_how_to_get_machine_code():
+    async def scenario():
+        app = VynDebugApp(compiled(FIB, "fib.vyn"), path="fib.vyn")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await ready(pilot)
+            assert not app.query(DisasmPane)
+            tabs = app.query_one(TabbedContent)
+            assert rows_of(app, tabs)[0].split() == ["Vars", "Brk", "Watch", "Threads", "Heap"]
+            await pilot.press("f2")
+            await until(pilot, lambda: NO_JIT_MESSAGE.strip() in console_text(app))
+    run(scenario)
+
+
+def test_the_help_screen_lists_the_disassembly_keys_under_a_jit():
+    async def scenario():
+        app = jit_app()
+        async with app.run_test(size=(100, 50)) as pilot:
+            await ready(pilot)
+            await pilot.press("f1")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            sections = dict(app.screen.sections)
+            assert ("F2", "Show the Disassembly tab (with --jit): the frame's machine code "
+                          "and registers") in sections["Everywhere"]
+            assert [k for k, _ in sections["Disassembly"]] == [
+                "s", "n", "c", "Up / Down / PgUp / PgDn / Home / End"]
+    run(scenario)

@@ -7,9 +7,23 @@ from __future__ import annotations
 
 import threading
 
+from runtime.jit import JitOptions
 from tests.tui_programs import FIB, SHAPES, SHAPES_DONE, compiled
 from tui.console_input import History, complete, trailing_word
 from tui.controller import Controller, EngineThread, OutputChannel, ViewState
+from tui.disasm import (
+    NO_REGISTERS,
+    AsmLine,
+    RegisterRow,
+    branch_operands,
+    bytecode_lines,
+    collect_disasm,
+    interleave,
+    native_lines,
+    register_grid,
+    register_rows,
+    with_marks,
+)
 from tui.highlight import Kind, highlight
 from tui.model import (
     PAGE,
@@ -25,10 +39,13 @@ from tui.model import (
     tier_text,
 )
 from tui.screens import key_name, key_text
+from vyndbg.engine import Session
 from vyndbg.model import (
     Breakpoint,
     FrameInfo,
+    Instruction,
     Location,
+    NativeInstruction,
     StopEvent,
     StopReason,
     Tier,
@@ -302,3 +319,215 @@ def test_engine_thread_runs_jobs_in_order_and_delivers_results():
     assert done.wait(5)
     engine.stop()
     assert got == [0, 1, 2]
+
+
+# -- the Disassembly tab (vyn debug --jit=eager): rows, operands, registers -----------
+
+EAGER = JitOptions(mode="eager", opt=0)
+FIB_LINES = FIB.split("\n")
+
+
+def text_of(n: int) -> str:
+    return FIB_LINES[n - 1] if 1 <= n <= len(FIB_LINES) else ""
+
+
+def ins(offset: int, mnemonic: str, operands: str, line: int, **flags) -> NativeInstruction:
+    return NativeInstruction(0x1000 + offset, offset, b"\x90", mnemonic, operands,
+                             Location("fib.vyn", line) if line else None,
+                             flags.get("stmt", False), flags.get("current", False),
+                             flags.get("breakpoint", False))
+
+
+# -- the model: rows, operands, registers ---------------------------------------------------
+
+def test_branch_targets_read_as_offsets_or_symbols_never_as_addresses():
+    assert branch_operands("jge", "0x1063", 0x1000, 0x1400) == "<+99>"
+    assert branch_operands("jmp", "*0x1010", 0x1000, 0x1400) == "*<+16>"
+    assert branch_operands("callq", "0x2004", 0x1000, 0x1400,
+                           lambda a: "main+4" if a == 0x2004 else "") == "<main+4>"
+    # Outside native code: the address stays; other instructions' operands are untouched.
+    assert branch_operands("callq", "0x9000", 0x1000, 0x1400, lambda a: "") == "0x9000"
+    assert branch_operands("movabsq", "$0x1063, %rax", 0x1000, 0x1400) == "$0x1063, %rax"
+    assert branch_operands("cmpq", "0x1063", 0x1000, 0x1400) == "0x1063"
+
+
+def test_source_lines_come_before_their_instructions_as_gdb_disassemble_s():
+    rows = native_lines(0x1000, 0x1100, [
+        ins(0, "pushq", "%rbp", 3),
+        ins(71, "cmpq", "$2, -8(%rbp)", 4, stmt=True, current=True, breakpoint=True),
+        ins(76, "jge", "0x1063", 4),
+        ins(86, "movq", "-8(%rbp), %rax", 8, stmt=True),   # forward: 5..8, at most 3
+        ins(99, "movq", "-0x78(%rbp), %rax", 8),
+        ins(107, "movq", "-8(%rbp), %rdx", 7, stmt=True),  # back: line 7 alone
+    ], text_of)
+    assert [(r.kind, r.text) for r in rows] == [
+        ("source", "3    fn fib(n: Int) -> Int {"),
+        ("code", "  <+0>  pushq  %rbp"),
+        ("source", "4      if n < 2 {"),
+        ("code", " <+71>  cmpq   $2, -8(%rbp)"),
+        ("code", " <+76>  jge    <+99>"),
+        ("source", "6      }"),
+        ("source", "7      return fib(n - 1) + fib(n - 2)"),
+        ("source", "8    }"),
+        ("code", " <+86>  movq   -8(%rbp), %rax"),
+        ("code", " <+99>  movq   -0x78(%rbp), %rax"),
+        ("source", "7      return fib(n - 1) + fib(n - 2)"),
+        ("code", "<+107>  movq   -8(%rbp), %rdx"),
+    ]
+    cmp = rows[3]
+    assert (cmp.current, cmp.breakpoint, cmp.stmt, cmp.offset, cmp.line) == (True, True, True,
+                                                                            71, 4)
+    # The gutter: the breakpoint's mark, then the arrow (▷ in a calling frame).
+    assert with_marks(cmp, "▶").startswith("●▶ ")
+    assert with_marks(rows[4], "▶").startswith("   ")
+    assert with_marks(rows[2], "▶") == rows[2].text
+
+
+def test_offsets_are_right_aligned_to_the_widest():
+    rows = native_lines(0x1000, 0x1400, [ins(0, "pushq", "%rbp", 3),
+                                         ins(1000, "retq", "", 3)], text_of)
+    assert [r.text for r in rows if r.kind == "code"] == ["   <+0>  pushq  %rbp",
+                                                         "<+1000>  retq"]
+
+
+def test_interleave_skips_blank_lines_moving_forward():
+    rows = interleave([(1, AsmLine("code", "a")), (3, AsmLine("code", "b"))], text_of)
+    # Line 2 of FIB is blank: left out.
+    assert [r.text for r in rows] == [
+        "1    // The first ten Fibonacci numbers, computed the slow, recursive way.", "a",
+        "3    fn fib(n: Int) -> Int {", "b"]
+
+
+def test_a_bytecode_listing_has_pcs_and_opcodes():
+    listing = [Instruction(0, "LOADK", "1, 0", Location("fib.vyn", 11), True),
+               Instruction(10, "CALL", "6, 0, 7, 1", Location("fib.vyn", 12), True,
+                           current=True)]
+    rows = bytecode_lines(listing, text_of)
+    assert [r.text for r in rows] == ["11     for i in 0..<10 {", " 0  LOADK    1, 0",
+                                      "12       println(\"fib({}) = {}\", i, fib(i))",
+                                      "10  CALL     6, 0, 7, 1"]
+    assert rows[3].current and rows[3].offset == 10
+
+
+def test_registers_in_hex_changed_ones_marked():
+    rows = register_rows([("rax", 0), ("rip", 0x7f0000001047), ("eflags", 0x97)],
+                         {"rax": 0, "rip": 0x7f0000001040, "eflags": 0x97})
+    assert rows == (RegisterRow("rax", "0x0"), RegisterRow("rip", "0x7f0000001047", True),
+                    RegisterRow("eflags", "0x97"))
+    # Nothing to compare with (the first stop): nothing changed.
+    assert not any(r.changed for r in register_rows([("rax", 1)], None))
+
+
+def test_the_register_grid_fits_the_width():
+    rows = register_rows([("rax", 0), ("rbx", 1), ("rdi", 0x7f055de47000),
+                          ("eflags", 0x97)], None)
+    # Beside the listing (21 cells): one column, values with 0x, flush right.
+    cell, grid, prefixed = register_grid(rows, 21)
+    assert prefixed and cell == 21 and [c[0][0] for c in grid] == [
+        "rax               0x0", "rbx               0x1", "rdi    0x7f055de47000",
+        "eflags           0x97"]
+    # Below it at 80 columns (34 cells): two columns fit without the 0x.
+    cell, grid, prefixed = register_grid(rows, 34)
+    assert not prefixed and cell == 16
+    assert [[text for text, _ in row] for row in grid] == [
+        ["rax            0", "rbx            1"], ["rdi 7f055de47000", "eflags        97"]]
+    # Wide: with the 0x again, as many columns as fit.
+    _, grid, prefixed = register_grid(rows, 80)
+    assert prefixed and len(grid) == 1 and len(grid[0]) == 4
+    assert register_grid((), 30) == (0, [], True)
+
+
+# -- the model over a real session ----------------------------------------------------------
+
+def stopped_in_native_fib() -> Session:
+    """fib(1) called from fib(2) (both native), from main (bytecode)."""
+    session = Session(compiled(FIB, "fib.vyn"), jit=EAGER)
+    session.break_at("fib.vyn:7")
+    session.run()
+    session.delete([1])
+    session.break_at("fib.vyn:4")
+    session.cont()
+    return session
+
+
+def test_collect_disasm_of_a_native_frame():
+    session = stopped_in_native_fib()
+    try:
+        view = collect_disasm(session, 1)
+        assert view.native and view.function == "fib" and view.top and not view.error
+        assert view.title.startswith("fib · native tier 1 · ")
+        current = view.lines[view.current]
+        assert current.kind == "code" and current.current and current.line == 4
+        assert current.breakpoint and current.stmt
+        assert current.text.split() == ["<+71>", "cmpq", "$2,", "-8(%rbp)"]
+        # Its source line is marked too; every instruction is named by its offset.
+        source = max(i for i in range(view.current) if view.lines[i].kind == "source")
+        assert view.lines[source].current and view.lines[source].line == 4
+        assert all(r.text.lstrip().startswith("<+") for r in view.lines if r.kind == "code")
+        assert [r.name for r in view.registers][:2] == ["rax", "rbx"]
+        assert view.registers[-2].name == "rip" and not view.registers_note
+        assert int(view.registers[-2].text, 16) == session.frames()[0].address
+        # A calling native frame: its return address, ▷, unwound registers only.
+        session.select_frame(1)
+        caller = collect_disasm(session, 2)
+        assert not caller.top and caller.arrow == "▷"
+        assert caller.lines[caller.current].line == 7
+        assert [r.name for r in caller.registers] == ["rip", "rbp", "rsp"]
+        # main runs bytecode: its bytecode listing, and no registers.
+        session.select_frame(2)
+        main = collect_disasm(session, 3)
+        assert not main.native and main.title.startswith("main · bytecode · ")
+        assert main.lines[main.current].text.split()[1] == "CALL"
+        assert main.registers == () and main.registers_note == NO_REGISTERS
+    finally:
+        session.kill()
+
+
+def test_collect_disasm_before_the_program_runs():
+    session = Session(compiled(FIB, "fib.vyn"), jit=EAGER)
+    assert collect_disasm(session, 1).error == "The program is not running."
+
+
+def test_the_controller_reads_the_tab_only_while_it_is_shown_and_marks_changed_registers():
+    channel = OutputChannel()
+    c = Controller(compiled(FIB, "fib.vyn"), channel, path="fib.vyn", jit=EAGER)
+    try:
+        assert c.jit
+        c.execute("break 7")
+        snap = c.execute("run")
+        assert snap.disasm is None                      # the tab is hidden
+        shown = ViewState(disasm=True)
+        snap = c.execute("step", shown)
+        assert [f.tier.value for f in snap.frames] == ["native", "native", "bytecode"]
+        first = snap.disasm
+        assert first.lines[first.current].text.split()[0] == "<+71>"
+        snap = c.execute("stepi", shown)
+        view = snap.disasm
+        assert view.lines[view.current].text.split()[:2] == ["<+76>", "jge"]
+        changed = {r.name for r in view.registers if r.changed}
+        assert "rip" in changed and "rax" not in changed
+        # Selecting another frame in the same stop compares with that frame's registers
+        # at the last stop (none: nothing is marked).
+        snap = c.execute("frame 1", shown)
+        assert not any(r.changed for r in snap.disasm.registers)
+        assert c.disasm().function == "fib"
+        # The line mode's setting applies to the tab too.
+        snap = c.execute("frame 0", shown)
+        assert "cmpq   $2, -8(%rbp)" in snap.disasm.lines[snap.disasm.current - 1].text
+        snap = c.execute("set disassembly-flavor intel", shown)
+        assert snap.disasm.lines[snap.disasm.current - 1].text.split()[1:] == [
+            "cmp", "qword", "ptr", "[rbp", "-", "8],", "2"]
+    finally:
+        c.shutdown()
+
+
+def test_without_a_jit_there_is_no_disassembly_tab_data():
+    c = Controller(compiled(FIB, "fib.vyn"), OutputChannel(), path="fib.vyn")
+    try:
+        assert not c.jit
+        c.execute("break 7")
+        snap = c.execute("run", ViewState(disasm=True))
+        assert snap.disasm is None
+        assert {f.tier.value for f in snap.frames} == {"bytecode"}
+    finally:
+        c.shutdown()

@@ -27,6 +27,7 @@ from tests.test_tui_app import (
     SENT,
     command,
     heap_shown,
+    jit_app,
     key,
     new_app,
     ready,
@@ -38,6 +39,7 @@ from tests.test_tui_app import (
 from tests.tui_programs import FIB, PANIC
 from tui.screens import HelpScreen
 from tui.widgets.console import CommandInput
+from tui.widgets.disasm import DisasmPane
 from tui.widgets.fiber_table import FiberTable
 from tui.widgets.heap import HeapPane
 from tui.widgets.variables import VariableTree
@@ -168,4 +170,63 @@ def test_the_help_screen_at_80x24():
             await until(pilot, lambda: isinstance(app.screen, HelpScreen))
             await pilot.pause()
             check("tui_help_80x24", screen_text(app), app.export_screenshot())
+    asyncio.run(scenario())
+
+
+# -- under a JIT (vyn debug --jit=eager) ----------------------------------------------------
+
+def rebased_registers(session) -> None:
+    """Registers that hold addresses read as if the code, heap and stacks were mapped at
+    0x7f0000000000: where unicorn's memory lands differs from run to run (and from the
+    first session of a process to the next), the offset in a page does not."""
+    registers = session.registers
+
+    def stable() -> list[tuple[str, int]]:
+        return [(name, 0x7f0000000000 | (value & 0xfff) if value >= 1 << 24 else value)
+                for name, value in registers()]
+    session.registers = stable
+
+
+async def stopped_in_native_fib(pilot) -> None:
+    """As stopped_in_fib, compiled: fib(1) and fib(2) run machine code, main bytecode; a
+    breakpoint on line 4 too, where fib(1) is."""
+    app = pilot.app
+    app.query_one(CommandInput).cursor_blink = False
+    rebased_registers(app.session)
+    await ready(pilot)
+    await command(pilot, "break 7")
+    await key(pilot, "f5", lambda: "breakpoint 1" in status(app))
+    await key(pilot, "f11", lambda: "fib.vyn:4" in status(app))
+    await command(pilot, "break 4")
+    await pilot.pause()
+
+
+def test_the_stack_shows_tiers_under_a_jit_at_80x24():
+    async def scenario():
+        app = jit_app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await stopped_in_native_fib(pilot)
+            check("tui_jit_stopped_80x24", without_addresses(screen_text(app)),
+                  without_addresses(app.export_screenshot()))
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_the_disassembly_tab(size):
+    """F2, then `s` (stepi): the arrow on the instruction after the breakpoint's, the
+    registers that changed (rip, eflags) highlighted; below the listing at 80x24, beside
+    it at 160x48."""
+    async def scenario():
+        app = jit_app()
+        async with app.run_test(size=size) as pilot:
+            await stopped_in_native_fib(pilot)
+            pane = app.query_one(DisasmPane)
+            await key(pilot, "f2", lambda: pane.view is not None
+                      and pane.generation == app.snapshot.generation)
+            await key(pilot, "s", lambda: "stepi" in status(app) and pane.generation
+                      == app.snapshot.generation)
+            await pilot.pause()
+            await pilot.pause()
+            check(f"tui_disasm_{size[0]}x{size[1]}", without_addresses(screen_text(app)),
+                  without_addresses(app.export_screenshot()))
     asyncio.run(scenario())

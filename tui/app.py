@@ -7,8 +7,9 @@ touched only on the UI thread, so a running program never freezes the screen, an
 reaches Session.interrupt() at once.
 
 Layout: Source and Call stack on the left, a TabbedContent on the right (Variables,
-Breakpoints, Watches, Threads, Heap: later panes such as Disassembly and Timeline slot in as
-more tabs), the Console below, then the status bar and the key footer.
+Breakpoints, Watches, Threads, Heap, and Disassembly when the program runs with a JIT:
+later panes such as Timeline slot in as more tabs), the Console below, then the status bar
+and the key footer.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from tui.console_input import Completion, complete
 from tui.controller import Children, Controller, EngineThread, OutputChannel, ViewState
+from tui.disasm import DisasmView
 from tui.fibers import FiberRows
 from tui.heap import HeapView, node_address
 from tui.model import Snapshot, Status, gutter_markers, same_file
 from tui.screens import ConditionScreen, HelpScreen, binding_rows, key_name
 from tui.widgets.console import CommandInput, Console
+from tui.widgets.disasm import AsmListing, DisasmPane
 from tui.widgets.fiber_table import FiberTable
 from tui.widgets.heap import HeapPane, ObjectTree
 from tui.widgets.panes import BreakpointTable, CallStack, StatusBar, WatchesPane
@@ -42,6 +45,12 @@ RUNNING_MESSAGE = "The program is running; press Ctrl+C to interrupt it.\n"
 TABS = (("tab-variables", "Variables", "Vars"), ("tab-breakpoints", "Breakpoints", "Brk"),
         ("tab-watches", "Watches", "Watch"), ("tab-threads", "Threads", "Threads"),
         ("tab-heap", "Heap", "Heap"))
+# With a JIT (`vyn debug --jit=auto|eager`) a sixth tab; the narrow labels are shorter so
+# that all six fit in 36 columns.
+JIT_TABS = (*TABS[:3], ("tab-threads", "Threads", "Thr"), TABS[4],
+            ("tab-disasm", "Disassembly", "Asm"))
+NO_JIT_MESSAGE = ("The program runs in bytecode only: `disassemble` lists the selected "
+                  "frame's bytecode (vyn debug --jit=eager shows machine code in F2).\n")
 WIDE_TABS = 120     # from this many columns the tabs take 45% of the width (app.tcss)
 # Below this the panes do not fit (the Source pane would have no rows): the screen says so.
 MIN_WIDTH, MIN_HEIGHT = 60, 16
@@ -83,6 +92,9 @@ class VynDebugApp(App[int]):
         Binding("f3", "heap", "Heap", show=False,
                 tooltip="Show the Heap tab: generations, live types, regions, the open "
                         "object"),
+        Binding("f2", "disasm", "Disassembly", show=False,
+                tooltip="Show the Disassembly tab (with --jit): the frame's machine code "
+                        "and registers"),
     ]
 
     def get_key_display(self, binding: Binding) -> str:
@@ -111,6 +123,11 @@ class VynDebugApp(App[int]):
             super().__init__()
             self.view = view
 
+    class DisasmReady(Message):
+        def __init__(self, view: DisasmView) -> None:
+            super().__init__()
+            self.view = view
+
     class OutputReady(Message):
         """Console text is waiting in the OutputChannel."""
 
@@ -133,11 +150,14 @@ class VynDebugApp(App[int]):
             else f"vyn debug {path}"
         self.startup = tuple(commands)
         self.session = self.controller.session
+        self.jit = self.controller.jit and not self.controller.core
+        self.tabs = JIT_TABS if self.jit else TABS
         self.engine = EngineThread(self._deliver)
         self.snapshot: Snapshot | None = None
         self._quitting = False
         self._stop_shown: tuple | None = None
         self._focus_before_small = None
+        self._disasm_stop: tuple | None = None
 
     # -- layout --------------------------------------------------------------------------
 
@@ -157,6 +177,9 @@ class VynDebugApp(App[int]):
                     yield ThreadsPane(id="threads")
                 with TabPane(TABS[4][1], id="tab-heap"):
                     yield HeapPane(id="heap")
+                if self.jit:
+                    with TabPane(JIT_TABS[5][1], id="tab-disasm"):
+                        yield DisasmPane(id="disasm")
         yield Console(id="console")
         yield Static("", id="too-small")
         yield StatusBar(id="status")
@@ -207,7 +230,7 @@ class VynDebugApp(App[int]):
     def _label_tabs(self, width: int) -> None:
         """Full tab labels where they fit, short ones on a narrow screen."""
         tabs = self.query_one(TabbedContent)
-        for pane_id, wide, narrow in TABS:
+        for pane_id, wide, narrow in self.tabs:
             tab = tabs.get_tab(pane_id)
             label = wide if width >= WIDE_TABS else narrow
             if tab.label_text != label:
@@ -237,6 +260,8 @@ class VynDebugApp(App[int]):
             self.post_message(self.RowsReady(result))
         elif isinstance(result, HeapView):
             self.post_message(self.HeapReady(result))
+        elif isinstance(result, DisasmView):
+            self.post_message(self.DisasmReady(result))
         elif isinstance(result, Exception):
             self.channel.write("error", f"internal error: {type(result).__name__}: "
                                         f"{result}\n")
@@ -261,7 +286,8 @@ class VynDebugApp(App[int]):
         return ViewState(tuple(watches.watches), expanded,
                          self.query_one(ThreadsPane).window if active == "tab-threads"
                          else None,
-                         heap.request if active == "tab-heap" else None)
+                         heap.request if active == "tab-heap" else None,
+                         active == "tab-disasm")
 
     @property
     def running(self) -> bool:
@@ -325,6 +351,10 @@ class VynDebugApp(App[int]):
             ("Heap", binding_rows(HeapPane.BINDINGS) + binding_rows(ObjectTree.BINDINGS)
              + [("Enter (why alive)", "Open the object of that step of the path")]),
         ]
+        if self.jit:
+            sections.append(("Disassembly", binding_rows(AsmListing.BINDINGS) + [
+                ("Up / Down / PgUp / PgDn / Home / End",
+                 "Scroll the listing (Left / Right: sideways)")]))
         self.push_screen(HelpScreen(sections))
 
     def action_focus_console(self) -> None:
@@ -340,6 +370,8 @@ class VynDebugApp(App[int]):
                 target = pane.query_one(FiberTable)
             if pane is not None and pane.query(HeapPane):
                 target = pane.query_one(HeapPane).focus_target
+            if pane is not None and pane.query(AsmListing):
+                target = pane.query_one(AsmListing)
             if target is not None:
                 target.focus()
             return
@@ -353,6 +385,13 @@ class VynDebugApp(App[int]):
         self.query_one(TabbedContent).active = "tab-heap"
         # After the switch has shown the tab: a hidden widget cannot take the focus.
         self.call_after_refresh(lambda: self.query_one(HeapPane).focus_target.focus())
+
+    def action_disasm(self) -> None:
+        if not self.jit:
+            self.channel.write("error", NO_JIT_MESSAGE)
+            return
+        self.query_one(TabbedContent).active = "tab-disasm"
+        self.call_after_refresh(lambda: self.query_one(AsmListing).focus())
 
     async def action_quit(self) -> None:
         self._quit()
@@ -426,6 +465,31 @@ class VynDebugApp(App[int]):
         if self.query_one(TabbedContent).active == "tab-threads":
             pane.table.request_visible()
         self.query_one(HeapPane).show(snap.heap, snap.generation, stopped)
+        if self.jit:
+            self._show_disasm(snap)
+
+    @staticmethod
+    def _place(snap: Snapshot) -> tuple:
+        """Where the program is as far as the Disassembly tab goes: the stop, the fiber,
+        the frame."""
+        detail = snap.threads.detail if snap.threads is not None else None
+        fiber = detail.info.id if detail is not None else None
+        return (snap.stop, fiber, snap.selected, snap.file, snap.line)
+
+    def _show_disasm(self, snap: Snapshot) -> None:
+        """The Disassembly tab follows the current instruction when the program stopped
+        anew or another frame or fiber was selected."""
+        pane = self.query_one(DisasmPane)
+        shown = pane.view
+        follow = shown is None or snap.disasm is None or shown.error != "" or \
+            self._disasm_stop != self._place(snap)
+        stopped = snap.status.state == "stopped"
+        if snap.disasm is not None:
+            self._disasm_stop = self._place(snap)
+        elif stopped and self.query_one(TabbedContent).active == "tab-disasm":
+            # The tab was shown after the job that made this snapshot started.
+            self._submit(self.controller.disasm)
+        pane.show(snap.disasm, snap.generation, stopped, follow)
 
     def _show_source(self, snap: Snapshot) -> None:
         source = self.query_one(SourceView)
@@ -468,6 +532,13 @@ class VynDebugApp(App[int]):
         if self._alive:
             self.query_one(HeapPane).show(event.view, event.view.generation, True)
 
+    def on_vyn_debug_app_disasm_ready(self, event: DisasmReady) -> None:
+        if self._alive and self.jit:
+            snap = self.snapshot
+            if snap is not None:
+                self._disasm_stop = self._place(snap)
+            self.query_one(DisasmPane).show(event.view, event.view.generation, True)
+
     # -- pane requests -------------------------------------------------------------------
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
@@ -479,6 +550,14 @@ class VynDebugApp(App[int]):
                 and heap.generation != self.snapshot.generation:
             heap.loading = True
             self._load_heap(heap.request)
+        if event.pane.id == "tab-disasm" and not self.running and self.snapshot is not None \
+                and self.snapshot.status.state == "stopped" \
+                and self.query_one(DisasmPane).generation != self.snapshot.generation:
+            self._submit(self.controller.disasm)
+
+    def on_asm_listing_step(self, event: AsmListing.Step) -> None:
+        """`s` / `n` in the Disassembly tab: `stepi` / `nexti`."""
+        self.action_resume(event.how)
 
     def _load_heap(self, request) -> None:
         expanded = dict(self.query_one(HeapPane).object_tree.expanded)

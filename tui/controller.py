@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from tui.disasm import DisasmView, collect_disasm
 from tui.fibers import (
     FiberQuery,
     FiberRows,
@@ -120,12 +121,14 @@ class _Stream:
 class ViewState:
     """What the UI shows beyond the engine's state: watch expressions, expanded tree
     paths (path -> number of children shown), the Threads tab's rows on screen and what
-    the Heap tab shows (each None while its tab is hidden). Passed by value to each job."""
+    the Heap tab shows (each None while its tab is hidden), and whether the Disassembly
+    tab is shown. Passed by value to each job."""
 
     watches: tuple[str, ...] = ()
     expanded: Mapping[tuple[str, ...], int] | None = None
     fibers: FiberWindow | None = None
     heap: HeapRequest | None = None
+    disasm: bool = False
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,19 @@ class Controller:
         self.generation = 0
         self._last = ""          # the command an empty line repeats
         self._action: tuple[object, str] | None = None   # (a stop, the command that made it)
+        # Registers by (fiber, frame level), read at this stop and at the one before (the
+        # Disassembly tab highlights the ones that changed since the last stop), and the
+        # selected frame's key.
+        self._registers_stop: object = None
+        self._registers_now: dict[tuple, dict[str, int]] = {}
+        self._registers_before: dict[tuple, dict[str, int]] = {}
+        self._registers_key: tuple = ()
+
+    @property
+    def jit(self) -> bool:
+        """The program runs with a JIT (`vyn debug --jit=auto|eager`): frames have tiers
+        and the Disassembly tab shows machine code."""
+        return getattr(self.session, "jit_mode", "off") not in ("off", None, "")
 
     def banner(self) -> None:
         """A dump's first lines in the console, as the line mode prints them (`Core was
@@ -227,7 +243,48 @@ class Controller:
         snap = replace(snap, threads=threads)
         if view.heap is not None:
             snap = replace(snap, heap=self._heap(view.heap, view.expanded, collected))
+        if self.jit:
+            self._note_registers(snap)
+            if view.disasm:
+                snap = replace(snap, disasm=self._disasm())
         return snap
+
+    def _note_registers(self, snap: Snapshot) -> None:
+        """At a new stop, what was read at the last one becomes the comparison; the
+        selected native frame's registers are read at every stop (a cheap call), so the
+        tab highlights the right ones even when it was hidden at the last stop."""
+        if snap.stop is not self._registers_stop:
+            self._registers_before, self._registers_now = self._registers_now, {}
+            self._registers_stop = snap.stop
+        frame = snap.selected_frame
+        detail = snap.threads.detail if snap.threads is not None else None
+        self._registers_key = (detail.info.id if detail is not None else None,
+                               frame.level if frame is not None else None)
+        if frame is None or self._registers_key in self._registers_now \
+                or frame.tier.value != "native":
+            return
+        try:
+            self._registers_now[self._registers_key] = dict(self.session.registers())
+        except DebugError:
+            pass
+
+    def _disasm(self) -> DisasmView:
+        """The Disassembly tab (tui.disasm.collect_disasm); an error is shown in the tab."""
+        try:
+            return collect_disasm(self.session, self.generation,
+                                  self._registers_before.get(self._registers_key))
+        except DebugError as e:
+            return DisasmView(self.generation, error=str(e))
+        except Exception as e:  # noqa: BLE001 - the tab says so; the other panes still show
+            return DisasmView(self.generation,
+                              error=f"internal error: {type(e).__name__}: {e}")
+
+    def disasm(self) -> DisasmView | None:
+        """The Disassembly tab, read now (the tab was just shown); None when the program
+        is not stopped."""
+        if self.session.state.state != "stopped":
+            return None
+        return self._disasm()
 
     def _heap(self, request: HeapRequest, expanded, collected: str = "") -> HeapView:
         """The Heap tab (tui.heap.collect_heap); an error is shown in the tab."""

@@ -25,6 +25,7 @@ from vyndbg.model import (
 from vyndbg.render_gdb import Renderer
 
 if TYPE_CHECKING:   # tui.fibers and tui.heap build on this module
+    from tui.disasm import DisasmView
     from tui.fibers import FiberView
     from tui.heap import HeapView
 
@@ -331,6 +332,7 @@ class Snapshot:
     stop: StopEvent | None = None    # the stop these came from (a new object at each stop)
     threads: FiberView | None = None  # the Threads tab (tui.fibers), when stopped
     heap: HeapView | None = None      # the Heap tab (tui.heap), when stopped and shown
+    disasm: DisasmView | None = None  # the Disassembly tab (tui.disasm), when shown
 
     @property
     def selected_frame(self) -> FrameInfo | None:

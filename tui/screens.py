@@ -18,7 +18,8 @@ MOUSE_HELP = (
     ("click a frame", "select it: Source and Variables follow"),
     ("click ▶ in Variables", "expand a value (fields, payload, elements)"),
     ("click more…", "load the next 100 elements"),
-    ("click a tab", "switch between Variables, Breakpoints, Watches, Threads and Heap"),
+    ("click a tab", "switch between Variables, Breakpoints, Watches, Threads, Heap and "
+                    "Disassembly (with --jit)"),
     ("click a fiber", "select it (Threads): Call stack, Source and Variables follow"),
     ("click a column's title", "sort the fibers by it (again: the other way)"),
     ("click a path step", "open its object (Heap: a step of why alive)"),
