@@ -245,6 +245,7 @@ class Jit:
         self.tidtab = (_I64 * max(1, len(vm.heap_tid)))(*vm.heap_tid)
         self.ctx[native.CTX_HEAP_TIDS] = ctypes.addressof(self.tidtab)
         self._tlab_start = None
+        self.lent = 0             # runs of heap lent to native code so far
         self.depth_limit = vm.max_depth
         self.ctx[native.CTX_DEPTH_LIMIT] = vm.max_depth
         self.ctx[native.CTX_ID] = id(self)
@@ -781,6 +782,7 @@ class Jit:
             return
         heap._top = end
         self._tlab_start = top
+        self.lent += 1
         self.ctx[self.native.CTX_TLAB_CUR] = heap.base + top
         self.ctx[self.native.CTX_TLAB_END] = heap.base + end
 
