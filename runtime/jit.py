@@ -596,8 +596,6 @@ class Jit:
             records[0][5][reg] = value
         self.override = None
         self.blocked = status == 4
-        from runtime.vm import Frame
-
         vm = self.vm
         outer = parent
         child = dst
@@ -616,9 +614,8 @@ class Jit:
                 f = osr_frame
                 f.regs[:len(values)] = values
             else:
-                f = Frame(self.functions[fi], vm.codes[fi], values, outer, child,
-                          env if i == n - 1 else 0,
-                          (outer.depth + 1) if outer is not None else 1)
+                f = self._rebuilt_frame(fi, values, outer, child, env if i == n - 1 else 0,
+                                        (outer.depth + 1) if outer is not None else 1)
             f.pc = resume
             outer = f
             child = rchild
@@ -634,6 +631,12 @@ class Jit:
         self.exit_step = vm.sched.step
         if status == 3 and self.error is None:
             self.error = RuntimeError("native code left with an error but none was recorded")
+
+    def _rebuilt_frame(self, fi: int, values: list, parent, ret, env, depth):
+        """The bytecode frame a native frame becomes when native code leaves."""
+        from runtime.vm import Frame
+
+        return Frame(self.functions[fi], self.vm.codes[fi], values, parent, ret, env, depth)
 
     def pop_error(self) -> BaseException:
         e = self.error
@@ -665,7 +668,7 @@ class Jit:
         recording = (events is not None and self.trace_code and vm.call_hooks is events
                      and not events.sample_every)
         if (f is None or vm.interrupt[0] or (vm.hooks is not None and self.polls_for_debugger)
-                or (vm.call_hooks is not None and not recording)
+                or (vm.call_hooks is not None and not recording and self.polls_for_debugger)
                 or (events is not None and not recording) or vm.gc_stress or vm.zct
                 or vm.end_slice or vm.nesting or s.lock is not None or vm.heap.gc_due()
                 or any(g.state == rs.RUNNABLE for g in s.runq)):

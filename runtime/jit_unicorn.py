@@ -273,6 +273,11 @@ class UnicornJit(Jit):
         self._hook_error: BaseException | None = None
         self._sites: dict[int, tuple[int, int]] = {}      # address -> (fi, pc)
         self._bytecode_sites: set[tuple[int, int]] = set()
+        self._leaving: dict[int, object] = {}     # id(record values) -> its NativeFrame
+        self._watch_addrs: dict[int, int] = {}    # watchpoint number -> slot address
+        self._watch_handles: dict[int, list] = {}
+        self._watch_after: dict[int, set[int]] = {}   # address after a store -> numbers
+        self._written: set[int] = set()           # watchpoints whose slot was written
         self._handles: list[dict[int, object]] = []       # per level: address -> hook
         self._rets: set[int] = set()
         self._starts: list[int] = []
@@ -542,6 +547,7 @@ class UnicornJit(Jit):
                     self.code_base, self.code_base + PAGE - 1)
         self._handles.append({})
         self._install(level, uc)
+        self._install_watches(level, uc)
         return uc
 
     def _guard(self, fn):
@@ -624,6 +630,45 @@ class UnicornJit(Jit):
         self._serial += 1
         frames = self._frames_at_stub(self.level, g)
         return frames[0] if frames else None
+
+    def frame_record(self, fi: int, site: int, resume: int, child: int, regs: int) -> None:
+        # Native code leaves: the frame whose registers these are (they lie in its stack
+        # frame, below its CFA) keeps its identity as the bytecode frame it becomes, so
+        # the debugger's step, `finish` and watchpoint scope go on with the same frame.
+        super().frame_record(fi, site, resume, child, regs)
+        level = self.level
+        owner = None
+        for (lv, cfa), f in self.shadows.items():
+            if lv == level and cfa > regs and (owner is None or cfa < owner.cfa):
+                owner = f
+        if owner is not None and owner.fn.index == fi:
+            self._leaving[id(self.records[-1][5])] = owner
+
+    def _exit(self, parent, dst: int, env, osr_frame) -> None:
+        try:
+            super()._exit(parent, dst, env, osr_frame)
+        finally:
+            self._leaving.clear()
+
+    def _rebuilt_frame(self, fi: int, values: list, parent, ret, env, depth):
+        f = self._leaving.pop(id(values), None)
+        if f is None:
+            return super()._rebuilt_frame(fi, values, parent, ret, env, depth)
+        self.shadows.pop((f.level, f.cfa), None)
+        f.resolve = None
+        f.count_depth = None
+        f.tier = "bytecode"
+        f.address = 0
+        f.slots = {}
+        f.code = self.vm.codes[fi]
+        f.regs = values
+        f.snapshot = list(values)
+        f.parent = parent
+        f.ret = ret
+        f.env = env
+        f.depth = depth
+        f.gen = None
+        return f
 
     # -- frames ----------------------------------------------------------------------------
 
@@ -883,6 +928,8 @@ class UnicornJit(Jit):
         if level < 0 or self._bases[level][3] is not uc or self.vm.hooks is None:
             return
         self._dirty = False
+        if self._written and address in self._watch_after:
+            self._report_watch(uc, address)
         nf = self.function_at(address)
         if nf is None:
             return
@@ -1008,7 +1055,7 @@ class UnicornJit(Jit):
             self._refresh_hooks()
 
     def _wanted(self) -> set[int]:
-        want = set(self._sites)
+        want = set(self._sites) | set(self._watch_after)
         if self.reporting:
             want.update(nf.lo for nf in self.fns if nf.kind == "fn")
             want.update(self._rets)
@@ -1036,6 +1083,84 @@ class UnicornJit(Jit):
                 changed = True
         if changed:
             uc.ctl_remove_cache(self.code_base, self.code_base + max(self._code_top, PAGE))
+
+    # -- watchpoints: memory-write hooks ------------------------------------------------------
+
+    def set_watches(self, watches: dict) -> None:
+        """Watch these native frames' locals (number -> (NativeFrame, register)): a
+        memory-write hook on each stack slot notes the write, and a code hook on the
+        instruction after each store to that slot (found in the function's machine code:
+        a local's slot is written by no other instruction) reports it once the store is
+        done, through vm.hooks.native_watch, as a hardware watchpoint stops."""
+        want = {}
+        for number, (frame, reg) in watches.items():
+            slot = getattr(frame, "slots", {}).get(reg)
+            nf = self._by_fi.get(frame.fn.index)
+            if slot is not None and nf is not None and getattr(frame, "tier", None) == "native":
+                want[number] = (slot[0], nf, slot[0] - (frame.cfa - 16))
+        if {n: w[0] for n, w in want.items()} == self._watch_addrs:
+            return
+        self._watch_addrs = {n: w[0] for n, w in want.items()}
+        self._watch_after = {}
+        for number, (_addr, nf, offset) in want.items():
+            for after in self._stores_to(nf, offset):
+                self._watch_after.setdefault(after, set()).add(number)
+        self._written.clear()
+        for level, uc in enumerate(self._ucs):
+            self._install_watches(level, uc)
+        self._refresh_hooks()
+
+    def _stores_to(self, nf: NativeFunction, offset: int) -> list[int]:
+        """Addresses of the instructions right after each store to `offset(%rbp)`."""
+        import capstone
+        from capstone import x86_const as cx
+
+        md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        md.detail = True
+        out = []
+        for ins in md.disasm(self.code_at(nf.lo, nf.hi - nf.lo), nf.lo):
+            if not ins.operands:
+                continue
+            dst = ins.operands[0]           # Intel order: the destination first
+            if dst.type == cx.X86_OP_MEM and dst.mem.base == cx.X86_REG_RBP and \
+                    dst.mem.disp == offset and dst.access & capstone.CS_AC_WRITE:
+                out.append(ins.address + ins.size)
+        return out
+
+    def _install_watches(self, level: int, uc) -> None:
+        for h in self._watch_handles.pop(level, []):
+            uc.hook_del(h)
+        hooks = []
+        for addr in sorted(set(self._watch_addrs.values())):
+            hooks.append(uc.hook_add(self._unicorn.UC_HOOK_MEM_WRITE, self._on_write, None,
+                                     addr, addr + 7))
+        self._watch_handles[level] = hooks
+
+    def _on_write(self, uc, access, address, size, value, data) -> None:
+        try:
+            if self.ctx[1] == 0 and self.level >= 0 and self._bases[self.level][3] is uc:
+                for n, a in self._watch_addrs.items():
+                    if a < address + size and address < a + 8:
+                        self._written.add(n)
+        except BaseException as e:
+            if self._hook_error is None:
+                self._hook_error = e
+            uc.emu_stop()
+
+    def _report_watch(self, uc, address: int) -> None:
+        """At an instruction after a store: the watchpoints whose slot it wrote."""
+        numbers = sorted(self._written & self._watch_after.get(address, set()))
+        if not numbers or self.vm.hooks is None:
+            return
+        self._written.difference_update(numbers)
+        nf = self.function_at(address)
+        if nf is None or nf.kind != "fn":
+            return
+        frames = self.frames_here(uc, address, self.pc_of_address(address))
+        if frames:
+            vm = self.vm
+            self._stop(uc, frames[0],
+                       lambda f: [vm.hooks.native_watch(vm, f, n) for n in numbers], address)
 
     # -- machine steps ---------------------------------------------------------------------
 

@@ -414,3 +414,53 @@ def test_watch_a_local_of_a_native_frame(tmp_path):
     ev = s.cont()
     assert ev.reason is StopReason.EXITED
     assert [o.text for o in s.take_output()] == ["10\n"]
+
+
+TWO_FIBERS = """fn spin(n: Int) -> Int {
+  var s = 0
+  var i = 0
+  while i < n {
+    s += i % 7
+    i += 1
+  }
+  s
+}
+
+async fn worker(n: Int) -> Int {
+  spin(n)
+}
+
+fn main() {
+  let t = vyn::spawn(worker(20000))
+  let a = spin(20000)
+  let b = await t
+  println("{} {}", a, b)
+}
+"""
+
+
+def test_a_native_frame_keeps_its_identity_when_its_slice_ends(tmp_path):
+    """Two fibers: the scheduler switches every 2000 reductions, so the native frame of
+    spin leaves native code mid-loop and goes on as a bytecode frame. `finish` and a
+    watchpoint on its local go on with it."""
+    s = _session(_program(tmp_path, "two.vyn", TWO_FIBERS))
+    s.break_at("two.vyn:5", condition="i == 10")
+    ev = s.run()
+    assert ev.frame.tier is Tier.NATIVE
+    fiber = ev.fiber.id
+    s.delete()
+    ev = s.finish()
+    assert ev.reason is StopReason.FINISH and ev.returned.text == "59997"
+    assert ev.fiber.id == fiber
+    s.kill()
+    s.break_at("two.vyn:5", condition="i == 1990")
+    ev = s.run()
+    s.delete()
+    s.watch("s")
+    seen = []
+    for _ in range(30):              # across the slice's end at the 2000th back-edge
+        ev = s.cont()
+        assert ev.reason is StopReason.WATCHPOINT, ev
+        seen.append((ev.new_value.text, ev.frame.tier.value))
+    assert {t for _, t in seen} == {"native", "bytecode"}
+    assert [int(v) for v, _ in seen] == sorted(int(v) for v, _ in seen)

@@ -90,6 +90,7 @@ class _Bp:
     scope_frame: object = None
     old: TypedValue | None = None
     old_text: str = ""
+    slot: int | None = None      # a native frame's local: the register its memory holds
 
     def public(self) -> Breakpoint:
         return Breakpoint(self.number, self.kind, self.enabled, self.location, self.function,
@@ -274,6 +275,7 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
             fns = [frame.fn.index] if local else range(len(self.program.functions))
             bp.sites = tuple((fi, row.pc) for fi in fns
                              for row in self.program.functions[fi].lines if row.is_stmt)
+            bp.slot = self._watched_slot(expr, frame) if local else None
         else:
             raise NoProcessError("Cannot watch an expression before the program runs; use "
                                  "`start` first.")
@@ -338,7 +340,15 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
         needs_calls = self._step.mode in _STEPPING or self._step.mode == "finish" or any(
             b.kind in WATCH_KINDS and b.scope_frame is not None for b in self._bps.values())
         vm.set_step_hooks(self._hooks if needs_calls else None)
-        self._sync_native(want, needs_calls)
+        # A local of a native frame is watched by a memory-write hook on its stack slot
+        # (native_views): its statement sites are checked in bytecode only.
+        hw = {bp.number: (bp.scope_frame, bp.slot) for bp in self._bps.values()
+              if bp.enabled and bp.slot is not None and self.is_native(bp.scope_frame)}
+        soft = set(self._step.sites)
+        for bp in self._bps.values():
+            if bp.enabled and bp.number not in hw:
+                soft.update(bp.sites)
+        self._sync_native(soft, needs_calls, hw)
 
     # ------------------------------------------------------------ running
 
@@ -1473,6 +1483,9 @@ class _Hooks(VMHooks):
 
     def native_step(self, vm, frame):
         self.s._on_native_step(frame)
+
+    def native_watch(self, vm, frame, number):
+        self.s._on_native_watch(frame, number)
 
     def deadlock(self, vm, error):
         self.s._on_deadlock(error)

@@ -228,14 +228,37 @@ class NativeViews:
         self._block(self._stop_event(StopReason.STEP, frame, new_frame=(
             frame.fn.index != c.fn or frame.depth != c.depth)))
 
-    def _sync_native(self, sites: set, calls: bool) -> None:
+    def _sync_native(self, sites: set, calls: bool, watches: dict | None = None) -> None:
         jit = self._native_jit()
         if jit is None:
             return
         jit.set_sites(sites)
         jit.set_reporting(calls)
+        jit.set_watches(watches or {})
         if self._step.mode != "machine" and jit._step is not None:
             jit.cancel_machine_step()
+
+    def _watched_slot(self, expr: str, frame) -> int | None:
+        """The register of a native frame's local `expr` (a bare name) when its value
+        lives in a stack slot a memory-write hook can watch; None otherwise."""
+        if not self.is_native(frame) or not expr.strip().isidentifier():
+            return None
+        for v in self._live_vars(frame, self._level_of(frame)):
+            if v.name == expr.strip() and not v.cell and v.reg in frame.slots:
+                return v.reg
+        return None
+
+    def _on_native_watch(self, frame, number: int) -> None:
+        """A memory-write hook saw the watched slot written; the instruction is done."""
+        bp = self._bps.get(number)
+        if bp is None or not bp.enabled or self._evaluating:
+            return
+        ev = self._check_watch(bp, bp.scope_frame if bp.scope_frame is not None else frame)
+        if ev is not None:
+            if ev.frame is not None and bp.scope_frame is not frame:
+                ev = self._stop_event(StopReason.WATCHPOINT, frame, breakpoint=ev.breakpoint,
+                                      old_value=ev.old_value, new_value=ev.new_value)
+            self._block(ev)
 
     def native_mid_line(self, frame) -> Address | None:
         """A native frame #0's machine pc when it is not a statement's first instruction."""
