@@ -141,9 +141,9 @@ class NativeFunction:
         self.kind = kind          # "fn" (vyn.fn.N), "entry", "osr", "osr entry", "copy"
         self.lo = lo
         self.hi = hi
-        # (address, line, bytecode pc or -1): the DWARF line table's rows; the pc is the
-        # discriminator - 1 of code compiled for the debugger (compiler/native.py pc_map)
-        self.rows: list[tuple[int, int, int]] = []
+        # (address, line, bytecode pc or -1, is_stmt): the DWARF line table's rows; the pc
+        # is the discriminator - 1 of code compiled for the debugger (native.py pc_map)
+        self.rows: list[tuple[int, int, int, bool]] = []
         self.row_addrs: list[int] = []
         self.starts: dict[int, int] = {}               # bytecode pc -> its first address
         self.stmts: dict[int, list[int]] = {}          # line -> statement-start addresses
@@ -449,12 +449,12 @@ class UnicornJit(Jit):
                     if st is None or st.end_sequence:
                         continue
                     rows.append((text_base + st.address, st.line,
-                                 (st.discriminator or 0) - 1))
+                                 (st.discriminator or 0) - 1, bool(st.is_stmt)))
                 rows.sort()
-                for addr, line, pc in rows:
-                    i = bisect.bisect_right(starts, addr) - 1
-                    if i >= 0 and fns[i].lo <= addr < fns[i].hi:
-                        fns[i].rows.append((addr, line, pc))
+                for row in rows:
+                    i = bisect.bisect_right(starts, row[0]) - 1
+                    if i >= 0 and fns[i].lo <= row[0] < fns[i].hi:
+                        fns[i].rows.append(row)
             for die in cu.iter_DIEs():
                 if die.tag != "DW_TAG_subprogram" or "DW_AT_low_pc" not in die.attributes:
                     continue
@@ -465,13 +465,21 @@ class UnicornJit(Jit):
                 self._collect_vars(die, nf)
         for nf in fns:
             nf.row_addrs = [r[0] for r in nf.rows]
-            for addr, _line, pc in nf.rows:
+            for addr, _line, pc, _stmt in nf.rows:
                 if pc >= 0 and pc not in nf.starts:
                     nf.starts[pc] = addr          # rows are in address order
             fn = self.functions[nf.fi]
-            for row in fn.lines:
-                if row.is_stmt and row.pc in nf.starts:
-                    nf.stmts.setdefault(row.line, []).append(nf.starts[row.pc])
+            if nf.starts:
+                for row in fn.lines:
+                    if row.is_stmt and row.pc in nf.starts:
+                        nf.stmts.setdefault(row.line, []).append(nf.starts[row.pc])
+                continue
+            # No discriminators (an image's code): where the line table starts a line.
+            prev = None
+            for addr, line, _pc, stmt in nf.rows:
+                if stmt and line != prev and line > 0:
+                    nf.stmts.setdefault(line, []).append(addr)
+                prev = line
 
     def _collect_vars(self, die, nf: NativeFunction) -> None:
         for child in die.iter_children():
@@ -707,10 +715,11 @@ class UnicornJit(Jit):
             return pc + 1 if caller else pc
         if nf is None:
             return 0
-        # No pc map (an image's code): the line's first statement.
+        # No pc map (an image's code): the line's first statement (a caller: just after
+        # it, so that its call site, pc - 1, is on the line).
         for row in self.functions[nf.fi].lines:
             if row.line == line and row.is_stmt:
-                return row.pc
+                return row.pc + 1 if caller else row.pc
         return 0
 
     def _unwind(self, address: int, rbp: int, first_is_ra: bool) -> list:

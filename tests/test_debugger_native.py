@@ -464,3 +464,22 @@ def test_a_native_frame_keeps_its_identity_when_its_slice_ends(tmp_path):
         seen.append((ev.new_value.text, ev.frame.tier.value))
     assert {t for _, t in seen} == {"native", "bytecode"}
     assert [int(v) for v, _ in seen] == sorted(int(v) for v, _ in seen)
+
+
+def test_an_images_native_code_under_the_debugger(tmp_path, monkeypatch, capsys):
+    """`vyn build -O0` then `vyn debug --jit=eager IMAGE`: the image's code as it is (no
+    pc map: breakpoints and callers at line granularity)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fib.vyn").write_text(FIB, encoding="utf-8")
+    code, _, err = _vyn(capsys, "build", "-O0", "fib.vyn", "-o", "fib0")
+    assert code == 0, err
+    code, out, err = _vyn(capsys, "debug", "--jit=eager", "fib0", "--batch",
+                          "-ex", "break 6 if n == 4", "-ex", "run", "-ex", "continue",
+                          "-ex", "bt", "-ex", "info locals", "-ex", "info jit")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert "#0  fib (n=4) at fib.vyn:6 [native]" in lines
+    assert any(re.fullmatch(r"#1  0x[0-9a-f]{16} in fib \(n=5\) at fib\.vyn:5 \[native\]", x)
+               for x in lines)
+    assert "a = 2" in lines
+    assert any(re.match(r"fib +native 1 \(image\)", x) for x in lines)
