@@ -2,28 +2,55 @@
 
     python bench/native_bench.py [--repeat N]
 
-Rows (best wall time of N runs each, default 3):
-    fib(32)          `vyn run fib32.vyn` (the whole command: start-up, compile, JIT, run)
-                     vs `python fib32.py`; target: at most 0.2x CPython's time
+Every row is a whole command (`vyn run ...` vs `python ...`: start-up, compile, JIT,
+run), best wall time of N runs (default 3), unless it says otherwise. The `cache` column
+says how `vyn run`'s build cache (docs/cli.md) is set for the row:
+    off      VYN_CACHE=off: the front end compiles, the JIT compiles hot functions
+    cold     an empty cache directory before every run: the first run of a program,
+             which compiles as `off` does and then stores the image (bytecode + native
+             code of the hot functions)
+    cached   a cache directory filled by one run before timing: every timed run is a hit
+             (no front end, no LLVM compile; the native code is loaded from the image)
+    -        not a source file (an image from `vyn build`), or no cache involved
+
+Rows:
+    fib(32)          `vyn run fib32.vyn` vs `python fib32.py`, cache off, cold and
+                     cached; target: at most 0.2x CPython's time
     fib(32) image    the same, from an image built with `vyn build -O2` (not timed)
-    spectral-norm    `vyn run` n=300, 10 rounds vs `python` of the same algorithm
+    fib(32) no .pyc  off, cold and cached again with PYTHONDONTWRITEBYTECODE=1 (below)
+    hello            `vyn run hello.vyn` vs `python hello.py`: start-up alone (a program
+                     that never gets hot is not cached: storing it would load LLVM)
+    binary-trees     bench/gc/binary_trees.vyn (depth 10) vs bench/gc/binary_trees.py,
+                     cache off and cached; target: faster than CPython
+    spectral-norm    `vyn run` n=300, 10 rounds vs `python` of the same algorithm, off
+                     and cached
     steady state     spectral-norm n=1000: (time of 40 rounds - time of 10 rounds) / 30,
-                     Vyn against the same C built with `gcc -O2`; target: within 1.5x of C
+                     Vyn (cache off) against the same C built with `gcc -O2`; target:
+                     within 1.5x of C
     compile time     per function of fib and spectral-norm, at tier 1 (-O0) and tier 2 (-O2)
 
-`vyn` is `sys.executable -m vyndbg.cli`; CPython runs on the same interpreter. Every
-run's output is checked against the others'.
+`vyn` is `sys.executable -m vyndbg.cli`; CPython runs on the same interpreter. The
+commands of a group (fib, hello, binary-trees, spectral-norm) take turns, one run each
+per round, so that a busy machine slows them alike. The `cpu` columns are the best user +
+system CPU time of the same runs (vyn's includes any threads LLVM starts), steadier than
+wall time on a shared machine. Python's own bytecode cache is on for `vyn`
+(PYTHONPYCACHEPREFIX: a temporary directory, filled before timing, as an installed vyn
+has its .pyc files), except in the `no .pyc` rows, where every module of the toolchain is
+compiled from source at every start. Every run's output is checked against the others'.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,18 +206,98 @@ def vyn(*args: str) -> list[str]:
     return [sys.executable, "-m", "vyndbg.cli", *args]
 
 
-def best(command: list[str], repeat: int, cwd: Path) -> tuple[float, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    times, out = [], None
+def environment(pyc: Path | None, cache: Path | str) -> dict[str, str]:
+    """The environment of a timed command: PYTHONPATH, Python's bytecode cache in `pyc`
+    (None: PYTHONDONTWRITEBYTECODE=1) and VYN_CACHE (a directory or "off")."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "VYN_CACHE")}
+    env["PYTHONPATH"] = str(ROOT)
+    env["VYN_CACHE"] = str(cache)
+    if pyc is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(pyc)
+    return env
+
+
+@dataclass
+class Cmd:
+    """One timed command: `before()` runs (untimed) before each run; `warm`: run it once
+    before timing (to fill a cache)."""
+
+    command: list[str]
+    env: dict[str, str] | None = None
+    before: Callable[[], None] | None = None
+    warm: bool = False
+
+
+class Seconds(float):
+    """A best wall time, with `cpu`: the best user + system CPU time of the same command
+    (less disturbed than wall time when other processes share the machine)."""
+
+    cpu: float = 0.0
+
+
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(cmd: Cmd, cwd: Path) -> tuple[float, float, str]:
+    env = cmd.env if cmd.env is not None else {**os.environ, "PYTHONPATH": str(ROOT)}
+    if cmd.before is not None:
+        cmd.before()
+    cpu = _cpu_of_children()
+    start = time.perf_counter()
+    done = subprocess.run(cmd.command, cwd=cwd, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - start
+    cpu = _cpu_of_children() - cpu
+    if done.returncode != 0:
+        sys.exit(f"native_bench: {' '.join(cmd.command)} failed:\n{done.stderr}")
+    return elapsed, cpu, done.stdout
+
+
+def measure(cmds: list[Cmd], repeat: int, cwd: Path) -> list[tuple[Seconds, str]]:
+    """The best wall time (and CPU time) of `repeat` runs of each command, and its output.
+    The commands take turns (one run of each, `repeat` times), so that a machine busy for
+    a while slows them all alike and the ratios stay fair."""
+    for cmd in cmds:
+        if cmd.warm:
+            _run(cmd, cwd)
+    times: list[list[float]] = [[] for _ in cmds]
+    cpus: list[list[float]] = [[] for _ in cmds]
+    outs: list[str] = [""] * len(cmds)
     for _ in range(repeat):
-        start = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-        if done.returncode != 0:
-            sys.exit(f"native_bench: {' '.join(command)} failed:\n{done.stderr}")
-        out = done.stdout
-    return min(times), out
+        for i, cmd in enumerate(cmds):
+            t, c, outs[i] = _run(cmd, cwd)
+            times[i].append(t)
+            cpus[i].append(c)
+    out = []
+    for t, c, o in zip(times, cpus, outs, strict=True):
+        best = Seconds(min(t))
+        best.cpu = min(c)
+        out.append((best, o))
+    return out
+
+
+class Vyn:
+    """`vyn run` under the three cache settings, with one Python bytecode setup."""
+
+    def __init__(self, d: Path, pyc: Path | None, tag: str):
+        self.d, self.pyc = d, pyc
+        self.cold_dir = d / f"cache-cold-{tag}"
+        self.warm_dir = d / f"cache-warm-{tag}"
+
+    def off(self, *args: str) -> Cmd:
+        return Cmd(vyn("run", *args), environment(self.pyc, "off"))
+
+    def cold(self, *args: str) -> Cmd:
+        return Cmd(vyn("run", *args), environment(self.pyc, self.cold_dir),
+                   before=lambda: shutil.rmtree(self.cold_dir, ignore_errors=True))
+
+    def cached(self, *args: str) -> Cmd:
+        return Cmd(vyn("run", *args), environment(self.pyc, self.warm_dir), warm=True)
 
 
 def fill(template: str, n: int, k: int) -> str:
@@ -230,44 +337,74 @@ def main() -> None:
         d = Path(tmp)
         (d / "fib32.vyn").write_text(FIB_VYN)
         (d / "fib32.py").write_text(FIB_PY)
+        (d / "hello.vyn").write_text('fn main() {\n  println("hello")\n}\n')
+        (d / "hello.py").write_text('print("hello")\n')
+        for name in ("binary_trees.vyn", "binary_trees.py"):
+            shutil.copy(ROOT / "bench" / "gc" / name, d / name)
         for n, k in ((300, 10), (1000, 10), (1000, 40)):
             (d / f"sn_{n}_{k}.vyn").write_text(fill(SN_VYN, n, k))
             (d / f"sn_{n}_{k}.c").write_text(fill(SN_C, n, k))
         (d / "sn_300_10.py").write_text(fill(SN_PY, 300, 10))
+        pyc = d / "pycache"
+        v = Vyn(d, pyc, "pyc")
+        nopyc = Vyn(d, None, "nopyc")
         subprocess.run(vyn("build", "-O2", "fib32.vyn", "-o", "fib32img"), cwd=d, check=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
-        rows = []
-        t_vyn, out_v = best(vyn("run", "fib32.vyn"), r, d)
-        t_py, out_p = best([sys.executable, "fib32.py"], r, d)
-        assert out_v == out_p == "2178309\n", (out_v, out_p)
-        rows.append(("fib(32)", t_vyn, "CPython", t_py))
-        t_img, out_i = best(vyn("run", "fib32img"), r, d)
-        assert out_i == out_p
-        rows.append(("fib(32) image", t_img, "CPython", t_py))
-        t_vyn, out_v = best(vyn("run", "sn_300_10.vyn"), r, d)
-        t_py, out_p = best([sys.executable, "sn_300_10.py"], r, d)
-        assert abs(float(out_v) - float(out_p)) < 1e-9, (out_v, out_p)
-        rows.append(("spectral-norm 300", t_vyn, "CPython", t_py))
+                       env=environment(pyc, "off"))          # also fills the .pyc cache
+        measure([v.off("hello.vyn")], 1, d)
+        rows = []        # (benchmark, cache, vyn seconds, baseline name, baseline seconds)
+        python = Cmd([sys.executable, "fib32.py"])
+        fib = [("fib(32)", "off", v.off("fib32.vyn")),
+               ("fib(32)", "cold", v.cold("fib32.vyn")),
+               ("fib(32)", "cached", v.cached("fib32.vyn")),
+               ("fib(32) image", "-", Cmd(vyn("run", "fib32img"), environment(pyc, "off"))),
+               ("fib(32) no .pyc", "off", nopyc.off("fib32.vyn")),
+               ("fib(32) no .pyc", "cold", nopyc.cold("fib32.vyn")),
+               ("fib(32) no .pyc", "cached", nopyc.cached("fib32.vyn"))]
+        (t_py, out_p), *timed = measure([python] + [c for _, _, c in fib], r, d)
+        assert out_p == "2178309\n", out_p
+        for (name, cache, _), (t_vyn, out_v) in zip(fib, timed, strict=True):
+            assert out_v == out_p, (name, cache, out_v)
+            rows.append((name, cache, t_vyn, "CPython", t_py))
+        (t_vyn, out_v), (t_py, out_p) = measure(
+            [v.off("hello.vyn"), Cmd([sys.executable, "hello.py"])], r, d)
+        assert out_v == out_p == "hello\n", (out_v, out_p)
+        rows.append(("hello", "off", t_vyn, "CPython", t_py))
+        (t_py, out_p), (t_off, out_off), (t_hit, out_hit) = measure(
+            [Cmd([sys.executable, "binary_trees.py"]), v.off("binary_trees.vyn"),
+             v.cached("binary_trees.vyn")], r, d)
+        assert out_off == out_hit == out_p, (out_off, out_hit, out_p)
+        rows.append(("binary-trees 10", "off", t_off, "CPython", t_py))
+        rows.append(("binary-trees 10", "cached", t_hit, "CPython", t_py))
+        (t_py, out_p), (t_off, out_off), (t_hit, out_hit) = measure(
+            [Cmd([sys.executable, "sn_300_10.py"]), v.off("sn_300_10.vyn"),
+             v.cached("sn_300_10.vyn")], r, d)
+        for out_v in (out_off, out_hit):
+            assert abs(float(out_v) - float(out_p)) < 1e-9, (out_v, out_p)
+        rows.append(("spectral-norm 300", "off", t_off, "CPython", t_py))
+        rows.append(("spectral-norm 300", "cached", t_hit, "CPython", t_py))
         gcc = shutil.which("gcc")
         steady = None
         if gcc:
             for k in (10, 40):
                 subprocess.run([gcc, "-O2", f"sn_1000_{k}.c", "-o", f"sn_{k}", "-lm"], cwd=d,
                                check=True)
-            tv10, ov = best(vyn("run", "sn_1000_10.vyn"), r, d)
-            tv40, _ = best(vyn("run", "sn_1000_40.vyn"), r, d)
-            tc10, oc = best([str(d / "sn_10")], r, d)
-            tc40, _ = best([str(d / "sn_40")], r, d)
+            (tv10, ov), (tv40, _), (tc10, oc), (tc40, _) = measure(
+                [v.off("sn_1000_10.vyn"), v.off("sn_1000_40.vyn"), Cmd([str(d / "sn_10")]),
+                 Cmd([str(d / "sn_40")])], r, d)
             assert abs(float(ov) - float(oc)) < 1e-8, (ov, oc)
             steady = ((tv40 - tv10) / 30, (tc40 - tc10) / 30)
     print(f"best of {r} runs, wall time; python: {sys.executable} ({sys.version.split()[0]})")
-    print(f"{'benchmark':<20} {'vyn (s)':>9} {'baseline':>9} {'(s)':>8} {'ratio':>7}")
-    for name, tv, base, tb in rows:
-        print(f"{name:<20} {tv:>9.3f} {base:>9} {tb:>8.3f} {tv / tb:>6.2f}x")
+    print("cache: off = VYN_CACHE=off; cold = empty cache before each run (first run, "
+          "stores); cached = every timed run a hit")
+    print(f"{'benchmark':<20} {'cache':<7} {'vyn (s)':>9} {'baseline':>9} {'(s)':>8} "
+          f"{'ratio':>7}   {'cpu: vyn':>8} {'base':>6} {'ratio':>6}")
+    for name, cache, tv, base, tb in rows:
+        print(f"{name:<20} {cache:<7} {tv:>9.3f} {base:>9} {tb:>8.3f} {tv / tb:>6.2f}x   "
+              f"{tv.cpu:>8.3f} {tb.cpu:>6.3f} {tv.cpu / max(tb.cpu, 1e-9):>5.2f}x")
     if steady is not None:
         sv, sc = steady
-        print(f"{'sn 1000 per round':<20} {sv * 1000:>8.2f}m {'gcc -O2':>9} {sc * 1000:>7.2f}m "
-              f"{sv / sc:>6.2f}x   (steady state: 40 rounds - 10 rounds)")
+        print(f"{'sn 1000 per round':<20} {'off':<7} {sv * 1000:>8.2f}m {'gcc -O2':>9} "
+              f"{sc * 1000:>7.2f}m {sv / sc:>6.2f}x   (steady state: 40 rounds - 10 rounds)")
     else:
         print("steady state against C: skipped (gcc is not installed)")
     print()

@@ -8,14 +8,21 @@ functions that have native code, so `vyn run IMAGE` finds them without reading s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from compiler import native
 from compiler.bytecode import Program
 
 
 def native_sections(program: Program, opt: int, plain_builtins: frozenset[str] | None = None,
-                    directory: str | None = None) -> tuple[str | None, dict[str, bytes]]:
-    """(LLVM IR of the native module or None, extra payload sections) for `program`."""
-    plans, _ = native.plan_functions(program, plain_builtins=plain_builtins)
+                    directory: str | None = None, functions: Iterable[int] | None = None
+                    ) -> tuple[str | None, dict[str, bytes]]:
+    """(LLVM IR of the native module or None, extra payload sections) for `program`.
+    `functions`: only these (those of them the backend can compile); None: every one.
+    The build cache of `vyn run` (runtime/build_cache.py) passes the functions the JIT
+    compiled."""
+    plans, _ = native.plan_functions(program, None if functions is None else sorted(functions),
+                                     plain_builtins=plain_builtins)
     if not plans:
         return None, {}
     ir = native.module_ir(program, plans, opt=opt, debug=True, directory=directory)

@@ -116,13 +116,17 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
                 heap_limit: int | None = None, max_depth: int | None = None,
                 gc_stress: bool = False, gc_trace: bool = False,
                 events: Callable | None = None, jit=None,
-                dump_on_panic: str | None = None) -> int:
+                dump_on_panic: str | None = None,
+                after_run: Callable | None = None) -> int:
     """Run `program`'s main; returns the exit code (0, 101 after a panic, 2 when the
     program needs an unsupported feature, 130 when interrupted). `events`, if given, is
     called with the VM before it runs and returns the EventSink to attach (a trace
     recorder; runtime/events.py). `jit`: the native tier's `runtime.jit.JitOptions` (None:
     bytecode only). `dump_on_panic`: a file for the post-mortem dump a panic writes
-    (runtime/dump.py), with the last events kept in a ring."""
+    (runtime/dump.py), with the last events kept in a ring. `after_run`, if given, is
+    called with the VM once `main` has finished (whatever the outcome), before the JIT
+    is closed: the build cache (runtime/build_cache.py) notes there which functions got
+    native code."""
     from runtime.vm import VM
 
     try:
@@ -168,6 +172,8 @@ def run_program(program: Program, argv: list[str], *, stdout: TextIO, stderr: Te
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
         stdout.flush()
+        if after_run is not None:
+            after_run(vm)
         if vm.jit is not None:
             if jit.stats is not None:
                 vm.jit.write_stats(jit.stats)

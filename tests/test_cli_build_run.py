@@ -151,7 +151,7 @@ class RecordingVM:
         self.calls = []
 
     def __call__(self, program, argv, *, stdout, stderr, heap_limit, max_depth,
-                 gc_stress=False, gc_trace=False, jit=None):
+                 gc_stress=False, gc_trace=False, jit=None, after_run=None):
         self.calls.append({"argv": argv, "heap_limit": heap_limit, "max_depth": max_depth,
                            "main": program.functions[program.entry].name,
                            "gc": (gc_stress, gc_trace)})

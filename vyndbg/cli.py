@@ -19,7 +19,6 @@ import argparse
 import os
 import re
 import sys
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,9 +191,9 @@ def import_loader(sources: list[SourceFile]) -> Callable[[SourceFile, list[str]]
 def _print_diagnostics(diagnostics: Sequence, sources: dict[str, SourceFile],
                        color: str) -> None:
     """Diagnostics on standard error, rendered as `vyn check` renders them."""
-    from compiler.render import render_human
-
     if diagnostics:
+        from compiler.render import render_human  # (and json, unicodedata): only if needed
+
         sys.stderr.write(render_human(diagnostics, sources, color=use_color(color, sys.stderr)))
 
 
@@ -385,22 +384,157 @@ def _run_program_function():
     return run_program
 
 
+class _CachedBuild:
+    """`vyn run FILE.vyn` through the build cache (runtime/build_cache.py): the program
+    from the cache when its entry is intact and its sources unchanged (printing the
+    warnings the compile printed), else compiled as `_compile` does; after the run,
+    `store` writes the entry, with native code for the functions the JIT compiled."""
+
+    def __init__(self, path: str, color: str) -> None:
+        from runtime.build_cache import BuildCache, source_key
+
+        self.cache = BuildCache.open()
+        source = read_source(path)
+        self.source = source
+        self.key = ""
+        if self.cache is not None:
+            try:
+                self.key = source_key(source.name, source.text)
+            except OSError:          # no working directory: no cache
+                self.cache = None
+        self.hit = self.cache.lookup(self.key) if self.cache is not None else None
+        self.compiled: list[tuple[tuple[int, ...], int]] = []
+        self.jit = None
+        self.deps: list = []
+        self.warnings = ("", "")
+        if self.hit is not None:
+            plain, colored = self.hit.warnings
+            text = colored if use_color(color, sys.stderr) else plain
+            if text:
+                sys.stderr.write(text)
+            self.program = self.hit.program
+            return
+        from compiler.lower import compile_sources
+
+        sources = [source]
+        loader = import_loader(sources)
+        if self.cache is not None:
+            from runtime.build_cache import recording_loader
+
+            loader = recording_loader(loader, self.deps)
+        output = compile_sources(sources, loader)
+        _print_diagnostics(output.diagnostics, output.sources, color)
+        if any(d.is_error for d in output.diagnostics):
+            self.program = None
+            return
+        if output.program is None:
+            raise RuntimeError(f"the compiler reported no error for '{path}' but built nothing")
+        self.program = output.program
+        if output.diagnostics and self.cache is not None:
+            from compiler.render import render_human
+
+            self.warnings = tuple(render_human(output.diagnostics, output.sources, color=c)
+                                  for c in (False, True))
+
+    def use_native_code(self, options: dict) -> None:
+        """Point the JIT at the cached image's native code when it is of the tier asked
+        for: loaded (not compiled) when the first of its functions gets hot."""
+        self.jit = options.get("jit")
+        hit = self.hit
+        if (hit is not None and self.jit is not None and self.jit.mode != "off"
+                and hit.native_opt == self.jit.opt):
+            self.jit.image = hit.image_path
+
+    def after_run(self, vm) -> None:
+        jit = getattr(vm, "jit", None)
+        if jit is not None:
+            self.compiled = [(tuple(c.functions), c.opt) for c in jit.compilations]
+
+    def store(self) -> None:
+        """Write the cache entry (a miss), or rewrite it with more native code (a hit whose
+        image lacked some of what the JIT compiled this time). Never fails the run."""
+        if self.cache is None or self.program is None:
+            return
+        try:
+            self._store()
+        except Exception:  # an unwritable cache, a backend failure: the next run compiles
+            if os.environ.get(TRACEBACK_ENV) == "1":
+                import traceback
+
+                traceback.print_exc(file=sys.stderr)
+
+    def close(self) -> None:
+        if self.hit is not None:
+            self.hit.close()
+
+    def _store(self) -> None:
+        from runtime.build_cache import CACHE_SECTION, encode_cache_section
+
+        opt = self.jit.opt if self.jit is not None else 2
+        hot = {fi for functions, o in self.compiled if o == opt for fi in functions}
+        hit = self.hit
+        if hit is not None:
+            have = hit.native_functions if hit.native_opt == opt else frozenset()
+            if not hot or hot <= have:
+                return
+            hot |= have
+            sections = {k: v for k, v in hit.sections.items() if k != ".vyn.native"}
+        else:
+            if not hot:
+                # Nothing got native code (or --jit=off): writing an image would load LLVM
+                # (about 35 ms, what a hit would save), so a program that never gets hot
+                # is not cached and still runs without llvmlite.
+                return
+            from compiler.serialize import program_to_sections
+
+            sections = dict(program_to_sections(self.program))
+            sections[CACHE_SECTION] = encode_cache_section(self.key, self.deps, self.warnings)
+        native_ir = None
+        if hot:
+            from compiler.native_image import native_sections
+            from runtime.jit import plain_builtins
+
+            native_ir, extra = native_sections(self.program, opt, plain_builtins(),
+                                               functions=hot)
+            sections.update(extra)
+        self.cache.store(self.key, sections, native_ir, opt)
+
+
 def _run_run(args: argparse.Namespace) -> int:
     """Run FILE's `main`: the program's exit code (0, or 101 after a panic); 1 if a source
-    file has compile errors."""
-    program = _load_program(args.file, args.color)
+    file has compile errors. A source file goes through the build cache."""
+    from runtime.image import is_image
+
+    build = None
+    if is_image(args.file):
+        program = _load_program(args.file, args.color)
+    else:
+        build = _CachedBuild(args.file, args.color)
+        program = build.program
     if program is None:
         return EXIT_COMPILE_ERRORS
     if program.entry < 0:
         raise CliError(f"'{args.file}' has no `main` function to run")
     run_program = _run_program_function()
-    # --trace/--profile (vyndbg/trace_cli.py) attach recorders through `events`.
-    return run_recorded(args, lambda events: run_program(
-        program, [args.file, *args.args], stdout=sys.stdout, stderr=sys.stderr,
-        heap_limit=args.heap_limit, max_depth=args.max_depth, gc_stress=args.gc_stress,
-        gc_trace=args.gc_trace, **({"events": events} if events else {}),
-        **({"dump_on_panic": args.dump_on_panic} if args.dump_on_panic else {}),
-        **_jit_options(args)))
+    jit_options = _jit_options(args)
+    extra = {}
+    if build is not None and build.cache is not None:
+        build.use_native_code(jit_options)
+        extra["after_run"] = build.after_run
+    try:
+        # --trace/--profile (vyndbg/trace_cli.py) attach recorders through `events`.
+        code = run_recorded(args, lambda events: run_program(
+            program, [args.file, *args.args], stdout=sys.stdout, stderr=sys.stderr,
+            heap_limit=args.heap_limit, max_depth=args.max_depth, gc_stress=args.gc_stress,
+            gc_trace=args.gc_trace, **({"events": events} if events else {}),
+            **({"dump_on_panic": args.dump_on_panic} if args.dump_on_panic else {}),
+            **jit_options, **extra))
+        if build is not None:
+            build.store()
+    finally:
+        if build is not None:
+            build.close()
+    return code
 
 
 def _configure_disasm(parser: argparse.ArgumentParser) -> None:
@@ -485,9 +619,30 @@ def _configure_debug(parser: argparse.ArgumentParser) -> None:
                         help="one line on stderr per garbage collection and region release")
     parser.add_argument("--gc-stress", action="store_true",
                         help="collect garbage at every safepoint (slow; finds missing roots)")
+    parser.add_argument("--jit", choices=("off", "auto", "eager"), default="off",
+                        help="native code under the debugger, run inside unicorn: none "
+                             "(default); for hot functions; for every function before main")
+    parser.add_argument("--jit-threshold", type=parse_positive_int, metavar="N",
+                        help="calls plus loop back-edges that make a function hot "
+                             "(default 1000)")
+    parser.add_argument("--jit-tier", type=int, choices=(1, 2), default=1,
+                        help="compile unoptimized (1, default: every variable visible) or "
+                             "optimized (2)")
     add_recording_options(parser)
     parser.set_defaults(startup=[])
     _add_color_option(parser)
+
+
+def _debug_jit(args: argparse.Namespace) -> dict:
+    """The engine's `jit` option for `vyn debug --jit=auto|eager` (none for off)."""
+    if args.jit == "off":
+        return {}
+    from runtime.image import is_image
+    from runtime.jit import DEFAULT_THRESHOLD, JitOptions
+
+    return {"jit": JitOptions(mode=args.jit, threshold=args.jit_threshold or DEFAULT_THRESHOLD,
+                              opt=0 if args.jit_tier == 1 else 2,
+                              image=args.file if is_image(args.file) else None)}
 
 
 def _tui_available() -> bool:
@@ -532,7 +687,7 @@ def _run_debug(args: argparse.Namespace) -> int:
         code = run_recorded(args, lambda events: run_tui(
             program, argv=list(args.args), path=args.file, commands=commands,
             heap_limit=args.heap_limit, max_depth=args.max_depth, **gc_options,
-            **({"events": events} if events else {})))
+            **_debug_jit(args), **({"events": events} if events else {})))
         return code if isinstance(code, int) else EXIT_OK
     from vyndbg.linemode import LineMode
     from vyndbg.prompt import run_line_mode
@@ -543,7 +698,7 @@ def _run_debug(args: argparse.Namespace) -> int:
         lm = LineMode(program, path=args.file, args=list(args.args), out=sys.stdout,
                       err=sys.stderr, interactive=interactive, heap_limit=args.heap_limit,
                       max_depth=args.max_depth, gc_trace=args.gc_trace,
-                      gc_stress=args.gc_stress, events=events)
+                      gc_stress=args.gc_stress, events=events, **_debug_jit(args))
         try:
             return run_line_mode(lm, args.startup, batch=args.batch)
         finally:
@@ -639,6 +794,8 @@ def _complain(message: str) -> None:
 
 def _report_internal_error(exc: Exception) -> None:
     if os.environ.get(TRACEBACK_ENV) == "1":
+        import traceback
+
         traceback.print_exception(exc, file=sys.stderr)
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     _complain(f"internal error: {detail}")
