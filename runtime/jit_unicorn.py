@@ -167,7 +167,7 @@ def _native_frame_class():
         every such hit would cost more than the test."""
 
         __slots__ = ("tier", "cfa", "address", "level", "slots", "snapshot", "resolve",
-                     "count_depth", "serial")
+                     "count_depth", "serial", "readonly")
 
         def _resolved(self):
             r = self.resolve
@@ -435,6 +435,11 @@ class UnicornJit(Jit):
 
     def _read_dwarf(self, elf, text_base: int, text_index: int, by_offset) -> None:
         dwarf = elf.get_dwarf_info(relocate_dwarf_sections=True)
+        self._text_base = text_base
+        try:
+            self._loclists = dwarf.location_lists()
+        except Exception:                       # noqa: BLE001 - no location lists
+            self._loclists = None
         fns = sorted((nf for nf in by_offset.values() if nf.kind == "fn"),
                      key=lambda f: f.lo)
         starts = [f.lo for f in fns]
@@ -491,12 +496,20 @@ class UnicornJit(Jit):
             a = child.attributes
             name = a["DW_AT_name"].value.decode() if "DW_AT_name" in a else ""
             line = a["DW_AT_decl_line"].value if "DW_AT_decl_line" in a else 0
-            offset = None
+            where = None
             loc = a.get("DW_AT_location")
-            if loc is not None and loc.form == "DW_FORM_exprloc" and loc.value and \
-                    loc.value[0] == 0x91:                    # DW_OP_fbreg
-                offset = _sleb(loc.value[1:])
-            nf.vars.append((name, line, offset))
+            if loc is not None and loc.form == "DW_FORM_exprloc":
+                where = ("expr", bytes(loc.value))
+            elif loc is not None and self._loclists is not None:
+                # Optimized code: a location list, each entry an expression for a range.
+                try:
+                    entries = self._loclists.get_location_list_at_offset(loc.value)
+                except Exception:              # noqa: BLE001 - shown as optimized out
+                    entries = []
+                ranges = [(self._text_base + e.begin_offset, self._text_base + e.end_offset,
+                           bytes(e.loc_expr)) for e in entries if hasattr(e, "loc_expr")]
+                where = ("list", ranges)
+            nf.vars.append((name, line, where))
 
     def _scan_rets(self, fns: list[NativeFunction]) -> None:
         try:
@@ -754,17 +767,66 @@ class UnicornJit(Jit):
             row = fn.line_at(v.start)
             line = row.line if row is not None else fn.line
             by_key.setdefault((v.name, max(line, 1)), v)
-        for name, line, offset in nf.vars:
-            v = by_key.get((name, line))
-            if v is not None and offset is not None:
+        for name, line, where in nf.vars:
+            v = by_key.pop((name, line), None)
+            if v is not None:
                 kind = self.native.K_PTR if v.cell else self.native.desc_kind(
                     self.program, v.type_id)
-                out[v.reg] = (offset, kind)
+                out[v.reg] = (where, kind)
+        if nf.vars:
+            # Described by no DWARF variable at all (optimized code dropped it).
+            for v in by_key.values():
+                out.setdefault(v.reg, (None, 0))
         self._regmaps[fi] = out
         return out
 
+    def _locate(self, where, address: int, rbp: int, register) -> tuple:
+        """Where a variable is at `address`: ("memory", addr), ("value", bits) or
+        ("gone",). `register(n)`: the frame's DWARF register n, or None (an outer
+        frame: only memory relative to its frame pointer is known)."""
+        if where is None:
+            return ("gone",)
+        if where[0] == "list":
+            expr = next((e for lo, hi, e in where[1] if lo <= address < hi), None)
+            if expr is None:
+                return ("gone",)
+        else:
+            expr = where[1]
+        if not expr:
+            return ("gone",)
+        op = expr[0]
+        if op == 0x91:                                   # DW_OP_fbreg (frame base: rbp)
+            return ("memory", rbp + _sleb(expr[1:]))
+        if 0x70 <= op <= 0x7F:                           # DW_OP_bregN offset
+            n, off = op - 0x70, _sleb(expr[1:])
+            base = rbp if n == 6 else register(n)
+            return ("gone",) if base is None else ("memory", base + off)
+        if 0x50 <= op <= 0x6F or op == 0x90:             # DW_OP_regN, DW_OP_regx N
+            n = op - 0x50 if op != 0x90 else _uleb(expr, 1)[0]
+            value = register(n)
+            return ("gone",) if value is None else ("value", value)
+        if op in (0x10, 0x11) and expr[-1] == 0x9F:       # DW_OP_const[us] ... stack_value
+            n, _ = _uleb(expr, 1)
+            if op == 0x11:
+                n = _sleb(expr[1:])
+            return ("value", n & (1 << 64) - 1)
+        if 0x30 <= op <= 0x4F and len(expr) == 2 and expr[1] == 0x9F:   # DW_OP_litN
+            return ("value", op - 0x30)
+        return ("gone",)
+
+    def _registers_of(self, uc):
+        """DWARF register number -> value, read from `uc` (the innermost frame's)."""
+        x86 = self._x86
+
+        def register(n: int):
+            if n >= len(_DWARF_REGS):
+                return None
+            v = uc.reg_read(getattr(x86, f"UC_X86_REG_{_DWARF_REGS[n].upper()}"))
+            return v & (1 << 64) - 1
+        return register
+
     def _shadow(self, level: int, nf: NativeFunction, address: int, cfa: int, pc: int,
-                depth: int, env: int, params: list | None):
+                depth: int, env: int, params: list | None, registers=None):
         key = (level, cfa)
         f = self.shadows.get(key)
         if f is None or f.fn.index != nf.fi:
@@ -788,14 +850,24 @@ class UnicornJit(Jit):
         f.address = address
         f.depth = depth
         f.slots = {}
+        f.readonly = set()
         if params is not None:
             f.regs[:len(params)] = params
         else:
             rbp = cfa - 16
-            for reg, (offset, kind) in self._var_regs(nf.fi).items():
-                addr = rbp + offset
-                f.regs[reg] = self._from_bits(_I64.from_address(addr).value, kind)
-                f.slots[reg] = (addr, kind)
+            register = registers if registers is not None else (lambda n: None)
+            at = address if registers is not None else address - 1   # callers: the call
+            for reg, (where, kind) in self._var_regs(nf.fi).items():
+                place = self._locate(where, at, rbp, register)
+                if place[0] == "memory":
+                    f.regs[reg] = self._from_bits(_I64.from_address(place[1]).value, kind)
+                    f.slots[reg] = (place[1], kind)
+                elif place[0] == "value":
+                    f.regs[reg] = self._from_bits(_signed(place[1]), kind)
+                    f.readonly.add(reg)
+                else:
+                    f.regs[reg] = OPTIMIZED_OUT
+                    f.readonly.add(reg)
         f.snapshot = list(f.regs)
         return f
 
@@ -816,10 +888,11 @@ class UnicornJit(Jit):
         """NativeFrames for unwound records (innermost first), linked to the frames below
         this level's native code. `top_pc`: the innermost's bytecode pc (None: it is a
         caller too, calling `callee`); `params`: its arguments (at its entry)."""
-        parent, depth, env, _uc = self._bases[level]
+        parent, depth, env, uc = self._bases[level]
         below = parent
         n = len(frames)
         built = []
+        top_registers = self._registers_of(uc) if top_pc is not None else None
         for i in range(n - 1, -1, -1):
             nf, address, cfa = frames[i]
             if i == 0 and top_pc is not None:
@@ -828,7 +901,8 @@ class UnicornJit(Jit):
                 pc = self.pc_of_address(address, caller=True)
                 self._resume_sites.setdefault((nf.fi, pc), set()).add(address)
             f = self._shadow(level, nf, address, cfa, pc, depth + (n - 1 - i),
-                             env if i == n - 1 else 0, params if i == 0 else None)
+                             env if i == n - 1 else 0, params if i == 0 else None,
+                             top_registers if i == 0 else None)
             f.parent = below
             f.ret = 0
             below = f
@@ -968,7 +1042,8 @@ class UnicornJit(Jit):
         """The innermost frame alone, its caller and depth found if asked."""
         rbp = uc.reg_read(self._x86.UC_X86_REG_RBP)
         level = self.level
-        f = self._shadow(level, nf, address, rbp + 16, pc, 0, 0, None)
+        f = self._shadow(level, nf, address, rbp + 16, pc, 0, 0, None,
+                         self._registers_of(uc))
 
         def resolve(frame):
             frames = self._unwind(address, rbp, False)
@@ -1259,6 +1334,34 @@ class UnicornJit(Jit):
         self._code_mem.close()
         self._scratch.close()       # ctx, tables: never touched once closed
         self.closed = True
+
+
+class _OptimizedOut:
+    """A variable optimized code keeps nowhere here (gdb's `<optimized out>`)."""
+
+    optimized_out = True
+
+    def __repr__(self) -> str:
+        return "<optimized out>"
+
+
+OPTIMIZED_OUT = _OptimizedOut()
+
+# DWARF register numbers of x86-64 (the System V psABI) -> unicorn register names.
+_DWARF_REGS = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10",
+               "r11", "r12", "r13", "r14", "r15", "rip") + tuple(
+                   f"xmm{i}" for i in range(16))
+
+
+def _uleb(data, i: int = 0) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = data[i]
+        i += 1
+        result |= (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return result, i
 
 
 def _sleb(data) -> int:

@@ -84,7 +84,8 @@ def _kill_sessions():
 
 
 def _session(program, mode: str = "eager", **options) -> Session:
-    jit = JitOptions(mode=mode, opt=0, **options) if mode != "off" else None
+    options.setdefault("opt", 0)
+    jit = JitOptions(mode=mode, **options) if mode != "off" else None
     s = Session(program, jit=jit)
     _SESSIONS.append(s)
     return s
@@ -483,3 +484,37 @@ def test_an_images_native_code_under_the_debugger(tmp_path, monkeypatch, capsys)
                for x in lines)
     assert "a = 2" in lines
     assert any(re.match(r"fib +native 1 \(image\)", x) for x in lines)
+
+
+def test_optimized_native_code_says_what_dwarf_can_still_say(tmp_path):
+    """--jit-tier 2: variables through DWARF location lists (registers, stack, constants)
+    where the code keeps them, `<optimized out>` where it does not; a variable held in a
+    register cannot be set."""
+    s = _session(_program(tmp_path, "fib.vyn", FIB), opt=2)
+    s.break_at("fib.vyn:7", condition="n == 4")
+    ev = s.run()
+    assert ev.reason is StopReason.BREAKPOINT and ev.frame.tier is Tier.NATIVE
+    values = {v.name: v.value.text for v in s.args() + s.locals()}
+    assert values["n"] == "4"
+    assert all(values[k] in (want, "<optimized out>") for k, want in (("a", "2"), ("b", "1")))
+    ev = s.finish()
+    assert ev.returned.text == "3"
+    listing = s.jit_functions()
+    assert {r.function: r.tier for r in listing}["fib"] == 2
+
+
+def test_an_optimized_out_variable_is_one_sentence(tmp_path):
+    from runtime.jit_unicorn import OPTIMIZED_OUT
+
+    s = _session(_program(tmp_path, "fib.vyn", FIB))
+    s.break_at("fib.vyn:6", condition="n == 4")
+    s.run()
+    frame = s.vm.frame
+    reg = next(v.reg for v in frame.fn.vars if v.name == "a")
+    frame.regs[reg] = OPTIMIZED_OUT            # as tier-2 code leaves a variable
+    frame.readonly.add(reg)
+    assert {v.name: v.value.text for v in s.locals()}["a"] == "<optimized out>"
+    with pytest.raises(DebugError, match="value has been optimized out"):
+        s.evaluate("a + 1")
+    with pytest.raises(DebugError, match="optimized native code"):
+        s.set_var("a", "1")

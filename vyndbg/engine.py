@@ -1005,6 +1005,8 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
             raw = vm.reader.read_slot(frame.env, 1 + v.reg, kinds[v.reg]) if frame.env else None
         else:
             raw = frame.regs[v.reg] if v.reg < len(frame.regs) else None
+            if getattr(raw, "optimized_out", False):     # native code (--jit-tier 2)
+                raise EvaluationError("value has been optimized out")
         if v.cell and raw:
             raw = vm.reader.read_slot(raw, 0, vm.kinds[v.type_id])
         return TypedValue(raw, v.type_id)
@@ -1036,6 +1038,12 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
             if (v.kind == "param") != params:
                 continue
             try:
+                raw = frame.regs[v.reg] if v.kind != "capture" and v.reg < len(frame.regs) \
+                    else None
+                if getattr(raw, "optimized_out", False):
+                    out.append(Variable(v.name, ValueInfo(self._type_name(v.type_id),
+                                                          "<optimized out>"), v.kind))
+                    continue
                 tv = self._read_var(frame, v)
                 out.append(Variable(v.name, self.value_info(tv), v.kind))
             except (HeapError, RuntimeFailure):
@@ -1314,6 +1322,11 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
                             raise NotSupportedError(
                                 f"Cannot assign to the captured value `{target}`.",
                                 command="set var")
+                    elif v.reg in getattr(frame, "readonly", ()):
+                        raise NotSupportedError(
+                            f"Cannot set `{target}`: optimized native code keeps it in a "
+                            "register or nowhere (debug with --jit-tier 1).",
+                            command="set var")
                     else:
                         frame.regs[v.reg] = value.value
                     return self.value_info(TypedValue(value.value, v.type_id))
