@@ -11,6 +11,9 @@ Rows, in one run:
     native code             in-process, fib(27) by one call of its native code: as the JIT
                             compiles it without a trace (no instrumentation), and traced
                             (every call and return into the buffer, drained to a sink)
+    profile, in-process     fib(27) run in-process (--jit=eager), with and without a
+                            profile: the samples' cost, how many were taken in native code
+                            and how often native code left (deoptimized)
     vyn trace info          `vyn trace info` on the fib(27) trace (1.27 million events)
     vyn trace show: open    reading that trace into the viewer's model
                             (tui/trace_model.load: what `vyn trace show` does before its
@@ -132,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         if tiers != [[]]:
             print()
             _native_cost(args.repeat)
+            print()
+            _profile_cost(args.repeat, every, tmp)
         print()
         _sizes(trace, profile)
         print()
@@ -227,6 +232,45 @@ def _native_cost(repeat: int) -> None:
             records = f"{sink.words:,} words" if traced else "no instrumentation"
             print(f"{label:36} {best * 1e3:9.2f} {ratio:>7}  {records}")
             jit.close()
+
+
+def _profile_cost(repeat: int, every: int, tmp: str) -> None:
+    """fib(27) run in-process with the JIT (tier 2, compiled first), with and without a
+    profile: what the samples cost, and whether native code left for them (`Jit.exits`)."""
+    import io
+
+    from compiler.lower import compile_file
+    from runtime.jit import JitOptions
+    from runtime.run import run_program
+    from traces.recorder import Recorder
+
+    program = compile_file("fib.vyn", (BENCH / "fib.vyn").read_text()).program
+    print(f"{'profile, in-process (run only)':36} {'ms':>9} {'ratio':>7}  samples")
+    times = {}
+    for profiled in (False, True):
+        best = float("inf")
+        for _ in range(max(3, repeat)):
+            rec = Recorder(os.path.join(tmp, "p.vprof"), sample_every=every) \
+                if profiled else None
+            vms = []
+
+            def events(vm, rec=rec, vms=vms):
+                vms.append(vm)
+                return rec.attach(vm) if rec is not None else None
+
+            start = time.perf_counter()
+            run_program(program, ["fib.vyn"], stdout=io.StringIO(), stderr=io.StringIO(),
+                        events=events, jit=JitOptions(mode="eager"))
+            best = min(best, time.perf_counter() - start)
+            if rec is not None:
+                rec.close(0)
+        times[profiled] = best
+        jit = vms[0].jit
+        label = f"fib(27) tier 2, {'--profile' if profiled else 'no profile'}"
+        ratio = f"{best / times[False]:6.2f}x" if profiled else ""
+        notes = (f"{jit.native_samples} in native code, {jit.exits} deoptimizations"
+                 if profiled else f"{jit.exits} deoptimizations")
+        print(f"{label:36} {best * 1e3:9.2f} {ratio:>7}  {notes}")
 
 
 def _count(path: str) -> int:

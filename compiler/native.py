@@ -50,8 +50,13 @@ CTX_TRACE_SKIP = 11
 # [CTX_TLAB_CUR, CTX_TLAB_END) as absolute addresses (both 0: none lent, allocate through
 # the runtime), and a table of the heap's type id for each program type.
 CTX_TLAB_CUR, CTX_TLAB_END, CTX_HEAP_TIDS = 12, 13, 14
+# Where native code is when it calls `vyn_rt_poll` or `vyn_rt_call` (a profile's stack
+# sample is taken there without leaving, runtime/jit.py `_native_stack`): its frame
+# address (RBP), an address inside the calling code (DWARF: its line and inlined frames),
+# and the site (`poll_site`: function, bytecode pc, the callee a call's poll is for).
+CTX_SAMPLE_FP, CTX_SAMPLE_ADDR, CTX_SAMPLE_SITE = 15, 16, 17
 STACK_ALLOWANCE = 2 << 20     # bytes of C stack native code may use below its entry
-CTX_WORDS = 16
+CTX_WORDS = 18
 # ctx[CTX_STATUS] after native code returned.
 ST_OK, ST_YIELD, ST_TRAP, ST_RAISE, ST_BLOCK = 0, 1, 2, 3, 4
 # vyn_rt_exec's answers.
@@ -122,6 +127,25 @@ _INT_BIN = {bc.ADD: "add", bc.SUB: "sub", bc.MUL: "mul", bc.BAND: "and", bc.BOR:
 _FLOAT_BIN = {bc.FADD: "fadd", bc.FSUB: "fsub", bc.FMUL: "fmul"}
 _NATIVE_BUILTINS = frozenset(("Vec.len", "Array.len"))
 QNAN = 0x7FF8000000000000
+
+
+SITE_TAG = 1 << 62            # a poll site word is never 0 (0: code that stores none)
+
+
+def poll_site(fi: int, pc: int, callee: int | None) -> int:
+    """The word native code stores in CTX_SAMPLE_SITE before `vyn_rt_poll` (and
+    `vyn_rt_call`): function `fi` is at bytecode `pc` (a back-edge's target, or a call's
+    own pc), and for a call's poll, the callee about to run from its pc 0. 0 (none) if
+    they do not fit in its fields."""
+    if fi >> 21 or pc >> 21 or (callee is not None and (callee + 1) >> 20):
+        return 0
+    return SITE_TAG | fi | pc << 21 | (0 if callee is None else callee + 1) << 42
+
+
+def decode_site(word: int) -> tuple[int, int, int | None]:
+    """poll_site's (fi, pc, callee)."""
+    callee = (word >> 42) & 0xFFFFF
+    return word & 0x1FFFFF, (word >> 21) & 0x1FFFFF, callee - 1 if callee else None
 
 
 class NativeError(Exception):
@@ -647,6 +671,7 @@ class _FnEmitter:
             # As the interpreter: the call is made (and traced), then the slice ends. The
             # callee's own record of its call is skipped once (CTX_TRACE_SKIP).
             self.trace_record(callee)
+        self.where(site if callee is not None else resume, callee)
         self.cycles_now(CTX_TRACE_NOW)
         p = self.value("call i64 @vyn_rt_poll(ptr %ctx)")
         y = self.value(f"icmp ne i64 {p}, 0")
@@ -665,6 +690,21 @@ class _FnEmitter:
             before_yield()
         self.emit(f"br label %{self.exit_block(site, resume, child, None)}")
         self.block(cont)
+
+    def where(self, pc: int, callee: int | None) -> None:
+        """Tell the runtime where this code is (CTX_SAMPLE_*), before a helper that may
+        take a stack sample: the frame address, an address in this very code (also when
+        LLVM inlined it: then DWARF's inlined subroutines name the frames it stands for)
+        and the site. Stores in the poll's cold block and before `vyn_rt_call` only."""
+        if not self.m.sites:
+            return
+        fa = self.value("call ptr @llvm.frameaddress.p0(i32 0)")
+        fai = self.value(f"ptrtoint ptr {fa} to i64")
+        here = self.value('call i64 asm sideeffect "leaq 0(%rip), $0", "=r"()')
+        for word, v in ((CTX_SAMPLE_FP, fai), (CTX_SAMPLE_ADDR, here),
+                        (CTX_SAMPLE_SITE, str(poll_site(self.fn.index, pc, callee)))):
+            p = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {word}")
+            self.emit(f"store i64 {v}, ptr {p}{CTX}")
 
     # -- call tracing (trace=True) ---------------------------------------------------------
 
@@ -733,7 +773,7 @@ class _FnEmitter:
         fi = fn.index
         di = self.di
         if di.enabled:
-            self.sp = self.m.subprograms[fi]
+            self.sp = self.m.subprograms[-1 - fi if self.osr else fi]
         if self.osr:
             head = (f'define internal i64 @"{osr_symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env, '
                     f"ptr %in, i64 %at)")
@@ -742,7 +782,7 @@ class _FnEmitter:
             linkage = "internal " if fi in self.m.private else ""
             head = (f'define {linkage}i64 @"{symbol(fi)}"(ptr %ctx, i64 %depth, '
                     f"i64 %env{params})")
-        dbg = f" !dbg {self.sp}" if di.enabled and not self.osr else ""
+        dbg = f" !dbg {self.sp}" if di.enabled else ""
         self.out.append(f"{head} #0{dbg} {{")
         self.block("entry")
         if di.enabled and not self.osr:
@@ -1126,6 +1166,7 @@ class _FnEmitter:
             self.emit(f"br label %{join}")
             self.block(slow)
             store_args()
+            self.where(pc, None)
             self.cycles_now(CTX_TRACE_NOW)
             v2 = self.tmp()
             self.emit(f"{v2} = call i64 @vyn_rt_call(ptr %ctx, i64 {g}, i64 {d1}, i64 0, "
@@ -1310,7 +1351,7 @@ def _cycles(word: int, name: str) -> list[str]:
             f"  store i64 %{name}, ptr %{name}p"]
 
 
-def _entry_function(plan: Plan, trace: bool = False) -> list[str]:
+def _entry_function(plan: Plan, trace: bool = False, walk: bool = True) -> list[str]:
     """`vyn.entry.N(ctx, depth, env, args)`: the interpreter's way in (one C signature
     for every function): loads the arguments and calls the fast entry."""
     fn = plan.fn
@@ -1322,7 +1363,11 @@ def _entry_function(plan: Plan, trace: bool = False) -> list[str]:
         out.append(f"  %p{i} = getelementptr inbounds i64, ptr %args, i64 {i}")
         out.append(f"  %a{i} = load i64, ptr %p{i}")
         args.append(f", i64 %a{i}")
-    out.append(f'  %v = call i64 @"{symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env{"".join(args)})')
+    # (Never inlined here nor a tail call: a profile's walk of the frame pointers stops at
+    # the wrapper, which has no DWARF; every Vyn frame is in code with DWARF.)
+    call = "notail call" if walk else "call"
+    out.append(f'  %v = {call} i64 @"{symbol(fi)}"(ptr %ctx, i64 %depth, '
+               f'i64 %env{"".join(args)}){" #1" if walk else ""}')
     if trace:
         out.extend(_cycles(CTX_TRACE_NOW, "now"))
     out.append("  ret i64 %v")
@@ -1330,13 +1375,15 @@ def _entry_function(plan: Plan, trace: bool = False) -> list[str]:
     return out
 
 
-def _osr_entry_function(plan: Plan, trace: bool = False) -> list[str]:
+def _osr_entry_function(plan: Plan, trace: bool = False, walk: bool = True) -> list[str]:
     fi = plan.fn.index
     return [f'define i64 @"{osr_symbol(fi)}.entry"(ptr %ctx, i64 %depth, i64 %env, ptr %in, '
             "i64 %at) #0 {", "entry:", *_STACK_LIMIT,
             *(_cycles(CTX_TRACE_TSC, "tsc") if trace else ()),
-            f'  %v = call i64 @"{osr_symbol(fi)}"(ptr %ctx, i64 %depth, i64 %env, ptr %in, '
-            "i64 %at)", *(_cycles(CTX_TRACE_NOW, "now") if trace else ()), "  ret i64 %v", "}"]
+            f'  %v = {"notail call" if walk else "call"} i64 @"{osr_symbol(fi)}"(ptr %ctx, '
+            f'i64 %depth, i64 %env, ptr %in, i64 %at){" #1" if walk else ""}',
+            *(_cycles(CTX_TRACE_NOW, "now") if trace else ()),
+            "  ret i64 %v", "}"]
 
 
 class ModuleBuilder:
@@ -1345,9 +1392,16 @@ class ModuleBuilder:
     def __init__(self, program: Program, plans: dict[int, Plan], *, optimized: bool,
                  debug: bool = True, directory: str | None = None,
                  private: dict[int, Plan] | None = None, trace: bool = False,
-                 pc_map: bool = False):
+                 pc_map: bool = False, osr_debug: bool = False):
         self.program = program
         self.trace = trace        # call events: every call and return into a buffer
+        # The JIT's code: OSR copies get DWARF too (a subprogram of their own, same name),
+        # so that a profile's stack sample can name the frames of a loop run by OSR.
+        self.osr_debug = osr_debug and debug and not pc_map
+        # Where native code is when it polls (`where`), and entry wrappers that stay
+        # frames of their own: for a profile's samples in native code. Not in the
+        # debugger's code (it samples nothing; its addresses stay as they were).
+        self.sites = not pc_map
         # The debugger's code (runtime/jit_unicorn.py): each instruction's DWARF location
         # carries its bytecode pc + 1 as the discriminator, an exact map both ways.
         self.pc_map = pc_map
@@ -1377,15 +1431,20 @@ class ModuleBuilder:
             body.extend(_FnEmitter(self, plan, osr=False).generate())
             if fi in self.private:
                 continue            # a copy for inlining; its entries live elsewhere
-            body.extend(_entry_function(plan, self.trace))
-            if plan.backedges:
+            body.extend(_entry_function(plan, self.trace, self.sites))
+            if plan.backedges and self.osr_debug:
+                self.subprograms[-1 - fi] = di.subprogram(self.program.functions[fi],
+                                                          osr_symbol(fi))
+                body.extend(_FnEmitter(self, plan, osr=True).generate())
+                body.extend(_osr_entry_function(plan, self.trace, self.sites))
+            elif plan.backedges:
                 saved = di
                 self.di = NullDIBuilder()          # the OSR copy carries no DWARF
                 try:
                     body.extend(_FnEmitter(self, plan, osr=True).generate())
                 finally:
                     self.di = saved
-                body.extend(_osr_entry_function(plan, self.trace))
+                body.extend(_osr_entry_function(plan, self.trace, self.sites))
         head = [f'source_filename = "{self._source_name()}"',
                 f'target triple = "{TARGET_TRIPLE}"', ""]
         head.extend(decl for name, decl in HELPERS.items()
@@ -1396,7 +1455,8 @@ class ModuleBuilder:
         head.append("declare double @llvm.fabs.f64(double)")
         head.append("declare ptr @llvm.frameaddress.p0(i32)")
         head.append("declare void @llvm.dbg.declare(metadata, metadata, metadata)")
-        attrs = ['attributes #0 = { nounwind uwtable "frame-pointer"="all" }']
+        attrs = ['attributes #0 = { nounwind uwtable "frame-pointer"="all" }',
+                 "attributes #1 = { noinline }"]
         meta = di.finish() if di.enabled else f"!{self.unlikely} = {SLICE_HINT}\n"
         return ("\n".join(head + body + attrs) + "\n" + meta + _EXTRA_METADATA
                 + (_TRACE_METADATA if self.trace else ""))
@@ -1417,6 +1477,7 @@ def _llvm():
 
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
+    llvm.initialize_native_asmparser()       # the poll's `leaq 0(%rip)` (`where`)
     return llvm
 
 
@@ -1474,16 +1535,17 @@ class CompiledModule:
 
 def compile_plans(program: Program, plans: dict[int, Plan], *, opt: int, debug: bool = True,
                   directory: str | None = None, private: dict[int, Plan] | None = None,
-                  trace: bool = False, pc_map: bool = False) -> CompiledModule:
+                  trace: bool = False, pc_map: bool = False,
+                  osr_debug: bool = False) -> CompiledModule:
     """Native code for `plans` as one ELF object (what MCJIT loads and images hold).
     `private`: functions compiled before, copied in as internal functions so that calls
     to them are direct (and inlinable). `trace`: every call and return appends a record
     to the context's trace buffer (docs/native.md, "Call events"); without it the code
-    has no trace of tracing."""
+    has no trace of tracing. `osr_debug`: OSR copies carry DWARF too (the JIT's)."""
     start = time.perf_counter()
     ir = ModuleBuilder(program, plans, optimized=opt > 0, debug=debug,
                        directory=directory, private=private, trace=trace,
-                       pc_map=pc_map).ir()
+                       pc_map=pc_map, osr_debug=osr_debug).ir()
     module = parse_module(ir, debug=debug)
     try:
         optimize(module, opt)

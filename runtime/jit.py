@@ -276,6 +276,20 @@ class Jit:
         # An allocation profile's sample is due for the frame running `vyn_rt_exec`
         # (runtime/events.py `watch_allocations`): it leaves after the instruction.
         self.alloc_due = None
+        # A profile's stack samples in native code (`poll`, `_native_stack`): the levels
+        # of native code running, outermost first (`(0, parent frame)` when the interpreter
+        # entered native code, `(1, fp, addr, site, stack)` where native code called the
+        # interpreter: `vyn_rt_call`), the code loaded (read lazily, `_code_map`), and
+        # counters: samples taken without leaving native code, and deoptimizations.
+        self.samples_native = getattr(options, "runner", "mcjit") == "mcjit"
+        self.levels: list[tuple] = []
+        self._loaded: list[tuple] = []
+        self._codemap = None
+        self._chains: dict[int, tuple | None] = {}
+        self._line_pcs: dict[int, dict[int, int]] = {}
+        self.sample_native: int | None = None
+        self.native_samples = 0
+        self.exits = 0
         # Call events from native code (`vyn run --trace`): compile with instrumentation.
         self._trace_setup(vm, options)
         self.perf_map = self.jitdump = None
@@ -376,7 +390,7 @@ class Jit:
         try:
             compiled = native.compile_plans(self.program, plans, opt=self.opt, debug=True,
                                             private=inline or {}, trace=self.trace_code,
-                                            pc_map=self.pc_map)
+                                            pc_map=self.pc_map, osr_debug=not self.pc_map)
         except native.NativeError as e:
             for fi in plans:
                 self.refused[fi] = f"the backend failed: {e}"
@@ -407,6 +421,11 @@ class Jit:
         addresses = {}
         for fi in plans:
             addresses[fi] = address_of(native.symbol(fi))
+        # Where this object's code is (read now: a later object's private copies have
+        # the same names, and MCJIT would find those).
+        self._loaded.append((obj, {native.symbol(fi): a for fi, a in addresses.items() if a}))
+        self._codemap = None
+        self._chains = {}
         sizes = symbol_sizes(obj)
         total = 0
         loaded = []
@@ -532,9 +551,12 @@ class Jit:
         if traced:
             self.trace_ns = perf_counter_ns()   # the entry writes CTX_TRACE_TSC
         self._tlab_open()
+        levels = self.levels
+        levels.append((0, parent))
         try:
             raw = nat.entry(self.ctx_addr, depth, env or 0, self.buf_addr)
         finally:
+            levels.pop()
             self._tlab_close()
             self.active = False
         if traced:
@@ -569,10 +591,13 @@ class Jit:
         if traced:
             self.trace_ns = perf_counter_ns()
             self.osr_entered = nat.fi
+        levels = self.levels
+        levels.append((0, frame.parent))
         try:
             self._tlab_open()
             nat.osr(self.ctx_addr, frame.depth, frame.env or 0, self.buf_addr, target)
         finally:
+            levels.pop()
             self._tlab_close()
             self.active = False
         if traced:
@@ -589,6 +614,7 @@ class Jit:
     def _exit(self, parent, dst: int, env, osr_frame) -> None:
         """After native code left: rebuild its frames (innermost first in `records`)."""
         status = self.ctx[1]
+        self.exits += 1
         records = self.records
         self.records = []
         if self.override is not None and records and records[0][0] == "native":
@@ -656,32 +682,77 @@ class Jit:
     # -- helpers (called from native code) -------------------------------------------------
 
     def poll(self) -> int:
-        """The budget reached zero. If ending the slice would change nothing (no other
-        fiber can run, no collection or ref<T> release is due, nobody is watching), a new
-        slice starts at once and native code goes on (0); else the slice ends (1)."""
+        """The budget reached zero: the scheduler's run (`vm.slice_run`) is used up. Native
+        code goes on (0) when what the scheduler would do now changes nothing it cannot
+        do from here (`_go_on`): a stack sample that is due (a profile) is taken on the
+        native frames as they are, and a slice that ends starts again at once when no
+        other fiber can run, no collection or ref<T> release is due and nobody but a
+        trace or profile is watching. Else the slice ends (1): native code leaves
+        (deoptimizes) and the scheduler does it."""
+        ctx = self.ctx
+        native = self.native
+        site = ctx[native.CTX_SAMPLE_SITE]
+        ctx[native.CTX_SAMPLE_SITE] = 0
+        if self._go_on(lambda: self._native_stack(site)):
+            ctx[0] = self.vm.slice_run
+            return 0
+        ctx[1] = 1
+        return 1
+
+    def _go_on(self, stack_of) -> bool:
+        """The scheduler's run is used up (native code's poll, or the interpreter inside
+        `vyn_rt_call`): do what the scheduler does when `_exec` returns and then resumes
+        the same fiber (runtime/vm.py `_schedule`), if it can be done from here: count the
+        run's reductions, take the sample if one is due (on `stack_of()`: None if the
+        stack cannot be named), start the fiber's next slice if this one ends (and send
+        its `fiber run`), and set the next run (`vm.slice_run`). False (nothing done) if
+        the slice must really end: the scheduler has more to do."""
         vm = self.vm
         s = vm.sched
         f = s.current
         rs = self.rs
         events = vm.events
-        # A trace (no samples) of traced code sees the new slice from here: its `fiber run`.
-        recording = (events is not None and self.trace_code and vm.call_hooks is events
-                     and not events.sample_every)
+        every = events.sample_every if events is not None else 0
+        # Traced code of a trace sees the new slice from here: its `fiber run`.
+        recording = events is not None and self.trace_code and vm.call_hooks is events
+        run, budget = vm.slice_run, vm.slice_budget
+        ends = budget - run <= 0
         if (f is None or vm.interrupt[0] or (vm.hooks is not None and self.polls_for_debugger)
                 or (vm.call_hooks is not None and not recording and self.polls_for_debugger)
-                or (events is not None and not recording) or vm.gc_stress or vm.zct
-                or vm.end_slice or vm.nesting or s.lock is not None or vm.heap.gc_due()
-                or any(g.state == rs.RUNNABLE for g in s.runq)):
-            self.ctx[1] = 1
-            return 1
-        self.ctx[0] = rs.SLICE
-        s.step += 1
-        f.slices += 1
-        f.reductions += rs.SLICE
+                or (events is not None and not recording and events.wants_calls)
+                or vm.gc_stress or vm.zct or vm.end_slice or vm.nesting or vm.heap.gc_due()
+                or (ends and (s.lock is not None
+                              or any(g.state == rs.RUNNABLE for g in s.runq)))):
+            return False
+        stack = None
+        if every and vm.to_sample - run <= 0:
+            stack = stack_of() if self.samples_native else None
+            if stack is None:             # code without the words, or a frame unknown
+                return False
+        f.reductions += run
+        budget -= run
+        if every:
+            vm.to_sample -= run
         if recording:
             self._trace_drain(self.ctx[self.native.CTX_TRACE_NOW], perf_counter_ns())
-            events.fiber_run(f)
-        return 0
+        if stack is not None:
+            vm.to_sample = every
+            self.native_samples += 1
+            self.sample_native = stack[1]
+            try:
+                events.sample(f, stack[0], vm.heap.allocated_bytes)
+            finally:
+                self.sample_native = None
+        if ends:
+            # The fiber's slice ends; no other can run: its next slice starts at once.
+            s.step += 1
+            f.slices += 1
+            budget = rs.SLICE
+            if events is not None:
+                events.fiber_run(f)
+        vm.slice_run = max(1, min(budget, vm.to_sample)) if every else budget
+        vm.slice_budget = budget
+        return True
 
     def trace_flush(self, tsc: int) -> None:
         """vyn_rt_trace: traced code's buffer is full; `tsc` is the cycle counter now."""
@@ -759,11 +830,189 @@ class Jit:
     def native_frames(self, frame) -> int:
         """How many of the innermost frames from `frame` outwards were native code when
         the slice ended (0: it was in the interpreter): a profile's samples in native
-        code. Valid right after the slice, as the scheduler takes its sample."""
+        code. Valid right after the slice, as the scheduler takes its sample, and while
+        `poll` takes one in native code (then `frame` does not matter)."""
+        if self.sample_native is not None:
+            return self.sample_native
         if frame is not None and frame is self.exit_frame and \
                 self.vm.sched.step == self.exit_step:
             return self.exit_native
         return 0
+
+    # -- stack samples in native code ------------------------------------------------------
+
+    def _native_stack(self, site: int) -> tuple[list, int] | None:
+        """The running fiber's stack as the interpreter would sample it ((Function, pc),
+        innermost first; callers at their call) while native code polls, and how many of
+        its frames are native; None if some frame cannot be named (then the slice ends and
+        the sample is taken on the rebuilt frames, as before).
+
+        Native code stored where it is (CTX_SAMPLE_*, compiler/native.py `where`): the
+        site gives the innermost frame exactly (function and bytecode pc, and the callee
+        at pc 0 when a call's poll); the frame pointer chain (`[rbp]`, `[rbp + 8]`) gives
+        every physical frame down to the entry wrapper, each return address its caller's
+        line and the frames LLVM inlined there (DWARF: the line table and the inlined
+        subroutines; `_chain_at`). Under the native frames: the interpreter's frames that
+        entered native code (`levels`), and for native code called from bytecode called
+        from native code (`vyn_rt_call`), the native frames of the level below, and so
+        on."""
+        native = self.native
+        ctx = self.ctx
+        if not site:
+            return None
+        pos = (ctx[native.CTX_SAMPLE_FP], ctx[native.CTX_SAMPLE_ADDR], site,
+               ctx[native.CTX_STACK])
+        return self._levels_stack([], pos)
+
+    def _interpreted_stack(self, frame) -> tuple[list, int] | None:
+        """As `_native_stack`, for the interpreter running inside `vyn_rt_call`: its
+        frames from `frame` (the innermost) out, then the levels under them."""
+        out = [(frame.fn, frame.pc)]
+        fr = frame.parent
+        while fr is not None:
+            out.append((fr.fn, max(0, fr.pc - 1)))
+            fr = fr.parent
+        return self._levels_stack(out, None)
+
+    def _levels_stack(self, out: list, pos: tuple | None) -> tuple[list, int] | None:
+        functions = self.functions
+        count = 0
+        native_first = pos is not None
+        for level in reversed(self.levels):
+            if level[0] == 1:
+                if pos is not None or not level[3]:
+                    return None
+                pos = level[1:]
+                continue
+            if pos is None or not self._walk(pos, out):
+                return None
+            if native_first and not count:
+                count = len(out)
+            pos = None
+            fr = level[1]
+            while fr is not None:
+                out.append((fr.fn, max(0, fr.pc - 1)))
+                fr = fr.parent
+        if pos is not None or not out:
+            return None
+        for i, (fn, pc) in enumerate(out):
+            if type(fn) is int:
+                out[i] = (functions[fn], pc)
+        return out, count
+
+    def _walk(self, pos: tuple, out: list) -> bool:
+        """Append the native frames of one level (from `pos`: frame pointer, an address in
+        the innermost code, its site, the level's lowest stack address) to `out`, innermost
+        first, as (function index, pc). False if a frame cannot be named."""
+        fp, addr, site, low = pos
+        fi, pc, callee = self.native.decode_site(site)
+        chain = self._chain_at(addr)
+        if chain is None or chain[0][0] != fi:
+            return False
+        if callee is not None:
+            out.append((callee, 0))
+        out.append((fi, pc))
+        out.extend(chain[1:])
+        high = low + self.native.STACK_ALLOWANCE + (1 << 16)
+        read = _I64.from_address
+        for _ in range(1 << 20):
+            if not (low <= fp < high) or fp & 7:
+                return False
+            ra = read(fp + 8).value
+            caller = read(fp).value
+            chain = self._chain_at(ra - 1)
+            if chain is None:
+                return False
+            if chain == ():
+                return True              # the entry wrapper: the level's bottom
+            out.extend(chain)
+            if caller <= fp:
+                return False
+            fp = caller
+        return False
+
+    def _chain_at(self, address: int) -> tuple | None:
+        """The Vyn frames the machine code at `address` stands for, innermost first, as
+        (function index, pc): the function whose code it is at the line DWARF gives it,
+        then the functions LLVM inlined it into, each at its call's line. () for an entry
+        wrapper; None for an address in no function with DWARF."""
+        chains = self._chains
+        if address in chains:
+            return chains[address]
+        code = self._code_map()
+        import bisect
+
+        i = bisect.bisect_right(code[0], address) - 1
+        chain = None
+        if i >= 0:
+            start, end, kind, phys, base, dw = code[1][i]
+            if address < end:
+                if kind != "fn":
+                    chain = ()
+                elif dw is not None:
+                    chain = self._dwarf_chain(dw, address - base, phys, start - base)
+        chains[address] = chain
+        return chain
+
+    def _dwarf_chain(self, dw: tuple, a: int, phys: int, lo: int) -> tuple | None:
+        import bisect
+
+        addrs, lines, inlined = dw
+        i = bisect.bisect_right(addrs, a) - 1
+        if i < 0 or not lines[i] or addrs[i] < lo:
+            return None                   # no row of this function's (no DWARF: OSR)
+        scopes = sorted(((d, f, cl) for lo, hi, d, f, cl in inlined if lo <= a < hi),
+                        reverse=True)
+        out = []
+        line = lines[i]
+        for _, callee, call_line in scopes:
+            if callee < 0:
+                return None
+            out.append((callee, self._pc_of_line(callee, line)))
+            line = call_line
+        out.append((phys, self._pc_of_line(phys, line)))
+        if any(pc is None for _, pc in out):
+            return None
+        return tuple(out)
+
+    def _pc_of_line(self, fi: int, line: int) -> int | None:
+        """A bytecode pc of function `fi` on `line` (a call's, if one is): a profile's
+        frame records the line."""
+        pcs = self._line_pcs.get(fi)
+        if pcs is None:
+            pcs = {}
+            fn = self.functions[fi]
+            for pc, ins in enumerate(fn.code):
+                row = fn.line_at(pc)
+                ln = row.line if row is not None else fn.line
+                if ln not in pcs or (ins[0] in (bc.CALL, bc.CALLV, bc.CALLM) and
+                                     fn.code[pcs[ln]][0] not in (bc.CALL, bc.CALLV, bc.CALLM)):
+                    pcs[ln] = pc
+            self._line_pcs[fi] = pcs
+        return pcs.get(line)
+
+    def _code_map(self) -> tuple:
+        """(starts, rows) of every function of the code loaded, by address: (start, end,
+        kind "fn" or "entry", function index, the object's load bias, its DWARF index)."""
+        if self._codemap is not None:
+            return self._codemap
+        from runtime.perfmap import _SYMBOL, code_symbols
+
+        names: dict[str, int] = {}
+        for fi, fn in enumerate(self.functions):
+            names[fn.name] = -1 if fn.name in names else fi
+        rows = []
+        for obj, known in self._loaded:
+            dw = _dwarf_index(obj, names)
+            for start, size, sym, _, offset in code_symbols(obj, lambda s, k=known: k.get(s, 0)):
+                m = _SYMBOL.match(sym)
+                if m is None:
+                    continue
+                kind = "entry" if m.group(1) == "entry" or m.group(3) else "fn"
+                rows.append((start, start + size, kind, int(m.group(2)), start - offset, dw))
+        rows.sort()
+        self._codemap = ([r[0] for r in rows], rows)
+        return self._codemap
 
     # -- inline allocation -----------------------------------------------------------------
 
@@ -1007,15 +1256,28 @@ class Jit:
             if self.ctx[native.CTX_TRACE_SKIP]:
                 self.ctx[native.CTX_TRACE_SKIP] = 0
                 fresh = False          # native code traced this call (its slice went on)
+        ctx = self.ctx
+        # Where the native code calling is, for a stack sample taken inside this call.
+        self.levels.append((1, ctx[native.CTX_SAMPLE_FP], ctx[native.CTX_SAMPLE_ADDR],
+                            ctx[native.CTX_SAMPLE_SITE], stack))
+        ctx[native.CTX_SAMPLE_SITE] = 0
         self.active = False
         try:
             status = vm._exec(frame, frame, budget, fresh)
+            events = vm.events
+            while (status == vmmod.YIELD and vm.left <= 0 and events is not None
+                   and events.sample_every
+                   and self._go_on(lambda: self._interpreted_stack(vm.frame))):
+                # A sample (or a slice) ended the run, and the scheduler would go on with
+                # this fiber: so does the interpreter, under the native frames waiting.
+                status = vm._exec(vm.frame, frame, vm.slice_run, False)
         except BaseException as e:
             self.records.append(("chain", vm.frame if vm.frame is not None else frame, frame))
             self.error = e
             self.ctx[1] = 3
             return 0
         finally:
+            self.levels.pop()
             self.active = True
             self.ctx[native.CTX_STACK] = stack
         if status == vmmod.DONE:
@@ -1092,6 +1354,76 @@ def _convert_in_python(base: int, n: int, tsc_a: int, ns_a: int, ns_b: int,
         if w >= 0:
             prev = min(ns_b, max(prev, ns_a + int((w - tsc_a) * k)))
             words[i] = prev
+
+
+def _dwarf_index(obj: bytes, names: dict[str, int]) -> tuple | None:
+    """An object's DWARF for `Jit._chain_at`: the line table (row addresses and lines,
+    0 past a sequence's end) and the inlined subroutines (low, high, nesting depth, the
+    function inlined or -1 if its name is not one function's, the line of its call);
+    addresses as the symbol table's. None without DWARF."""
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        elf = ELFFile(io.BytesIO(obj))
+        if not elf.has_dwarf_info():
+            return None
+        dwarf = elf.get_dwarf_info()
+        rows = []
+        inlined = []
+        for cu in dwarf.iter_CUs():
+            program = dwarf.line_program_for_CU(cu)
+            if program is not None:
+                for entry in program.get_entries():
+                    st = entry.state
+                    if st is not None:
+                        rows.append((st.address, 0 if st.end_sequence else 1,
+                                     0 if st.end_sequence else st.line))
+            abbrevs = getattr(cu.get_abbrev_table(), "_abbrev_map", None)
+            if abbrevs is not None and not any(ab["tag"] == "DW_TAG_inlined_subroutine"
+                                               for ab in abbrevs.values()):
+                continue                  # nothing inlined: no need to read its DIEs
+            top = cu.get_top_DIE()
+            cu_base = top.attributes["DW_AT_low_pc"].value \
+                if "DW_AT_low_pc" in top.attributes else 0
+            todo = [(top, 0)]
+            while todo:
+                die, depth = todo.pop()
+                for child in die.iter_children():
+                    if child.tag == "DW_TAG_inlined_subroutine":
+                        origin = child.get_DIE_from_attribute("DW_AT_abstract_origin")
+                        name = origin.attributes.get("DW_AT_name")
+                        fi = names.get(name.value.decode(), -1) if name is not None else -1
+                        call_line = child.attributes["DW_AT_call_line"].value \
+                            if "DW_AT_call_line" in child.attributes else 0
+                        for lo, hi in _die_ranges(dwarf, child, cu_base):
+                            inlined.append((lo, hi, depth + 1, fi, call_line))
+                        todo.append((child, depth + 1))
+                    elif child.tag in ("DW_TAG_subprogram", "DW_TAG_lexical_block"):
+                        todo.append((child, depth))
+    except Exception:
+        return None
+    rows.sort()
+    return [r[0] for r in rows], [r[2] for r in rows], inlined
+
+
+def _die_ranges(dwarf, die, cu_base: int) -> list[tuple[int, int]]:
+    attrs = die.attributes
+    if "DW_AT_low_pc" in attrs and "DW_AT_high_pc" in attrs:
+        lo = attrs["DW_AT_low_pc"].value
+        hi = attrs["DW_AT_high_pc"]
+        return [(lo, hi.value if hi.form == "DW_FORM_addr" else lo + hi.value)]
+    if "DW_AT_ranges" in attrs:
+        out = []
+        base = cu_base
+        for r in dwarf.range_lists().get_range_list_at_offset(attrs["DW_AT_ranges"].value):
+            if hasattr(r, "base_address"):
+                base = r.base_address
+            else:
+                out.append((base + r.begin_offset, base + r.end_offset))
+        return out
+    return []
 
 
 def symbol_sizes(obj: bytes) -> dict[str, int]:

@@ -133,6 +133,9 @@ class VM:
         self.nesting = 0          # calls the debugger is making (they must not block)
         self.end_slice = False    # the debugger asks the running slice to end early
         self.to_sample = 0        # reductions until the next stack sample (profiling)
+        # The scheduler's run `_exec` is in and its slice's budget before it (native
+        # code's poll may use the run up, sample or start a slice, and set the next run).
+        self.slice_run = self.slice_budget = 0
         self.result = None        # the value of the call `_exec` finished
         self.left = 0             # reductions left in the slice `_exec` ended
         self.gc_stress = gc_stress    # collect at every safepoint (finds missing roots)
@@ -305,6 +308,8 @@ class VM:
                 run = 1 if stress else budget
                 if events is not None and events.sample_every:
                     run = max(1, min(run, self.to_sample))
+                # Native code's poll may account for a run, sample and go on (jit.py).
+                self.slice_run, self.slice_budget = run, budget
                 try:
                     status = self._exec(f.frame, f.bottom, run, fresh)
                 except VynPanic as p:
@@ -313,6 +318,7 @@ class VM:
                     if events is not None:
                         events.panic(p)
                     raise
+                run, budget = self.slice_run, self.slice_budget
                 used = run - self.left
                 f.reductions += used
                 budget -= used
