@@ -1556,10 +1556,11 @@ def compile_plans(program: Program, plans: dict[int, Plan], *, opt: int, debug: 
 
 
 def module_ir(program: Program, plans: dict[int, Plan], *, opt: int, debug: bool = True,
-              directory: str | None = None) -> str:
-    """The (optimized, for opt > 0) IR of `plans`, for an image (`vyn build`)."""
+              directory: str | None = None, trace: bool = False) -> str:
+    """The (optimized, for opt > 0) IR of `plans`, for an image (`vyn build`; `trace`:
+    with call events, for the build cache of a traced `vyn run`)."""
     ir = ModuleBuilder(program, plans, optimized=opt > 0, debug=debug,
-                       directory=directory).ir()
+                       directory=directory, trace=trace).ir()
     if opt <= 0:
         parse_module(ir, debug=debug).close()
         return ir
@@ -1637,9 +1638,14 @@ MANIFEST_FORMAT = "<IIII"        # format version, ABI version, opt level, funct
 MANIFEST_VERSION = 1
 
 
-def encode_manifest(opt: int, functions: list[int]) -> bytes:
-    """The `.vyn.native` payload: the functions an image has native code for."""
-    out = struct.pack(MANIFEST_FORMAT, MANIFEST_VERSION, ABI_VERSION, opt, len(functions))
+MANIFEST_TRACED = 0x100       # in the opt word: the code reports calls (call events)
+
+
+def encode_manifest(opt: int, functions: list[int], traced: bool = False) -> bytes:
+    """The `.vyn.native` payload: the functions an image has native code for, its opt
+    level, and whether that code reports its calls (traced code, `MANIFEST_TRACED`)."""
+    word = opt | (MANIFEST_TRACED if traced else 0)
+    out = struct.pack(MANIFEST_FORMAT, MANIFEST_VERSION, ABI_VERSION, word, len(functions))
     return out + b"".join(struct.pack("<I", fi) for fi in functions)
 
 
@@ -1650,9 +1656,17 @@ def decode_manifest(data: bytes) -> tuple[int, list[int]]:
         version, abi, opt, n = struct.unpack_from(MANIFEST_FORMAT, data, 0)
         if version != MANIFEST_VERSION or abi != ABI_VERSION or len(data) != 16 + 4 * n:
             return 0, []
-        return opt, list(struct.unpack_from(f"<{n}I", data, 16))
+        return opt & 0xFF, list(struct.unpack_from(f"<{n}I", data, 16))
     except struct.error:
         return 0, []
+
+
+def manifest_traced(data: bytes) -> bool:
+    """Whether a `.vyn.native` payload's code reports its calls (a traced run's)."""
+    try:
+        return bool(struct.unpack_from(MANIFEST_FORMAT, data, 0)[2] & MANIFEST_TRACED)
+    except struct.error:
+        return False
 
 
 __all__ = ["ABI_VERSION", "encode_manifest", "decode_manifest", "Plan", "analyze",

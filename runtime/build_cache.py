@@ -142,10 +142,12 @@ def _fs(text: str) -> bytes:
     return text.encode("utf-8", "surrogateescape")
 
 
-def source_key(name: str, text: str) -> str:
-    """The index key of a build of the source file `name` holding `text`."""
+def source_key(name: str, text: str, variant: str = "") -> str:
+    """The index key of a build of the source file `name` holding `text`; `variant`:
+    "traced" for the entry of `vyn run --trace` (its native code reports calls)."""
     h = hashlib.sha256(b"vyn-run-cache\0")
     h.update(toolchain_id())
+    h.update(variant.encode("ascii") + b"\0")
     h.update(_fs(os.getcwd()) + b"\0" + _fs(name) + b"\0")
     h.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
     return h.hexdigest()

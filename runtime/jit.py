@@ -479,6 +479,8 @@ class Jit:
         manifest = load_image(path).sections.get(self.native.NATIVE_SECTION)
         if not manifest:
             return
+        if self.native.manifest_traced(manifest) != self.trace_code:
+            return      # code that reports calls only for a trace, and only it for one
         opt, functions = self.native.decode_manifest(manifest)
         self.image = (path, opt, [fi for fi in functions if 0 <= fi < len(self.functions)])
 
@@ -1463,8 +1465,8 @@ def attach(vm, options: JitOptions | None) -> Jit | None:
         jit: Jit = UnicornJit(vm, options)
     else:
         jit = Jit(vm, options)
-    if options.image and not jit.trace_code:
-        # (A traced run compiles instrumented code instead of using the image's.)
+    if options.image:
+        # (A traced run uses only traced code: an image of a traced run's build cache.)
         try:
             jit.read_image(options.image)
         except Exception as e:              # the bytecode still runs

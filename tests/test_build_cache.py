@@ -123,6 +123,32 @@ def test_a_second_run_hits_and_uses_the_stored_native_code(cache, capsys):
     assert entries(cache) == (index, images)
 
 
+def test_a_traced_run_has_its_own_entry_with_code_that_reports_calls(cache, capsys,
+                                                                      tmp_path):
+    """`vyn run --trace`: native code that reports its calls, cached apart from the
+    plain run's; a second traced run loads it and records the same calls."""
+    from traces.reader import TraceReader
+
+    Path("fib.vyn").write_text(FIB.replace("@N@", "20"), encoding="utf-8")
+
+    def traced(name):
+        code, out, err = run(capsys, "--jit-stats", "--trace", name, "fib.vyn")
+        assert (code, out) == (0, "6765\n"), err
+        source = [line.split()[-1] for line in err.splitlines() if line.startswith("fib ")]
+        reader = TraceReader(name)
+        calls = sum(1 for e in reader.events() if type(e).__name__ == "Call")
+        return source, calls
+
+    first = traced("a.trace")
+    second = traced("b.trace")
+    assert first[0] == ["jit"] and second[0] == ["image"]
+    assert first[1] == second[1] > 20000
+    plain = run(capsys, "--jit-stats", "fib.vyn")
+    assert [line.split()[-1] for line in plain[2].splitlines()
+            if line.startswith("fib ")] == ["jit"]        # not the traced entry's code
+    assert len(entries(cache)[0]) == 2
+
+
 def test_a_hit_runs_no_front_end_and_no_debugger(cache, tmp_path):
     """In a fresh process: the second run imports neither the front end nor textual,
     unicorn or capstone (nor the debugger)."""

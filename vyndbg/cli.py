@@ -390,16 +390,18 @@ class _CachedBuild:
     warnings the compile printed), else compiled as `_compile` does; after the run,
     `store` writes the entry, with native code for the functions the JIT compiled."""
 
-    def __init__(self, path: str, color: str) -> None:
+    def __init__(self, path: str, color: str, traced: bool = False) -> None:
         from runtime.build_cache import BuildCache, source_key
 
         self.cache = BuildCache.open()
         source = read_source(path)
         self.source = source
         self.key = ""
+        # `--trace`: its own entry, whose native code reports calls (runtime/jit.py).
+        self.traced = traced
         if self.cache is not None:
             try:
-                self.key = source_key(source.name, source.text)
+                self.key = source_key(source.name, source.text, "traced" if traced else "")
             except OSError:          # no working directory: no cache
                 self.cache = None
         self.hit = self.cache.lookup(self.key) if self.cache is not None else None
@@ -495,7 +497,7 @@ class _CachedBuild:
             from runtime.jit import plain_builtins
 
             native_ir, extra = native_sections(self.program, opt, plain_builtins(),
-                                               functions=hot)
+                                               functions=hot, trace=self.traced)
             sections.update(extra)
         self.cache.store(self.key, sections, native_ir, opt)
 
@@ -509,7 +511,7 @@ def _run_run(args: argparse.Namespace) -> int:
     if is_image(args.file):
         program = _load_program(args.file, args.color)
     else:
-        build = _CachedBuild(args.file, args.color)
+        build = _CachedBuild(args.file, args.color, traced=bool(getattr(args, "trace", None)))
         program = build.program
     if program is None:
         return EXIT_COMPILE_ERRORS
