@@ -698,13 +698,10 @@ class _FnEmitter:
         and the site. Stores in the poll's cold block and before `vyn_rt_call` only."""
         if not self.m.sites:
             return
-        fa = self.value("call ptr @llvm.frameaddress.p0(i32 0)")
-        fai = self.value(f"ptrtoint ptr {fa} to i64")
-        here = self.value('call i64 asm sideeffect "leaq 0(%rip), $0", "=r"()')
-        for word, v in ((CTX_SAMPLE_FP, fai), (CTX_SAMPLE_ADDR, here),
-                        (CTX_SAMPLE_SITE, str(poll_site(self.fn.index, pc, callee)))):
-            p = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {word}")
-            self.emit(f"store i64 {v}, ptr {p}{CTX}")
+        # One outlined cold call with constants only (its return address is in this
+        # code, its caller's frame address is this frame's): computing them here cost
+        # 15% in hot loops (spectral-norm), values live across the loop's cold path.
+        self.emit(f"call void @vyn.where(ptr %ctx, i64 {poll_site(self.fn.index, pc, callee)})")
 
     # -- call tracing (trace=True) ---------------------------------------------------------
 
@@ -1351,6 +1348,28 @@ def _cycles(word: int, name: str) -> list[str]:
             f"  store i64 %{name}, ptr %{name}p"]
 
 
+# `vyn.where(ctx, site)`: native code says where it is before a helper that may take a
+# profile's sample (CTX_SAMPLE_*): its frame address (the caller's, frame pointers are
+# kept), the site word, and an address in its own code (the return address: DWARF gives
+# its line and inlined frames).
+_WHERE_FUNCTION = [
+    "define internal void @vyn.where(ptr %ctx, i64 %site) #2 {",
+    "entry:",
+    "  %ra = call ptr @llvm.returnaddress(i32 0)",
+    "  %rai = ptrtoint ptr %ra to i64",
+    "  %fa = call ptr @llvm.frameaddress.p0(i32 1)",
+    "  %fp = ptrtoint ptr %fa to i64",
+    f"  %p0 = getelementptr inbounds i64, ptr %ctx, i64 {CTX_SAMPLE_FP}",
+    "  store i64 %fp, ptr %p0",
+    f"  %p1 = getelementptr inbounds i64, ptr %ctx, i64 {CTX_SAMPLE_ADDR}",
+    "  store i64 %rai, ptr %p1",
+    f"  %p2 = getelementptr inbounds i64, ptr %ctx, i64 {CTX_SAMPLE_SITE}",
+    "  store i64 %site, ptr %p2",
+    "  ret void",
+    "}",
+]
+
+
 def _entry_function(plan: Plan, trace: bool = False, walk: bool = True) -> list[str]:
     """`vyn.entry.N(ctx, depth, env, args)`: the interpreter's way in (one C signature
     for every function): loads the arguments and calls the fast entry."""
@@ -1454,9 +1473,14 @@ class ModuleBuilder:
         head.append("declare i64 @llvm.fptosi.sat.i64.f64(double)")
         head.append("declare double @llvm.fabs.f64(double)")
         head.append("declare ptr @llvm.frameaddress.p0(i32)")
+        if self.sites:
+            head.append("declare ptr @llvm.returnaddress(i32)")
         head.append("declare void @llvm.dbg.declare(metadata, metadata, metadata)")
+        if self.sites:
+            body.extend(_WHERE_FUNCTION)
         attrs = ['attributes #0 = { nounwind uwtable "frame-pointer"="all" }',
-                 "attributes #1 = { noinline }"]
+                 "attributes #1 = { noinline }",
+                 'attributes #2 = { noinline cold nounwind "frame-pointer"="all" }']
         meta = di.finish() if di.enabled else f"!{self.unlikely} = {SLICE_HINT}\n"
         return ("\n".join(head + body + attrs) + "\n" + meta + _EXTRA_METADATA
                 + (_TRACE_METADATA if self.trace else ""))
@@ -1477,7 +1501,6 @@ def _llvm():
 
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    llvm.initialize_native_asmparser()       # the poll's `leaq 0(%rip)` (`where`)
     return llvm
 
 
