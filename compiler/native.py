@@ -1271,10 +1271,9 @@ class _FnEmitter:
             self._generic(pc, ins)
             return
         need = HEADER_BYTES + 8 * n
-        cp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TLAB_CUR}")
+        cp = self.ctx_word(CTX_TLAB_CUR)
         cur = self.value(f"load i64, ptr {cp}{CTX}")
-        ep = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TLAB_END}")
-        end = self.value(f"load i64, ptr {ep}{CTX}")
+        end = self.value(f"load i64, ptr {self.ctx_word(CTX_TLAB_END)}{CTX}")
         nxt = self.value(f"add i64 {cur}, {need}")
         fits = self.value(f"icmp ule i64 {nxt}, {end}")
         fast, slow, join = self.label("new_fast"), self.label("new_slow"), self.label("new_done")
@@ -1282,8 +1281,7 @@ class _FnEmitter:
         self.block(fast)
         self.emit(f"store i64 {nxt}, ptr {cp}{CTX}")
         obj = self.value(f"inttoptr i64 {cur} to ptr")
-        tp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_HEAP_TIDS}")
-        tab = self.value(f"load ptr, ptr {tp}{INVARIANT}")
+        tab = self.value(f"load ptr, ptr {self.ctx_word(CTX_HEAP_TIDS)}{INVARIANT}")
         tidp = self.value(f"getelementptr inbounds i64, ptr {tab}, i64 {d.id}")
         tid = self.value(f"load i64, ptr {tidp}{INVARIANT}")
         tid32 = self.value(f"trunc i64 {tid} to i32")
@@ -1303,6 +1301,10 @@ class _FnEmitter:
         self._generic(pc, ins)
         self.emit(f"br label %{join}")
         self.block(join)
+
+    def ctx_word(self, word: int) -> str:
+        """A pointer to context word `word`."""
+        return self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {word}")
 
     def _generic(self, pc: int, ins: tuple) -> None:
         """The runtime runs this instruction (`vyn_rt_exec`) on the registers it reads,
