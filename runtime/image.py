@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import struct
 from collections.abc import Iterator, Mapping
@@ -215,21 +214,19 @@ class _ImageDecoder:
             self.truncated()
 
     def _vyn_sections(self) -> dict[str, _SectionInfo]:
-        """The `.vyn.*` sections, by name, read with pyelftools."""
+        """The `.vyn.*` sections, by name (runtime/elf64.py: no pyelftools at start-up)."""
         with self._elf_errors():
-            from elftools.elf.elffile import ELFFile
+            from runtime import elf64
 
-            elf = ELFFile(io.BytesIO(self.data))
             found: dict[str, _SectionInfo] = {}
             duplicate = None
-            for section in elf.iter_sections():
+            for section in elf64.sections(self.data):
                 if not section.name.startswith(SECTION_PREFIX):
                     continue
                 if section.name in found:
                     duplicate = section.name
-                h = section.header
                 found[section.name] = _SectionInfo(
-                    h["sh_type"], int(h["sh_flags"]), int(h["sh_offset"]), int(h["sh_size"])
+                    section.type_name, section.flags, section.offset, section.size
                 )
         if duplicate is not None:
             self.corrupted(f"it has two sections named {duplicate}")

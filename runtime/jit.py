@@ -1429,21 +1429,14 @@ def _die_ranges(dwarf, die, cu_base: int) -> list[tuple[int, int]]:
 
 
 def symbol_sizes(obj: bytes) -> dict[str, int]:
-    """Function symbol -> size in bytes, from an object's symbol table."""
-    import io
+    """Function symbol -> size in bytes, from an object's symbol table (runtime/elf64.py:
+    no pyelftools on the way to running native code)."""
+    from runtime import elf64
 
-    from elftools.elf.elffile import ELFFile
-
-    out = {}
     try:
-        elf = ELFFile(io.BytesIO(obj))
-        symtab = elf.get_section_by_name(".symtab")
-        for sym in symtab.iter_symbols() if symtab is not None else ():
-            if sym["st_info"]["type"] == "STT_FUNC":
-                out[sym.name] = sym["st_size"]
+        return elf64.function_sizes(obj)
     except Exception:
         return {}
-    return out
 
 
 def plain_builtins() -> frozenset[str]:
