@@ -3,8 +3,8 @@
 The layout is specified in docs/image.md; the header constants live in
 `compiler.image_format`, shared with the writer. Every malformed input,
 whatever its bytes, ends in one `ImageError` whose message is one sentence
-naming the file. llvmlite is never imported here; pyelftools (about 40 ms to
-import) is imported on the first parse, not on import.
+naming the file. Neither llvmlite nor pyelftools is imported here: the section table
+is read by runtime/elf64.py.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ constant, type, function, global) is checked against what it refers to, so the V
 trust a loaded Program without checking again. Whatever the bytes, the only exception is
 `ImageError`, whose message is one sentence naming the image.
 
-Imports stay light: no llvmlite, textual or unicorn (pyelftools only once `load_program`
-reads a file).
+Imports stay light: no llvmlite, textual, unicorn or pyelftools (runtime/elf64.py reads
+the section table).
 """
 
 from __future__ import annotations
