@@ -246,6 +246,7 @@ class Jit:
         self.ctx[native.CTX_HEAP_TIDS] = ctypes.addressof(self.tidtab)
         self._tlab_start = None
         self.lent = 0             # runs of heap lent to native code so far
+        self._allocating: list[bool | None] = [None] * n
         self.depth_limit = vm.max_depth
         self.ctx[native.CTX_DEPTH_LIMIT] = vm.max_depth
         self.ctx[native.CTX_ID] = id(self)
@@ -552,7 +553,8 @@ class Jit:
         self.active = True
         if traced:
             self.trace_ns = perf_counter_ns()   # the entry writes CTX_TRACE_TSC
-        self._tlab_open()
+        if self._allocates(nat.fi):
+            self._tlab_open()
         levels = self.levels
         levels.append((0, parent))
         try:
@@ -596,7 +598,8 @@ class Jit:
         levels = self.levels
         levels.append((0, frame.parent))
         try:
-            self._tlab_open()
+            if self._allocates(nat.fi):
+                self._tlab_open()
             nat.osr(self.ctx_addr, frame.depth, frame.env or 0, self.buf_addr, target)
         finally:
             levels.pop()
@@ -1039,6 +1042,27 @@ class Jit:
         self.lent += 1
         self.ctx[self.native.CTX_TLAB_CUR] = heap.base + top
         self.ctx[self.native.CTX_TLAB_END] = heap.base + end
+
+    def _allocates(self, fi: int) -> bool:
+        """Whether a call of `fi` may allocate a record inline (a NEW in it or in anything
+        it calls, by the bytecode's call graph): a run of heap is lent only then, since
+        lending and taking it back cost about a microsecond per entry into native code."""
+        known = self._allocating
+        if fi >= len(known):
+            return True
+        if known[fi] is None:
+            seen, todo, found = {fi}, [fi], False
+            while todo and not found:
+                for ins in self.functions[todo.pop()].code:
+                    op = ins[0]
+                    if op == bc.NEW:
+                        found = True
+                        break
+                    if op == bc.CALL and ins[2] not in seen:
+                        seen.add(ins[2])
+                        todo.append(ins[2])
+            known[fi] = found
+        return known[fi]
 
     def _tlab_close(self) -> bool:
         """Take the lent run back: the records native code placed there join the young
