@@ -260,7 +260,7 @@ class UnicornJit(Jit):
             proto, method, on_error = HELPERS[name]
             nargs = len(proto._argtypes_) - 1
             self._stubs[addr] = (method, getattr(self, method), on_error, nargs,
-                                 proto._restype_ is not None)
+                                 proto._restype_ is not None, name)
         self.exit_address = self.code_base + EXIT_OFFSET
         self._code[EXIT_OFFSET] = 0xF4                     # hlt (never executed)
         self.fns: list[NativeFunction] = []                # sorted by address
@@ -432,6 +432,8 @@ class UnicornJit(Jit):
             if nf.kind == "fn":
                 self._by_fi[nf.fi] = nf
         self.fns = sorted(self.fns + new, key=lambda f: f.lo)
+        self._starts = [f.lo for f in self.fns]            # function_at's index
+        self._rets = {r for nf in self.fns for r in nf.rets}
 
     def _read_dwarf(self, elf, text_base: int, text_index: int, by_offset) -> None:
         dwarf = elf.get_dwarf_info(relocate_dwarf_sections=True)
@@ -630,7 +632,7 @@ class UnicornJit(Jit):
         stub = self._stubs.get(address)
         if stub is None:
             return
-        name, method, on_error, nargs, returns = stub     # name: the Jit method's
+        name, method, on_error, nargs, returns, _c_name = stub     # name: the Jit method's
         x86 = self._x86
         regs = (x86.UC_X86_REG_RSI, x86.UC_X86_REG_RDX, x86.UC_X86_REG_RCX,
                 x86.UC_X86_REG_R8, x86.UC_X86_REG_R9)
@@ -858,7 +860,10 @@ class UnicornJit(Jit):
             register = registers if registers is not None else (lambda n: None)
             at = address if registers is not None else address - 1   # callers: the call
             for reg, (where, kind) in self._var_regs(nf.fi).items():
-                place = self._locate(where, at, rbp, register)
+                try:
+                    place = self._locate(where, at, rbp, register)
+                except IndexError:                 # a truncated DWARF expression
+                    place = ("gone",)
                 if place[0] == "memory":
                     f.regs[reg] = self._from_bits(_I64.from_address(place[1]).value, kind)
                     f.slots[reg] = (place[1], kind)
@@ -899,7 +904,8 @@ class UnicornJit(Jit):
                 pc = top_pc
             else:
                 pc = self.pc_of_address(address, caller=True)
-                self._resume_sites.setdefault((nf.fi, pc), set()).add(address)
+                if not nf.starts:          # no pc map: the caller's return address is its site
+                    self._resume_sites.setdefault((nf.fi, pc), set()).add(address)
             f = self._shadow(level, nf, address, cfa, pc, depth + (n - 1 - i),
                              env if i == n - 1 else 0, params if i == 0 else None,
                              top_registers if i == 0 else None)
@@ -1146,8 +1152,6 @@ class UnicornJit(Jit):
         return want
 
     def _refresh_hooks(self) -> None:
-        self._rets = {r for nf in self.fns for r in nf.rets}
-        self._starts = [f.lo for f in self.fns]
         for level, uc in enumerate(self._ucs):
             self._install(level, uc)
         self._dirty = True
@@ -1306,11 +1310,8 @@ class UnicornJit(Jit):
 
     def stub_name(self, address: int) -> str:
         """`vyn_rt_call` for a helper's stub address ("" for any other)."""
-        for name, (_proto, method, _err) in HELPERS.items():
-            stub = self._stubs.get(address)
-            if stub is not None and stub[0] == method:
-                return name
-        return ""
+        stub = self._stubs.get(address)
+        return stub[5] if stub is not None else ""
 
     def native_function(self, fi: int) -> NativeFunction | None:
         return self._by_fi.get(fi)
@@ -1353,7 +1354,8 @@ _DWARF_REGS = ("rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9
                    f"xmm{i}" for i in range(16))
 
 
-def _uleb(data, i: int = 0) -> tuple[int, int]:
+def _leb(data, i: int = 0, signed: bool = False) -> tuple[int, int]:
+    """A LEB128 number at data[i]: (value, the index after it)."""
     result = shift = 0
     while True:
         b = data[i]
@@ -1361,19 +1363,17 @@ def _uleb(data, i: int = 0) -> tuple[int, int]:
         result |= (b & 0x7F) << shift
         shift += 7
         if not b & 0x80:
+            if signed and b & 0x40:
+                result -= 1 << shift
             return result, i
 
 
+def _uleb(data, i: int = 0) -> tuple[int, int]:
+    return _leb(data, i)
+
+
 def _sleb(data) -> int:
-    result = shift = 0
-    for b in data:
-        result |= (b & 0x7F) << shift
-        shift += 7
-        if not b & 0x80:
-            if b & 0x40:
-                result -= 1 << shift
-            break
-    return result
+    return _leb(data, 0, signed=True)[0]
 
 
 __all__ = ["UnicornJit", "UnicornUnavailable", "REGISTER_NAMES"]

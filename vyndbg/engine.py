@@ -340,15 +340,7 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
         needs_calls = self._step.mode in _STEPPING or self._step.mode == "finish" or any(
             b.kind in WATCH_KINDS and b.scope_frame is not None for b in self._bps.values())
         vm.set_step_hooks(self._hooks if needs_calls else None)
-        # A local of a native frame is watched by a memory-write hook on its stack slot
-        # (native_views): its statement sites are checked in bytecode only.
-        hw = {bp.number: (bp.scope_frame, bp.slot) for bp in self._bps.values()
-              if bp.enabled and bp.slot is not None and self.is_native(bp.scope_frame)}
-        soft = set(self._step.sites)
-        for bp in self._bps.values():
-            if bp.enabled and bp.number not in hw:
-                soft.update(bp.sites)
-        self._sync_native(soft, needs_calls, hw)
+        self._sync_native(needs_calls)
 
     # ------------------------------------------------------------ running
 

@@ -228,13 +228,22 @@ class NativeViews:
         self._block(self._stop_event(StopReason.STEP, frame, new_frame=(
             frame.fn.index != c.fn or frame.depth != c.depth)))
 
-    def _sync_native(self, sites: set, calls: bool, watches: dict | None = None) -> None:
+    def _sync_native(self, calls: bool) -> None:
+        """The native code's hooks, as `_sync` set the VM's patches: the same sites, but
+        a native frame's watched local is a memory-write hook on its stack slot (its
+        statement sites are checked in bytecode only); call events while `calls`."""
         jit = self._native_jit()
         if jit is None:
             return
+        watches = {bp.number: (bp.scope_frame, bp.slot) for bp in self._bps.values()
+                   if bp.enabled and bp.slot is not None and self.is_native(bp.scope_frame)}
+        sites = set(self._step.sites)
+        for bp in self._bps.values():
+            if bp.enabled and bp.number not in watches:
+                sites.update(bp.sites)
         jit.set_sites(sites)
         jit.set_reporting(calls)
-        jit.set_watches(watches or {})
+        jit.set_watches(watches)
         if self._step.mode != "machine" and jit._step is not None:
             jit.cancel_machine_step()
 
