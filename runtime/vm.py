@@ -621,6 +621,10 @@ class VM:
                         self.left = budget
                         return DONE
                     dst = frame.ret
+                    if self.frame is frame:
+                        # Published for a builtin or a hook: no longer the innermost
+                        # frame (a panic's backtrace starts from self.frame).
+                        self.frame = frame.parent
                     frame = frame.parent
                     depth -= 1
                     code = frame.code
