@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import struct
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -94,8 +95,13 @@ def emit_sections_object(
 
     The building block of `build_image_bytes`; tests use it to wrap
     hand-encoded headers. Section names are not checked against the Vyn
-    naming rules here, only quoted safely.
+    naming rules here, only quoted safely. Without native code the object is
+    written here (`_sections_object`), as LLVM would write it, so that an image
+    of bytecode alone (`--no-native`, the build cache's entry for a program
+    that never got hot) needs no llvmlite.
     """
+    if llvm_ir_module is None:
+        return _sections_object(sections)
     from llvmlite import binding as llvm
 
     target_machine = _target_machine(opt)
@@ -130,6 +136,69 @@ def emit_sections_object(
     finally:
         for m in modules:
             m.close()
+
+
+_ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
+_SECTION_HEADER = struct.Struct("<IIQQQQIIQQ")
+_SYMBOL = struct.Struct("<IBBHQQ")
+_SHF_ALLOC, _SHF_EXECINSTR, _SHF_GNU_RETAIN = 0x2, 0x4, 0x200000
+_SHT_PROGBITS, _SHT_SYMTAB, _SHT_STRTAB = 1, 2, 3
+_STT_OBJECT, _STT_FILE, _SHN_ABS = 1, 4, 0xFFF1
+
+
+def _sections_object(sections: Mapping[str, bytes]) -> bytes:
+    """An x86-64 ELF relocatable object holding `sections` (allocated, retained,
+    8-byte aligned, each with a local object symbol `__vyn_section<name>`), laid out
+    as LLVM lays out the object of `_sections_module_ir`: `.strtab` (names of
+    sections and symbols), an empty `.text`, the payloads, `.note.GNU-stack`,
+    `.symtab`."""
+    strtab = bytearray(b"\0")
+
+    def name(text: str) -> int:
+        at = len(strtab)
+        strtab.extend(text.encode("utf-8") + b"\0")
+        return at
+
+    body = bytearray()
+
+    def place(data: bytes, align: int) -> int:
+        body.extend(b"\0" * (-(64 + len(body)) % align))
+        at = 64 + len(body)
+        body.extend(data)
+        return at
+
+    # (name, type, flags, offset, size, link, info, align, entsize)
+    headers = [(0, 0, 0, 0, 0, 0, 0, 0, 0)]
+    headers.append((name(".strtab"), _SHT_STRTAB, 0, 0, 0, 0, 0, 1, 0))  # filled below
+    headers.append((name(".text"), _SHT_PROGBITS, _SHF_ALLOC | _SHF_EXECINSTR,
+                    place(b"", 4), 0, 0, 0, 4, 0))
+    symbols = [(0, 0, 0, 0, 0), (name(_MODULE_NAME), _STT_FILE, _SHN_ABS, 0, 0)]
+    for section, payload in sections.items():
+        index = len(headers)
+        headers.append((name(section), _SHT_PROGBITS, _SHF_ALLOC | _SHF_GNU_RETAIN,
+                        place(bytes(payload), SECTION_ALIGNMENT), len(payload), 0, 0,
+                        SECTION_ALIGNMENT, 0))
+        symbols.append((name("__vyn_section" + section), _STT_OBJECT, index, 0,
+                        len(payload)))
+    headers.append((name(".note.GNU-stack"), _SHT_PROGBITS, 0, place(b"", 1), 0, 0, 0,
+                    1, 0))
+    symtab_name = name(".symtab")
+    raw_symbols = b"".join(_SYMBOL.pack(n, kind, 0, shndx, value, size)
+                           for n, kind, shndx, value, size in symbols)  # all local
+    headers.append((symtab_name, _SHT_SYMTAB, 0, place(raw_symbols, 8), len(raw_symbols),
+                    1, len(symbols), 8, _SYMBOL.size))
+    strtab_at = place(bytes(strtab), 1)
+    headers[1] = headers[1][:3] + (strtab_at, len(strtab)) + headers[1][5:]
+    body.extend(b"\0" * (-(64 + len(body)) % 8))
+    shoff = 64 + len(body)
+    ident = b"\x7fELF\x02\x01\x01\x03" + bytes(8)        # OS/ABI GNU: SHF_GNU_RETAIN
+    out = bytearray(_ELF_HEADER.pack(ident, 1, 62, 1, 0, 0, shoff, 0, 64, 0, 0,
+                                     _SECTION_HEADER.size, len(headers), 1))
+    out += body
+    for n, kind, flags, offset, size, link, info, align, entsize in headers:
+        out += _SECTION_HEADER.pack(n, kind, flags, 0, offset, size, link, info, align,
+                                    entsize)
+    return bytes(out)
 
 
 def _checked_payloads(sections: Mapping[str, bytes]) -> dict[str, bytes]:

@@ -1,8 +1,8 @@
 """Just enough of ELF64 (little-endian) to read a section table and a symbol table,
 without importing pyelftools (about 18 ms at start-up) on the paths every `vyn run`
 takes: an image's `.vyn.*` sections (runtime/image.py), the sizes of the functions in an
-object the JIT loads (runtime/jit.py). Anything deeper (DWARF, relocations) still goes
-through pyelftools.
+object the JIT loads (runtime/jit.py), and the symbols and relocations of an object that
+runtime/native_loader.py links into memory. DWARF still goes through pyelftools.
 
 Callers check the ELF header first (runtime/image.py) or read objects LLVM just wrote;
 malformed input raises ValueError or struct.error, never anything else.
@@ -16,7 +16,9 @@ from typing import NamedTuple
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _SHDR = struct.Struct("<IIQQQQIIQQ")
 _SYM = struct.Struct("<IBBHQQ")
+_RELA = struct.Struct("<QQq")
 SHT_SYMTAB = 2
+SHT_RELA = 4
 SHT_NOBITS = 8
 SHN_XINDEX = 0xFFFF
 STT_FUNC = 2
@@ -32,6 +34,8 @@ class Section(NamedTuple):
     size: int
     link: int
     entsize: int
+    info: int = 0
+    addralign: int = 1
 
     @property
     def type_name(self) -> str | int:
@@ -74,15 +78,23 @@ def sections(data: bytes) -> list[Section]:
     names = _bytes_at(data, names_h[4], names_h[5])
     out = []
     for h in raw:
-        name, stype, flags, _addr, offset, size, link, _info, _align, entsize = h
-        out.append(Section(_string(names, name), stype, flags, offset, size, link, entsize))
+        name, stype, flags, _addr, offset, size, link, info, align, entsize = h
+        out.append(Section(_string(names, name), stype, flags, offset, size, link, entsize,
+                           info, align))
     return out
 
 
-def function_sizes(data: bytes) -> dict[str, int]:
-    """Function symbol -> size, from the symbol table."""
-    table = sections(data)
-    out: dict[str, int] = {}
+class Symbol(NamedTuple):
+    name: str
+    info: int        # binding << 4 | type
+    shndx: int       # section index, or SHN_UNDEF (0), SHN_ABS (0xFFF1), SHN_COMMON
+    value: int
+    size: int
+
+
+def symbols(data: bytes, table: list[Section] | None = None) -> list[Symbol]:
+    """The symbol table (`.symtab`) in order, index 0 (the null symbol) included."""
+    table = sections(data) if table is None else table
     for s in table:
         if s.type != SHT_SYMTAB or s.entsize != _SYM.size:
             continue
@@ -90,12 +102,30 @@ def function_sizes(data: bytes) -> dict[str, int]:
             raise ValueError("a symbol table without its string table")
         strings = table[s.link]
         names = _bytes_at(data, strings.offset, strings.size)
-        symbols = _bytes_at(data, s.offset, s.size)
-        for i in range(0, len(symbols) - _SYM.size + 1, _SYM.size):
-            name, info, _other, _shndx, _value, size = _SYM.unpack_from(symbols, i)
-            if info & 0xF == STT_FUNC:
-                out[_string(names, name)] = size
+        raw = _bytes_at(data, s.offset, s.size)
+        out = []
+        for i in range(0, len(raw) - _SYM.size + 1, _SYM.size):
+            name, info, _other, shndx, value, size = _SYM.unpack_from(raw, i)
+            out.append(Symbol(_string(names, name), info, shndx, value, size))
+        return out
+    return []
+
+
+def relocations(data: bytes, section: Section) -> list[tuple[int, int, int, int]]:
+    """A SHT_RELA section's entries: (offset, type, symbol index, addend)."""
+    if section.type != SHT_RELA or section.entsize != _RELA.size:
+        raise ValueError(f"{section.name} is not a table of relocations with addends")
+    raw = _bytes_at(data, section.offset, section.size)
+    out = []
+    for i in range(0, len(raw) - _RELA.size + 1, _RELA.size):
+        offset, info, addend = _RELA.unpack_from(raw, i)
+        out.append((offset, info & 0xFFFFFFFF, info >> 32, addend))
     return out
 
 
-__all__ = ["Section", "sections", "function_sizes"]
+def function_sizes(data: bytes) -> dict[str, int]:
+    """Function symbol -> size, from the symbol table."""
+    return {s.name: s.size for s in symbols(data) if s.info & 0xF == STT_FUNC}
+
+
+__all__ = ["Section", "Symbol", "sections", "symbols", "relocations", "function_sizes"]

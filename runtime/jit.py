@@ -150,7 +150,8 @@ _ENTRY = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p)
 _OSR = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p, _I64)
 
 _JITS: dict[int, Jit] = {}
-_CALLBACKS: list = []
+SOLO_SLICES = 64     # slice ends native code may take by itself (Jit._solo_from_here)
+_CALLBACKS: dict[str, tuple] = {}     # helper -> (ctypes callback, its address)
 
 
 def _jit_of(ctx) -> Jit:
@@ -193,13 +194,20 @@ def _callback(method: str, on_error: int):
     return cb
 
 
+def helper_address(name: str) -> int:
+    """The address of helper `name`'s ctypes callback (made once per process); 0 if
+    `name` is no helper."""
+    if not _CALLBACKS:
+        for helper, (proto, method, on_error) in HELPERS.items():
+            cb = proto(_callback(method, on_error))
+            _CALLBACKS[helper] = (cb, ctypes.cast(cb, ctypes.c_void_p).value)
+    entry = _CALLBACKS.get(name)
+    return entry[1] if entry is not None else 0
+
+
 def _register_helpers(llvm) -> None:
-    if _CALLBACKS:
-        return
-    for name, (proto, method, on_error) in HELPERS.items():
-        cb = proto(_callback(method, on_error))
-        _CALLBACKS.append(cb)
-        llvm.add_symbol(name, ctypes.cast(cb, ctypes.c_void_p).value)
+    for name in HELPERS:
+        llvm.add_symbol(name, helper_address(name))
 
 
 class Jit:
@@ -266,6 +274,7 @@ class Jit:
         self.active = False
         self._rw: dict[tuple[int, int], tuple] = {}
         self._engine = None
+        self._linked: list = []
         self._objects: list = []
         self._llvm = None
         self.image = None
@@ -401,7 +410,19 @@ class Jit:
 
     def _place(self, obj: bytes):
         """Load an object's code where it can run; returns symbol name -> address (0:
-        not in it). MCJIT, in-process; under the debugger, unicorn (jit_unicorn.py)."""
+        not in it). In-process, runtime/native_loader.py links it (no llvmlite needed:
+        cached and image code start without it); MCJIT if that linker cannot. Under the
+        debugger, unicorn (jit_unicorn.py)."""
+        from runtime.native_loader import LinkError, load_object
+
+        try:
+            loaded = load_object(obj, helper_address)
+        except LinkError:
+            return self._place_mcjit(obj)
+        self._linked.append(loaded)          # the code lives as long as this JIT
+        return loaded.address
+
+    def _place_mcjit(self, obj: bytes):
         llvm = self.native._llvm()
         ee = self._engine_ready()
         ref = llvm.ObjectFileRef.from_data(obj)
@@ -472,9 +493,10 @@ class Jit:
                 events.tier_change(fn, "bytecode", tier)
 
     def read_image(self, path: str) -> None:
-        """Note which functions the image has native code for (its `.vyn.native`); the
-        object is loaded into MCJIT, as it is, when the first of them gets hot (so an
-        image that never gets hot starts without llvmlite)."""
+        """Note which functions the image has native code for (its `.vyn.native`): they
+        run natively from their first call, without a threshold; the object is linked,
+        as it is, when the first of them is called (runtime/native_loader.py: no
+        llvmlite)."""
         from runtime.image import load_image
 
         manifest = load_image(path).sections.get(self.native.NATIVE_SECTION)
@@ -483,7 +505,17 @@ class Jit:
         if self.native.manifest_traced(manifest) != self.trace_code:
             return      # code that reports calls only for a trace, and only it for one
         opt, functions = self.native.decode_manifest(manifest)
+        if not self.takes_image_code(opt):
+            return
         self.image = (path, opt, [fi for fi in functions if 0 <= fi < len(self.functions)])
+        for fi in self.image[2]:
+            nat = self.natives[fi]
+            if nat is not None:
+                nat.count = max(nat.count, self.threshold - 1)
+
+    def takes_image_code(self, opt: int) -> bool:
+        """Whether an image's native code built at `opt` runs as it is here."""
+        return True
 
     def _load_image_code(self) -> None:
         path, opt, functions = self.image
@@ -1363,7 +1395,11 @@ class Jit:
                 out.write(f"{r['function'][:32]:<32} stays in bytecode: {r['reason']}\n")
 
     def close(self) -> None:
+        """The run is over: unmap the code this JIT linked (nothing may call it again)."""
         _JITS.pop(id(self), None)
+        for loaded in self._linked:
+            loaded.close()
+        self._linked.clear()
         if self.perf_map is not None:
             self.perf_map.close()
         if self.jitdump is not None:

@@ -12,11 +12,12 @@ argument buffer, the loaded code and every native stack live in host memory mapp
 unicorn at their own addresses (`mem_map_ptr`), so Python, the helpers and emulated code
 see the same bytes at the same pointers.
 
-The object is loaded here, not by MCJIT: its allocated sections are copied into the code
-arena, relocations applied (a GOT for GOTPCREL), undefined symbols bound to helper stubs
-(FIELD-NOTES). Its symbol table gives each function's address range, its DWARF line table
-the Vyn line of every instruction (`is_stmt` rows: statement starts), its DWARF variables
-the frame offset of each variable (tier 1 keeps every variable in its stack slot).
+The object is linked by runtime/native_loader.py's `link`, as in-process code is: its
+allocated sections are copied into the code arena, relocations applied (a GOT for
+GOTPCREL), undefined symbols bound to helper stubs (FIELD-NOTES). Its symbol table gives
+each function's address range, its DWARF line table the Vyn line of every instruction
+(`is_stmt` rows: statement starts), its DWARF variables the frame offset of each
+variable (tier 1 keeps every variable in its stack slot).
 
 Nesting. Native code calls bytecode through `vyn_rt_call`; if that bytecode calls a
 compiled function again, the inner native code runs in a second unicorn instance (one per
@@ -39,13 +40,11 @@ from __future__ import annotations
 
 import ctypes
 import io
-import mmap
-import struct
 
+from runtime import elf64
 from runtime.jit import _I64, HELPERS, NOT_RUN, Jit
+from runtime.native_loader import PAGE, HostMemory
 
-_MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)
-PAGE = mmap.PAGESIZE
 CODE_ARENA = 64 << 20          # address space reserved for loaded code (lazily committed)
 STACK_SIZE = 4 << 20           # per nesting level; native code may use 2 MiB of it
 MAX_LEVELS = 32                # native -> bytecode -> native nesting under unicorn
@@ -75,50 +74,6 @@ def _uc_modules():
 SCRATCH_AT = 0x3F000000
 CODE_AT = 0x40000000
 STACKS_AT = 0x500000000000
-
-_libc = None
-
-
-def _mmap_fn():
-    global _libc
-    if _libc is None:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.mmap.restype = ctypes.c_void_p
-        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
-                              ctypes.c_int, ctypes.c_long]
-        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-        _libc = libc
-    return _libc
-
-
-class HostMemory:
-    """Anonymous host memory at `hint` if that range is free (MAP_FIXED_NOREPLACE), else
-    wherever the kernel puts it; a ctypes byte array over it (slicing, pack_into)."""
-
-    def __init__(self, size: int, hint: int = 0):
-        self.size = -(-size // PAGE) * PAGE
-        libc = _mmap_fn()
-        flags = 0x02 | 0x20 | _MAP_NORESERVE          # MAP_PRIVATE | MAP_ANONYMOUS
-        addr = None
-        if hint:
-            addr = libc.mmap(hint, self.size, 3, flags | 0x100000, -1, 0)
-            if addr in (None, ctypes.c_void_p(-1).value):
-                addr = None
-            elif addr != hint:                         # an old kernel: only a hint
-                libc.munmap(addr, self.size)
-                addr = None
-        if addr is None:
-            addr = libc.mmap(None, self.size, 3, flags, -1, 0)
-            if addr in (None, ctypes.c_void_p(-1).value):
-                raise MemoryError("cannot map memory for native code under the debugger")
-        self.address = addr
-        self.bytes = (ctypes.c_char * self.size).from_address(addr)
-
-    def close(self) -> None:
-        if self.address:
-            _mmap_fn().munmap(self.address, self.size)
-            self.address = 0
-
 
 def _host_mmap(size: int, hint: int = 0) -> tuple[object, int]:
     mem = HostMemory(size, hint)
@@ -302,6 +257,14 @@ class UnicornJit(Jit):
 
     # -- loading ---------------------------------------------------------------------------
 
+    def takes_image_code(self, opt: int) -> bool:
+        """An image's `-O0` code is debugged as it is; its `-O2` code is not run: its
+        innermost loops keep a Vec's data and length in registers from the loop's entry
+        (compiler/native_loops.py), sure that nothing resizes the Vec meanwhile, which an
+        expression evaluated at a stop in the loop can. The JIT compiles the debugger's
+        own code for those functions instead."""
+        return opt == 0
+
     def _alloc_code(self, size: int, align: int) -> int:
         align = max(16, align)
         top = -(-self._code_top // align) * align
@@ -312,97 +275,29 @@ class UnicornJit(Jit):
 
     def _place(self, obj: bytes):
         from elftools.elf.elffile import ELFFile
-        from elftools.elf.relocation import RelocationSection
 
-        elf = ELFFile(io.BytesIO(obj))
-        if elf["e_type"] != "ET_REL" or elf["e_machine"] != "EM_X86_64":
-            raise self.native.NativeError("native code must be an x86-64 relocatable object")
-        bases: dict[int, int] = {}
-        texts = []
-        for i, sec in enumerate(elf.iter_sections()):
-            flags = sec["sh_flags"]
-            if not flags & 0x2 or sec["sh_size"] == 0:           # SHF_ALLOC
-                continue
-            off = self._alloc_code(sec["sh_size"], sec["sh_addralign"])
-            bases[i] = self.code_base + off
-            if sec["sh_type"] != "SHT_NOBITS":
-                data = sec.data()
-                self._code[off:off + len(data)] = data
-            if flags & 0x4:                                      # SHF_EXECINSTR
-                texts.append(i)
-        symtab = elf.get_section_by_name(".symtab")
-        symbols = list(symtab.iter_symbols()) if symtab is not None else []
+        from runtime.native_loader import LinkError, link
+
         stub_of = {name: self.code_base + i * STUB_SPACING
                    for i, name in enumerate(self._stub_names)}
-        values: list[int] = []
-        for sym in symbols:
-            shndx = sym["st_shndx"]
-            if shndx == "SHN_UNDEF":
-                if not sym.name:
-                    values.append(0)
-                    continue
-                if sym.name not in stub_of:
-                    raise self.native.NativeError(
-                        f"native code needs `{sym.name}`, which the debugger cannot provide")
-                values.append(stub_of[sym.name])
-            elif shndx == "SHN_ABS":
-                values.append(sym["st_value"])
-            elif isinstance(shndx, int) and shndx in bases:
-                values.append(bases[shndx] + sym["st_value"])
-            else:
-                values.append(0)
-        got: dict[int, int] = {}
-        relocs = []
-        for sec in elf.iter_sections():
-            if not isinstance(sec, RelocationSection):
-                continue
-            target = sec["sh_info"]
-            if target not in bases:
-                continue
-            for r in sec.iter_relocations():
-                relocs.append((target, r))
-                if r["r_info_type"] in (9, 41, 42) and r["r_info_sym"] not in got:
-                    got[r["r_info_sym"]] = 0
-        if got:
-            gbase = self.code_base + self._alloc_code(8 * len(got), 8)
-            for i, s in enumerate(sorted(got)):
-                got[s] = gbase + 8 * i
-                struct.pack_into("<Q", self._code, got[s] - self.code_base, values[s])
-        for target, r in relocs:
-            p = bases[target] + r["r_offset"]
-            s = values[r["r_info_sym"]]
-            a = r["r_addend"]
-            t = r["r_info_type"]
-            o = p - self.code_base
-            if t == 1:                                   # R_X86_64_64
-                struct.pack_into("<Q", self._code, o, (s + a) & (1 << 64) - 1)
-            elif t in (2, 4):                            # PC32, PLT32
-                self._put32(o, s + a - p, signed=True)
-            elif t in (9, 41, 42):                       # GOTPCREL(X)
-                self._put32(o, got[r["r_info_sym"]] + a - p, signed=True)
-            elif t == 10:                                # R_X86_64_32
-                self._put32(o, s + a, signed=False)
-            elif t == 11:                                # R_X86_64_32S
-                self._put32(o, s + a, signed=True)
-            elif t == 24:                                # PC64
-                struct.pack_into("<q", self._code, o, s + a - p)
-            else:
-                raise self.native.NativeError(f"relocation type {t} is not supported under "
-                                              "the debugger")
-        names = {}
-        for sym, v in zip(symbols, values, strict=False):
-            if sym.name and sym["st_shndx"] != "SHN_UNDEF":
-                names[sym.name] = v
-        self._index_functions(elf, symbols, values, texts, bases, len(self._objects))
+
+        def alloc(size: int, align: int, executable: bool) -> int:
+            return self.code_base + self._alloc_code(size, align)
+
+        def write(address: int, raw: bytes) -> None:
+            o = address - self.code_base
+            self._code[o:o + len(raw)] = raw
+
+        try:
+            linked = link(obj, alloc, write, lambda name: stub_of.get(name, 0))
+        except LinkError as e:
+            raise self.native.NativeError(f"{e} (under the debugger)") from None
+        elf = ELFFile(io.BytesIO(obj))
+        self._index_functions(elf, linked.symbols, linked.values, linked.texts,
+                              linked.bases, len(self._objects))
         self._map_sites()
         self._refresh_hooks()
-        return lambda name: names.get(name, 0)
-
-    def _put32(self, off: int, value: int, signed: bool) -> None:
-        lo, hi = (-(1 << 31), (1 << 31) - 1) if signed else (0, (1 << 32) - 1)
-        if not lo <= value <= hi:
-            raise self.native.NativeError("a relocation does not fit in 32 bits")
-        struct.pack_into("<i" if signed else "<I", self._code, off, value)
+        return linked.address
 
     def _index_functions(self, elf, symbols, values, texts, bases, obj_index) -> None:
         """Function ranges from the symbol table, lines and variables from DWARF."""
@@ -417,14 +312,14 @@ class UnicornJit(Jit):
         new: list[NativeFunction] = []
         by_offset: dict[tuple[int, int], NativeFunction] = {}
         for sym, v in zip(symbols, values, strict=False):
-            if sym["st_info"]["type"] != "STT_FUNC" or sym["st_shndx"] == "SHN_UNDEF":
+            if sym.info & 0xF != elf64.STT_FUNC or sym.shndx == 0:          # SHN_UNDEF
                 continue
             fi, kind = kinds.get(sym.name, (-1, "copy"))
             if fi < 0:
                 continue
-            nf = NativeFunction(fi, kind, v, v + sym["st_size"], tier, obj_index)
+            nf = NativeFunction(fi, kind, v, v + sym.size, tier, obj_index)
             new.append(nf)
-            by_offset[(sym["st_shndx"], sym["st_value"])] = nf
+            by_offset[(sym.shndx, sym.value)] = nf
         if len(texts) == 1 and elf.has_dwarf_info():
             self._read_dwarf(elf, bases[texts[0]], texts[0], by_offset)
         self._scan_rets(new)

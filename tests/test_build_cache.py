@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime import build_cache
+from runtime import build_cache, elf64
 from vyndbg.cli import main
 
 pytest.importorskip("llvmlite", reason="the cache stores images, which LLVM writes")
@@ -227,11 +227,20 @@ def test_jit_modes_behave_the_same_from_the_cache(cache, capsys, options):
     assert run(capsys, "fib.vyn") == (0, "2584\n", "")
 
 
-def test_a_program_that_never_gets_hot_is_not_cached(cache, capsys):
-    """Storing it would load LLVM, which `vyn run` of such a program never does."""
+def test_a_program_that_never_gets_hot_is_cached_without_llvm(cache, tmp_path):
+    """Its image holds bytecode alone, which compiler/image_writer.py writes itself:
+    neither the run that stores it nor the runs it serves import llvmlite."""
     Path("hello.vyn").write_text('fn main() {\n  println("hi")\n}\n', encoding="utf-8")
-    assert run(capsys, "hello.vyn") == (0, "hi\n", "")
-    assert entries(cache) == ([], [])
+    probe = ("import sys\nfrom vyndbg.cli import main\ncode = main(['run', 'hello.vyn'])\n"
+             "print(code, any(m.startswith('llvmlite') for m in sys.modules), file=sys.stderr)\n")
+    env = {**os.environ, "VYN_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           env=env, timeout=120)
+        assert (p.stdout, p.stderr) == ("hi\n", "0 False\n")
+    index, images = entries(cache)
+    assert len(index) == 1 and len(images) == 1
+    assert ".vyn.native" not in {s.name for s in elf64.sections(images[0].read_bytes())}
 
 
 def test_vyn_cache_off_stores_nothing(cache, capsys, monkeypatch):

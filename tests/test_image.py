@@ -130,6 +130,35 @@ def test_output_is_an_elf64_x86_64_relocatable_object(image_bytes):
         assert section["sh_addralign"] == 8
 
 
+def test_an_image_without_native_code_is_the_object_llvm_writes(tmp_path):
+    """Without native code the writer makes the object itself (no llvmlite); it has the
+    sections, flags, alignment, symbols and bytes LLVM gives the same sections."""
+    from elftools.elf.elffile import ELFFile
+
+    pytest.importorskip("llvmlite")
+    payloads = {HEADER_SECTION: b"\x01" * 5, **SECTIONS}
+    ours = emit_sections_object(payloads)
+    llvms = emit_sections_object(payloads, llvm_ir_module='source_filename = "vyn-image"\n')
+
+    def shape(data):
+        elf = ELFFile(io.BytesIO(data))
+        secs = [(s.name, s["sh_type"], s["sh_flags"], s["sh_addralign"], s.data())
+                for s in elf.iter_sections() if s.name not in (".strtab", ".symtab")]
+        syms = [(y.name, y["st_info"]["type"], y["st_info"]["bind"], y["st_size"],
+                 elf.get_section(y["st_shndx"]).name if isinstance(y["st_shndx"], int)
+                 else y["st_shndx"])
+                for y in elf.get_section_by_name(".symtab").iter_symbols()]
+        return elf.header["e_ident"], elf["e_type"], elf["e_machine"], secs, syms
+
+    assert shape(ours) == shape(llvms)
+    readelf = shutil.which("readelf")
+    if readelf:
+        (tmp_path / "ours.o").write_bytes(ours)
+        p = subprocess.run([readelf, "-a", "-W", str(tmp_path / "ours.o")],
+                           capture_output=True, timeout=60)
+        assert p.returncode == 0 and not p.stderr, p.stderr
+
+
 # -- the header, hand-encoded (docs/image.md, "The .vyn.header section") ------
 
 BYTECODE = b"\x01\x02\x03"

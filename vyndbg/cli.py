@@ -482,11 +482,8 @@ class _CachedBuild:
             hot |= have
             sections = {k: v for k, v in hit.sections.items() if k != ".vyn.native"}
         else:
-            if not hot:
-                # Nothing got native code (or --jit=off): writing an image would load LLVM
-                # (about 35 ms, what a hit would save), so a program that never gets hot
-                # is not cached and still runs without llvmlite.
-                return
+            # Nothing got native code (or --jit=off): an image of bytecode alone, which
+            # compiler/image_writer.py writes without LLVM.
             from compiler.serialize import program_to_sections
 
             sections = dict(program_to_sections(self.program))
@@ -774,8 +771,17 @@ exit status:
 Run '{PROG} COMMAND --help' for a command's options."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `vyn` argument parser, with one sub-parser per row of SUBCOMMANDS."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The `vyn` argument parser, with one sub-parser per row of SUBCOMMANDS. Given the
+    command line, only the sub-parser of the command it names gets its options (the
+    others are named with their help, as `vyn --help` lists them): configuring every
+    one cost about 8 ms at each start."""
+    wanted = None
+    if argv is not None:
+        words = [a for a in argv if not a.startswith("-")]
+        names = {sub.name for sub in SUBCOMMANDS}
+        if words and words[0] in names:
+            wanted = words[0]
     parser = _Parser(prog=PROG, description="Vyn toolchain: compiler, runtime and debugger.",
                      epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                      allow_abbrev=False)
@@ -785,9 +791,17 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in SUBCOMMANDS:
         sub_parser = commands.add_parser(sub.name, help=sub.help, description=sub.help,
                                          allow_abbrev=False)
-        sub.configure(sub_parser)
+        if wanted is None or sub.name == wanted:
+            sub.configure(sub_parser)
         sub_parser.set_defaults(run=sub.run, fast_exit=sub.fast_exit)
     return parser
+
+
+def _english_argparse() -> None:
+    """argparse looks up a translation of each of its strings as it builds a parser
+    (gettext searches the locale directories at every call: ~7 ms at each start); vyn's
+    command line is in English, so its strings are used as they are."""
+    argparse._ = str           # argparse.py: `from gettext import gettext as _`
 
 
 def _complain(message: str) -> None:
@@ -828,7 +842,9 @@ def _main(argv: Sequence[str] | None) -> tuple[int, bool]:
     """main(), and whether the process may end with a fast exit after it."""
     fast_exit = False
     try:
-        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        _english_argparse()
+        parser = build_parser(argv)
         try:
             args = parser.parse_args(argv)
         except SystemExit as stop:  # --help and --version print, then stop argparse here
