@@ -232,6 +232,7 @@ class UnicornJit(Jit):
         self._watch_addrs: dict[int, int] = {}    # watchpoint number -> slot address
         self._watch_handles: dict[int, list] = {}
         self._watch_after: dict[int, set[int]] = {}   # address after a store -> numbers
+        self._addr_breaks: dict[int, list[int]] = {}  # `break *ADDRESS`: address -> numbers
         self._written: set[int] = set()           # watchpoints whose slot was written
         self._handles: list[dict[int, object]] = []       # per level: address -> hook
         self._rets: set[int] = set()
@@ -922,7 +923,16 @@ class UnicornJit(Jit):
             frames = self.frames_here(uc, address, 0, at_entry=True)
             if frames:
                 self._stop(uc, frames[0], lambda f: vm.step_hooks.call(vm, f), address)
-        site = self._sites.get(address)
+        numbers = self._addr_breaks.get(address)
+        stopped = False         # a stop here: not again for a site at the same place
+        if numbers and nf.kind == "fn" and vm.hooks is not None:
+            frames = self.frames_here(uc, address, self.pc_of_address(address),
+                                      at_entry=address == nf.lo)
+            if frames:
+                self._stop(uc, frames[0], lambda f: vm.hooks.native_break(vm, f, numbers),
+                           address)
+                stopped = self._reported
+        site = None if stopped else self._sites.get(address)
         if site is not None and vm.hooks is not None and nf.fi == site[0]:
             at_entry = address == nf.lo
             if at_entry or self.reporting:
@@ -1033,6 +1043,16 @@ class UnicornJit(Jit):
             self._sites = want
             self._refresh_hooks()
 
+    def set_address_breaks(self, breaks: dict[int, int]) -> None:
+        """`break *ADDRESS`: stop at these machine addresses (breakpoint number ->
+        address), through vm.hooks.native_break, wherever code is or will be loaded."""
+        by_address: dict[int, list[int]] = {}
+        for number, address in sorted(breaks.items()):
+            by_address.setdefault(address, []).append(number)
+        if by_address != self._addr_breaks:
+            self._addr_breaks = by_address
+            self._refresh_hooks()
+
     def set_reporting(self, on: bool) -> None:
         """Report native calls and returns to vm.step_hooks (stepping, `finish`)."""
         if on != self.reporting:
@@ -1040,7 +1060,7 @@ class UnicornJit(Jit):
             self._refresh_hooks()
 
     def _wanted(self) -> set[int]:
-        want = set(self._sites) | set(self._watch_after)
+        want = set(self._sites) | set(self._watch_after) | set(self._addr_breaks)
         if self.reporting:
             want.update(nf.lo for nf in self.fns if nf.kind == "fn")
             want.update(self._rets)

@@ -14,7 +14,7 @@ from runtime.jit import JitOptions
 from tests.test_programs import CORPUS
 from vyndbg.cli import main
 from vyndbg.engine import Session
-from vyndbg.model import DebugError, StopReason, Tier
+from vyndbg.model import DebugError, LocationError, StopReason, Tier
 
 FIB = """fn fib(n: Int) -> Int {
   if n < 2 {
@@ -261,6 +261,65 @@ def test_machine_views(tmp_path):
     assert jit["fib"].tier == 1 and jit["fib"].start <= after < jit["fib"].end
 
 
+def test_break_at_a_machine_address(tmp_path):
+    """`break *ADDRESS` stops at that very instruction (mid-line too), with conditions,
+    hit counts and a temporary one; the frame there is the one a line breakpoint shows."""
+    program = _program(tmp_path, "fib.vyn", FIB)
+    s = _session(program)
+    s.break_at("fib.vyn:5")
+    s.run()
+    listing = s.native_disassembly()
+    here = s.frames()[0].address
+    # An instruction in the middle of line 5, past the stop: not a statement start.
+    mid = next(i for i in listing.instructions if i.address > here and not i.is_stmt and
+               i.location is not None and i.location.line == 5)
+    bp = s.break_at(f"*0x{mid.address:x}", condition="n == 3")
+    assert bp.address == mid.address and bp.function == "fib"
+    assert bp.location.line == 5 and bp.pcs == ()
+    assert any(i.breakpoint for i in s.native_disassembly().instructions
+               if i.address == mid.address)
+    s.delete([1])
+    ev = s.cont()
+    assert ev.reason is StopReason.BREAKPOINT and ev.breakpoint.number == 2
+    frame = s.frames()[0]
+    assert frame.address == mid.address and frame.tier is Tier.NATIVE
+    assert [a.value.text for a in frame.args] == ["3"]
+    assert dict(s.registers())["rip"] == mid.address
+    assert s.mid_line_pc(frame) == mid.address
+    assert s.breakpoints()[0].hits == 1
+    # A temporary breakpoint at the current instruction's register: $pc.
+    s.delete()
+    s.break_at("*$pc", temporary=True)
+    ev = s.cont()
+    assert ev.reason is StopReason.BREAKPOINT and ev.breakpoint.temporary
+    assert s.frames()[0].address == mid.address and s.breakpoints() == []
+    assert s.cont().reason is StopReason.EXITED
+
+
+def test_break_at_an_address_before_the_code_is_loaded(tmp_path):
+    """Native code sits at the same addresses from run to run (as gdb runs programs
+    with randomization off): an address from an earlier run can be given before `run`;
+    the breakpoint learns its function and line when it is reached."""
+    program = _program(tmp_path, "fib.vyn", FIB)
+    s = _session(program)
+    s.break_at("fib.vyn:5")
+    s.run()
+    address = s.frames()[0].address
+    s.kill()
+    again = _session(program)
+    bp = again.break_at(f"*{address}")
+    assert bp.location is None and bp.function == ""
+    ev = again.run()
+    assert ev.reason is StopReason.BREAKPOINT and ev.frame.address == address
+    (bp,) = again.breakpoints()
+    assert (bp.function, bp.location.line) == ("fib", 5)
+    off = _session(program, "off")
+    with pytest.raises(LocationError, match="bytecode only"):
+        off.break_at(f"*{address}")
+    with pytest.raises(LocationError, match="machine address"):
+        again.break_at("*fib")
+
+
 def test_refusals_are_one_sentence(tmp_path):
     s = _session(_program(tmp_path, "fib.vyn", FIB))
     s.break_at("fib.vyn:3")
@@ -331,6 +390,27 @@ def test_scripted_session_under_jit_eager(tmp_path, monkeypatch, capsys):
     assert any(re.match(r"fib +native 1 +\d+", x) for x in lines)
     assert lines[-2] == "232"
     assert re.fullmatch(r"\[Inferior 1 \(process \d+\) exited normally\]", lines[-1])
+
+
+def test_break_at_an_address_in_the_line_mode(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fib.vyn").write_text(FIB, encoding="utf-8")
+    code, out, _ = _vyn(capsys, "debug", "--jit=eager", "fib.vyn", "--batch",
+                        "-ex", "break 6", "-ex", "run", "-ex", "x/3i $pc")
+    addresses = re.findall(r"^   (0x[0-9a-f]+) <fib\+\d+>", out, re.M)
+    assert code == 0 and addresses, out
+    mid = addresses[0]
+    code, out, err = _vyn(capsys, "debug", "--jit=eager", "fib.vyn", "--batch",
+                          "-ex", f"break *{mid}", "-ex", "info breakpoints", "-ex", "run",
+                          "-ex", "info breakpoints", "-ex", "kill")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == f"Breakpoint 1 at {mid}"
+    assert lines[2] == f"1       breakpoint     keep y   0x{int(mid, 16):016x}"
+    assert re.fullmatch(rf"Breakpoint 1, 0x{int(mid, 16):016x} in fib \(n=\d+\) at "
+                        r"fib\.vyn:6", lines[4]), lines
+    assert lines[5] == "6\t  let b = fib(n - 2)"
+    assert lines[7] == f"1       breakpoint     keep y   0x{int(mid, 16):016x} in fib at fib.vyn:6"
 
 
 def test_bytecode_disassembly_on_request(tmp_path, monkeypatch, capsys):

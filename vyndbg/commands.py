@@ -102,7 +102,9 @@ Usage: nexti [N]""", ("ni",)),
     _c("break", "Set breakpoint at specified location.", """
 Usage: break [LOCATION] [thread THREADNUM] [if CONDITION]
 LOCATION is FILE:LINE, LINE, FUNCTION or FILE:FUNCTION; without it, the current line
-of the selected frame. With `thread THREADNUM`, stop only in that thread (a fiber:
+of the selected frame. *ADDRESS (`*0x40001021`, `*$pc`) stops at that machine
+instruction of native code (vyn debug --jit=auto|eager). With `thread THREADNUM`, stop
+only in that thread (a fiber:
 see `info threads`). With `if CONDITION`, stop only when the Vyn expression
 CONDITION is true there.""", ("b", "br", "bre", "brea"), "location"),
     _c("tbreak", "Set a temporary breakpoint.", """

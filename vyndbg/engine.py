@@ -91,11 +91,12 @@ class _Bp:
     old: TypedValue | None = None
     old_text: str = ""
     slot: int | None = None      # a native frame's local: the register its memory holds
+    address: int | None = None   # `break *ADDRESS` (native code; no bytecode sites)
 
     def public(self) -> Breakpoint:
         return Breakpoint(self.number, self.kind, self.enabled, self.location, self.function,
                           self.condition, self.hits, self.ignore, self.temporary,
-                          self.expression, self.sites, self.thread)
+                          self.expression, self.sites, self.thread, self.address)
 
 
 # Modes that stop in the caller when the frame they started in returns.
@@ -241,10 +242,17 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
         stops only in that fiber, which must exist (gdb: "Unknown thread N.")."""
         if thread is not None:
             self._fiber_obj(thread)
-        r = locations.resolve(self.program, spec, self.current_location())
         compiled = compile_expression(condition) if condition else None
-        bp = _Bp(self._next_bp, "breakpoint", r.sites, r.location, r.function,
-                 condition=condition, compiled=compiled, temporary=temporary, thread=thread)
+        if spec.startswith("*"):
+            address = self.address_spec(spec[1:])
+            location, function = self.native_location(address)
+            bp = _Bp(self._next_bp, "breakpoint", (), location, function, condition=condition,
+                     compiled=compiled, temporary=temporary, thread=thread, address=address)
+        else:
+            r = locations.resolve(self.program, spec, self.current_location())
+            bp = _Bp(self._next_bp, "breakpoint", r.sites, r.location, r.function,
+                     condition=condition, compiled=compiled, temporary=temporary,
+                     thread=thread)
         self._next_bp += 1
         self._bps[bp.number] = bp
         self._sync()
@@ -713,31 +721,10 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
                 continue
             if bp.kind in WATCH_KINDS:
                 continue              # rwatch/awatch: below, once the stops are done
-            if bp.compiled is not None and bp.kind == "breakpoint":
-                try:
-                    ok = bool(self._eval_in(bp.compiled, frame).value)
-                except DebugError as e:
-                    self._output(Output("dprintf", f"Error in testing condition for "
-                                                   f"breakpoint {bp.number}:\n{e}\n"))
-                    ok = True
-                if not ok:
-                    continue
-            bp.hits += 1
-            if bp.ignore > 0:
-                bp.ignore -= 1
-                continue
-            if bp.kind == "dprintf":
-                self._output(Output("dprintf", self._dprintf_text(bp, frame)))
-                continue
-            if stop_bp is None:
+            if self._counts(bp, frame) and stop_bp is None:
                 stop_bp = bp
         if stop_bp is not None:
-            public = stop_bp.public()
-            if stop_bp.temporary:
-                del self._bps[stop_bp.number]
-            self._step = StepCondition()
-            self._sync()
-            self._block(self._stop_event(StopReason.BREAKPOINT, frame, breakpoint=public))
+            self._stop_at_breakpoint(stop_bp, frame)
         elif not reported and self._should_stop(frame, site):
             c = self._step
             self._step = StepCondition()
@@ -757,6 +744,35 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
                         (bp.thread is None or (cur is not None and cur.id == bp.thread))]
             if accesses:
                 self._check_accesses(sorted(accesses, key=lambda b: b.number), frame, site)
+
+    def _counts(self, bp: _Bp, frame: Frame) -> bool:
+        """A breakpoint or dprintf reached in `frame`: test its condition, count the hit,
+        use up its ignore count, print a dprintf. Whether it stops the program."""
+        if bp.compiled is not None and bp.kind == "breakpoint":
+            try:
+                ok = bool(self._eval_in(bp.compiled, frame).value)
+            except DebugError as e:
+                self._output(Output("dprintf", f"Error in testing condition for "
+                                               f"breakpoint {bp.number}:\n{e}\n"))
+                ok = True
+            if not ok:
+                return False
+        bp.hits += 1
+        if bp.ignore > 0:
+            bp.ignore -= 1
+            return False
+        if bp.kind == "dprintf":
+            self._output(Output("dprintf", self._dprintf_text(bp, frame)))
+            return False
+        return True
+
+    def _stop_at_breakpoint(self, bp: _Bp, frame: Frame) -> None:
+        public = bp.public()
+        if bp.temporary:
+            del self._bps[bp.number]
+        self._step = StepCondition()
+        self._sync()
+        self._block(self._stop_event(StopReason.BREAKPOINT, frame, breakpoint=public))
 
     def _check_watch(self, bp: _Bp, frame: Frame) -> StopEvent | None:
         if bp.scope_frame is not None and frame is not bp.scope_frame:
@@ -1491,6 +1507,9 @@ class _Hooks(VMHooks):
 
     def native_watch(self, vm, frame, number):
         self.s._on_native_watch(frame, number)
+
+    def native_break(self, vm, frame, numbers):
+        self.s._on_native_break(frame, numbers)
 
     def deadlock(self, vm, error):
         self.s._on_deadlock(error)

@@ -243,7 +243,9 @@ class LineMode(BreakpointCommands, InspectCommands, ThreadCommands, HeapCommands
             if self.session.fiber_count() > 1:
                 thread = r.thread_prefix(ev.fiber)
         if ev.reason is StopReason.BREAKPOINT and ev.breakpoint is not None:
-            self.write(*r.breakpoint_hit(ev.breakpoint, frame, thread))
+            # A breakpoint by address may be mid-line: gdb names the address then.
+            at = self._mid_line_pc(frame.pc) if ev.breakpoint.address is not None else None
+            self.write(*r.breakpoint_hit(ev.breakpoint, frame, thread, at))
             show_frame = False
         elif ev.reason is StopReason.WATCHPOINT and ev.breakpoint is not None:
             self.write(*r.watchpoint_hit(ev.breakpoint, ev.old_value, ev.new_value, thread))

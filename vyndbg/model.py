@@ -255,6 +255,7 @@ class Breakpoint:
     expression: str = ""         # watchpoints: the watched expression; dprintf: its format
     pcs: tuple[tuple[int, int], ...] = ()
     thread: int | None = None    # `break LOC thread N`: stops only in fiber N
+    address: int | None = None   # `break *ADDRESS`: a machine instruction of native code
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from vyndbg.model import (
     DebugError,
     JitFunction,
     Location,
+    LocationError,
     MemoryAccessError,
     NativeInstruction,
     NativeListing,
@@ -120,6 +121,8 @@ class NativeViews:
             if bp.enabled and bp.kind == "breakpoint":
                 for fi, pc in bp.sites:
                     bp_addresses.update(jit.addresses_of_site(fi, pc))
+                if bp.address is not None:
+                    bp_addresses.add(bp.address)
         cur = self._current_address()
         fn = self.program.functions[nf.fi]
         out = []
@@ -228,6 +231,58 @@ class NativeViews:
         self._block(self._stop_event(StopReason.STEP, frame, new_frame=(
             frame.fn.index != c.fn or frame.depth != c.depth)))
 
+    # ------------------------------------------------------------ breakpoints by address
+
+    def address_spec(self, text: str) -> int:
+        """The address of `break *ADDRESS`: a number (`0x40001a2c`, decimal too) or a
+        register of the selected native frame (`$pc`, `$rip`)."""
+        if self.jit_mode == "off":
+            raise LocationError("The program runs in bytecode only (vyn debug --jit=off): "
+                                "`break *ADDRESS` needs native code.", location="*" + text)
+        text = text.strip()
+        if text.startswith("$"):
+            return self.register_value(text[1:])
+        try:
+            address = int(text, 0)
+        except ValueError:
+            raise LocationError(f"`break *ADDRESS` takes a machine address (0x40001a2c) or a "
+                                f"register ($pc), not `{text}`.", location="*" + text) from None
+        if address <= 0:
+            raise LocationError(f"{text} is not an address of native code.",
+                                location="*" + text)
+        return address
+
+    def native_location(self, address: int) -> tuple[Location | None, str]:
+        """The source line and function of a native code address, once its code is
+        loaded; (None, "") before (the breakpoint waits for code there, as gdb keeps a
+        breakpoint at an address nothing is mapped at yet)."""
+        jit = self._native_jit()
+        nf = jit.function_at(address) if jit is not None else None
+        if nf is None:
+            return None, ""
+        fn = self.program.functions[nf.fi]
+        line = jit.line_of_address(address)
+        return (Location(fn.file, line, 0) if line else None), fn.name
+
+    def _on_native_break(self, frame, numbers) -> None:
+        """Native code reached the machine instruction of `break *ADDRESS` breakpoints."""
+        if self._evaluating:
+            return
+        cur = self.vm.sched.current
+        stop_bp = None
+        for n in sorted(numbers):
+            bp = self._bps.get(n)
+            if bp is None or not bp.enabled or bp.address is None:
+                continue
+            if bp.thread is not None and (cur is None or cur.id != bp.thread):
+                continue
+            if bp.location is None:          # set before its code was loaded
+                bp.location, bp.function = self.native_location(bp.address)
+            if self._counts(bp, frame) and stop_bp is None:
+                stop_bp = bp
+        if stop_bp is not None:
+            self._stop_at_breakpoint(stop_bp, frame)
+
     def _sync_native(self, calls: bool) -> None:
         """The native code's hooks, as `_sync` set the VM's patches: the same sites, but
         a native frame's watched local is a memory-write hook on its stack slot (its
@@ -242,6 +297,8 @@ class NativeViews:
             if bp.enabled and bp.number not in watches:
                 sites.update(bp.sites)
         jit.set_sites(sites)
+        jit.set_address_breaks({bp.number: bp.address for bp in self._bps.values()
+                                if bp.enabled and bp.address is not None})
         jit.set_reporting(calls)
         jit.set_watches(watches)
         if self._step.mode != "machine" and jit._step is not None:

@@ -95,12 +95,14 @@ class Renderer:
     # A stop names its thread when the program has more than one, as gdb does:
     # `Thread 3 "actor Counter#3" hit Breakpoint 1, ...`; `thread` is that prefix or None.
 
-    def breakpoint_hit(self, bp: Breakpoint, frame: FrameInfo, thread: str | None = None
-                       ) -> list[str]:
+    def breakpoint_hit(self, bp: Breakpoint, frame: FrameInfo, thread: str | None = None,
+                       pc: int | None = None) -> list[str]:
+        """`Breakpoint 1, fib (n=3) at fib.vyn:2`; with `pc` (a breakpoint by address in
+        the middle of a line), `Breakpoint 2, 0x0000000040001a2c in fib (n=3) at ...`."""
         word = "Temporary breakpoint" if bp.temporary else "Breakpoint"
         if thread:
-            return ["", f"{thread} hit {word} {bp.number}, {self.frame_line(frame)}"]
-        return ["", f"{word} {bp.number}, {self.frame_line(frame)}"]
+            return ["", f"{thread} hit {word} {bp.number}, {self.frame_line(frame, pc)}"]
+        return ["", f"{word} {bp.number}, {self.frame_line(frame, pc)}"]
 
     @staticmethod
     def watchpoint_hit(bp: Breakpoint, old: ValueInfo | None, new: ValueInfo | None,
@@ -177,6 +179,10 @@ class Renderer:
         if bp.kind in _WATCH_WORDS:
             return f"{_WATCH_WORDS[bp.kind]} {bp.number}: {bp.expression}"
         word = "Temporary breakpoint" if bp.temporary else _SET_WORDS.get(bp.kind, "Breakpoint")
+        if bp.address is not None:
+            loc = bp.location
+            where = f": file {loc.file}, line {loc.line}." if loc is not None else ""
+            return f"{word} {bp.number} at 0x{bp.address:x}{where}"
         pc = bp.pcs[0][1] if bp.pcs else 0
         if len(bp.pcs) > 1:
             return f"{word} {bp.number} at pc {pc}: {bp.function}. ({len(bp.pcs)} locations)"
@@ -202,6 +208,12 @@ class Renderer:
             kind = _TYPE_NAMES.get(bp.kind, bp.kind)
             if bp.kind in _WATCH_WORDS:
                 lines.append(self._row(str(bp.number), kind, disp, enb, "", bp.expression, tw))
+            elif bp.address is not None:
+                what = self._where(bp.function, bp.location) if bp.function else ""
+                if bp.thread is not None:
+                    what += f" thread {bp.thread}"
+                lines.append(self._row(str(bp.number), kind, disp, enb,
+                                       f"0x{bp.address:016x}", what.strip(), tw))
             elif len(bp.pcs) > 1:
                 lines.append(self._row(str(bp.number), kind, disp, enb, "<MULTIPLE>", "", tw))
             else:
