@@ -18,6 +18,7 @@ def _span() -> Span:
 
 @dataclass(eq=True)
 class Node:
+    """A node of the syntax tree, with the source span it came from."""
     span: Span = _span()
 
 
@@ -25,7 +26,7 @@ class Node:
 
 @dataclass(eq=True)
 class TypeExpr(Node):
-    pass
+    """A type as written in the source."""
 
 
 @dataclass(eq=True)
@@ -37,17 +38,20 @@ class NamedType(TypeExpr):
 
 @dataclass(eq=True)
 class TupleType(TypeExpr):
+    """`(A, B)`: a tuple type."""
     elems: list[TypeExpr]
 
 
 @dataclass(eq=True)
 class ArrayType(TypeExpr):
+    """`[T; N]`: a fixed-size array type."""
     elem: TypeExpr
     size: Expr
 
 
 @dataclass(eq=True)
 class FnType(TypeExpr):
+    """`fn(A, B) -> R`: a function type."""
     params: list[TypeExpr]
     ret: TypeExpr | None
 
@@ -80,32 +84,37 @@ class Expr(Node):
 
 @dataclass(eq=True)
 class IntLit(Expr):
+    """`42`, `0xff`: an integer literal."""
     value: int
 
 
 @dataclass(eq=True)
 class FloatLit(Expr):
+    """`1.5`: a float literal."""
     value: float
 
 
 @dataclass(eq=True)
 class BoolLit(Expr):
+    """`true`, `false`."""
     value: bool
 
 
 @dataclass(eq=True)
 class CharLit(Expr):
+    """`'a'`: a character literal."""
     value: str
 
 
 @dataclass(eq=True)
 class StringLit(Expr):
+    """`"text"`: a string literal."""
     value: str
 
 
 @dataclass(eq=True)
 class NilLit(Expr):
-    pass
+    """`nil`."""
 
 
 @dataclass(eq=True)
@@ -117,6 +126,7 @@ class Name(Expr):
 
 @dataclass(eq=True)
 class PathSegment(Node):
+    """One segment of a path: `name` or `name<T, U>`."""
     name: str
     type_args: list[TypeExpr] = field(default_factory=list)
 
@@ -129,7 +139,7 @@ class Path(Expr):
 
 @dataclass(eq=True)
 class SelfExpr(Expr):
-    pass
+    """`self`."""
 
 
 @dataclass(eq=True)
@@ -148,6 +158,7 @@ class AddrOf(Expr):
 
 @dataclass(eq=True)
 class Binary(Expr):
+    """`left op right`: a binary operation."""
     op: str
     left: Expr
     right: Expr
@@ -163,18 +174,21 @@ class Range(Expr):
 
 @dataclass(eq=True)
 class Arg(Node):
+    """A call argument: `value` or `name: value`."""
     value: Expr
     name: str | None = None
 
 
 @dataclass(eq=True)
 class Call(Expr):
+    """`callee(args)`."""
     callee: Expr
     args: list[Arg]
 
 
 @dataclass(eq=True)
 class MethodCall(Expr):
+    """`receiver.method<T>(args)`."""
     receiver: Expr
     method: str
     args: list[Arg]
@@ -192,23 +206,27 @@ class Field(Expr):
 
 @dataclass(eq=True)
 class Index(Expr):
+    """`obj[index]`."""
     obj: Expr
     index: Expr
 
 
 @dataclass(eq=True)
 class Cast(Expr):
+    """`expr as T`."""
     expr: Expr
     target: TypeExpr
 
 
 @dataclass(eq=True)
 class TupleLit(Expr):
+    """`(a, b)`: a tuple."""
     elems: list[Expr]
 
 
 @dataclass(eq=True)
 class ArrayLit(Expr):
+    """`[a, b]`: an array."""
     elems: list[Expr]
 
 
@@ -228,6 +246,7 @@ class Block(Expr):
 
 @dataclass(eq=True)
 class If(Expr):
+    """`if cond { then } else { else_ }`: an expression."""
     cond: Expr
     then: Block
     else_: Expr | None = None   # Block or If
@@ -235,6 +254,7 @@ class If(Expr):
 
 @dataclass(eq=True)
 class MatchArm(Node):
+    """`pattern if guard => body`: one arm of a `match`."""
     pattern: Pattern
     body: Expr
     guard: Expr | None = None
@@ -242,12 +262,14 @@ class MatchArm(Node):
 
 @dataclass(eq=True)
 class Match(Expr):
+    """`match subject { arms }`."""
     subject: Expr
     arms: list[MatchArm]
 
 
 @dataclass(eq=True)
 class Lambda(Expr):
+    """`fn(params) -> ret { body }`: an anonymous function."""
     params: list[Param]
     ret: TypeExpr | None
     body: Block
@@ -260,6 +282,7 @@ class Todo(Expr):
 
 @dataclass(eq=True)
 class Await(Expr):
+    """`expr.await` / `await expr`."""
     expr: Expr
 
 
@@ -285,6 +308,7 @@ class Scoped(Expr):
 
 @dataclass(eq=True)
 class Unsafe(Expr):
+    """`unsafe { body }`."""
     body: Block
 
 
@@ -299,7 +323,7 @@ class Pattern(Node):
 
 @dataclass(eq=True)
 class WildcardPat(Pattern):
-    pass
+    """`_`: matches anything, binds nothing."""
 
 
 @dataclass(eq=True)
@@ -311,11 +335,13 @@ class IdentPat(Pattern):
 
 @dataclass(eq=True)
 class LitPat(Pattern):
+    """A literal pattern: matches an equal value."""
     value: Expr   # IntLit / FloatLit / BoolLit / CharLit / StringLit (possibly negated)
 
 
 @dataclass(eq=True)
 class TuplePat(Pattern):
+    """`(p, q)`: a tuple pattern."""
     elems: list[Pattern]
 
 
@@ -328,6 +354,7 @@ class VariantPat(Pattern):
 
 @dataclass(eq=True)
 class RangePat(Pattern):
+    """`a..b` / `a..=b`: a range pattern."""
     start: Expr
     end: Expr
     inclusive: bool
@@ -335,6 +362,7 @@ class RangePat(Pattern):
 
 @dataclass(eq=True)
 class OrPat(Pattern):
+    """`p | q`: matches if any alternative does."""
     alts: list[Pattern]
 
 
@@ -342,16 +370,18 @@ class OrPat(Pattern):
 
 @dataclass(eq=True)
 class Stmt(Node):
-    pass
+    """A statement."""
 
 
 @dataclass(eq=True)
 class ExprStmt(Stmt):
+    """An expression used as a statement."""
     expr: Expr
 
 
 @dataclass(eq=True)
 class Let(Stmt):
+    """`let pattern: type = value` (`var` when `mutable`)."""
     pattern: Pattern
     type: TypeExpr | None
     value: Expr | None
@@ -360,6 +390,7 @@ class Let(Stmt):
 
 @dataclass(eq=True)
 class Assign(Stmt):
+    """`target = value`, or compound: `target op= value`."""
     target: Expr
     op: str          # "=", "+=", ...
     value: Expr
@@ -367,27 +398,31 @@ class Assign(Stmt):
 
 @dataclass(eq=True)
 class Return(Stmt):
+    """`return value`."""
     value: Expr | None = None
 
 
 @dataclass(eq=True)
 class Break(Stmt):
+    """`break` (with a value, in `loop`)."""
     value: Expr | None = None
 
 
 @dataclass(eq=True)
 class Continue(Stmt):
-    pass
+    """`continue`."""
 
 
 @dataclass(eq=True)
 class While(Stmt):
+    """`while cond { body }`."""
     cond: Expr
     body: Block
 
 
 @dataclass(eq=True)
 class WhileLet(Stmt):
+    """`while let pattern = value { body }`."""
     pattern: Pattern
     value: Expr
     body: Block
@@ -403,6 +438,7 @@ class For(Expr):
 
 @dataclass(eq=True)
 class Loop(Stmt):
+    """`loop { body }`."""
     body: Block
 
 
@@ -424,12 +460,14 @@ class Attribute(Node):
 
 @dataclass(eq=True)
 class TypeParam(Node):
+    """`T: Bound + Other`: a type parameter of a template."""
     name: str
     bounds: list[TypeExpr] = field(default_factory=list)
 
 
 @dataclass(eq=True)
 class Param(Node):
+    """A function parameter: `name: type` (`var name: type` when `mutable`)."""
     name: str
     type: TypeExpr | None
     mutable: bool = False
@@ -438,6 +476,7 @@ class Param(Node):
 
 @dataclass(eq=True)
 class FnDecl(Stmt):
+    """`fn name<T>(params) -> ret { body }` (also `async`, `unsafe`, methods)."""
     name: str
     type_params: list[TypeParam]
     params: list[Param]
@@ -453,6 +492,7 @@ class FnDecl(Stmt):
 
 @dataclass(eq=True)
 class FieldDecl(Node):
+    """A field of a class: `name: type = default` (`var` when `mutable`)."""
     name: str
     type: TypeExpr
     default: Expr | None = None
@@ -472,6 +512,7 @@ class TemplateDecl(Stmt):
 
 @dataclass(eq=True)
 class ClassDecl(Stmt):
+    """`class Name<T>: Traits { fields; methods }`."""
     name: str
     type_params: list[TypeParam]
     fields: list[FieldDecl]
@@ -482,12 +523,14 @@ class ClassDecl(Stmt):
 
 @dataclass(eq=True)
 class Variant(Node):
+    """A variant of an enum: `Name` or `Name(payload types)`."""
     name: str
     payload: list[TypeExpr] = field(default_factory=list)
 
 
 @dataclass(eq=True)
 class EnumDecl(Stmt):
+    """`enum Name<T> { variants }`."""
     name: str
     type_params: list[TypeParam]
     variants: list[Variant]
@@ -496,6 +539,7 @@ class EnumDecl(Stmt):
 
 @dataclass(eq=True)
 class Import(Stmt):
+    """`import a::b` (`as alias`)."""
     path: list[str]
     alias: str | None = None
 
@@ -509,6 +553,7 @@ class ModuleDecl(Stmt):
 
 @dataclass(eq=True)
 class ExternBlock(Stmt):
+    """`extern "abi" { fn declarations }`."""
     abi: str
     fns: list[FnDecl]
     attrs: list[Attribute] = field(default_factory=list)
@@ -516,6 +561,7 @@ class ExternBlock(Stmt):
 
 @dataclass(eq=True)
 class MacroDecl(Stmt):
+    """`macro name(params) { body }`."""
     name: str
     params: list[str]
     body: Block
