@@ -20,6 +20,10 @@ In short:
   to the runtime (`vyn_rt_frame`), which rebuilds bytecode frames and goes on in the
   interpreter. So the scheduler switches fibers at exactly the same reductions, and a
   panic is raised by the interpreter itself, with the same message and backtrace.
+- Tier 2 keeps the budget in a local (a register), stored to the context word only where
+  the runtime or a callee reads it, and checks the Vecs an innermost loop indexes once
+  per entry into the loop when nothing in it can change them (compiler/native_loops.py):
+  an element then costs one compare of its index with a limit.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from dataclasses import dataclass, field
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT, Function, Program
 from compiler.native_debug import DIBuilder, NullDIBuilder
+from compiler.native_loops import Loop, budget_free, find_loops, stable_functions
 
 TARGET_TRIPLE = "x86_64-unknown-linux-gnu"
 ABI_VERSION = 1
@@ -55,8 +60,12 @@ CTX_TLAB_CUR, CTX_TLAB_END, CTX_HEAP_TIDS = 12, 13, 14
 # address (RBP), an address inside the calling code (DWARF: its line and inlined frames),
 # and the site (`poll_site`: function, bytecode pc, the callee a call's poll is for).
 CTX_SAMPLE_FP, CTX_SAMPLE_ADDR, CTX_SAMPLE_SITE = 15, 16, 17
+# Slice ends native code may take without the runtime (runtime/jit.py `poll`): while
+# CTX_SOLO_LEFT > 0, a budget at zero is refilled with CTX_SOLO_SLICE and the word goes
+# down by one; the runtime settles the count (reductions, slices) when it next runs.
+CTX_SOLO_LEFT, CTX_SOLO_SLICE = 18, 19
 STACK_ALLOWANCE = 2 << 20     # bytes of C stack native code may use below its entry
-CTX_WORDS = 18
+CTX_WORDS = 20
 # ctx[CTX_STATUS] after native code returned.
 ST_OK, ST_YIELD, ST_TRAP, ST_RAISE, ST_BLOCK = 0, 1, 2, 3, 4
 # vyn_rt_exec's answers.
@@ -125,7 +134,7 @@ _FCMP = {bc.LT: "olt", bc.LE: "ole", bc.GT: "ogt", bc.GE: "oge", bc.EQ: "oeq", b
 _INT_BIN = {bc.ADD: "add", bc.SUB: "sub", bc.MUL: "mul", bc.BAND: "and", bc.BOR: "or",
             bc.BXOR: "xor"}
 _FLOAT_BIN = {bc.FADD: "fadd", bc.FSUB: "fsub", bc.FMUL: "fmul"}
-_NATIVE_BUILTINS = frozenset(("Vec.len", "Array.len"))
+_NATIVE_BUILTINS = frozenset(("Vec.len", "Array.len", "Vec.push"))
 QNAN = 0x7FF8000000000000
 
 
@@ -529,6 +538,15 @@ class _FnEmitter:
         self.loc = ""
         self.buf_size = max([self.fn.nregs, 1] + [ins[4] for ins in self.fn.code
                                                   if ins[0] == bc.CALL])
+        self.local_budget = module.local_budget and not module.budget_free(plan.fn.index)
+        # Innermost loops whose checks are done once per entry (compiler/native_loops.py),
+        # by header pc; while one's body is emitted: the loop, and each object it indexes
+        # with its (data pointer, index limit) from the dispatch.
+        self.loops: dict[int, Loop] = (find_loops(module.program, plan, module.plans,
+                                                  module.stable())
+                                       if module.hoist_loops else {})
+        self.loop: Loop | None = None
+        self.hoisted: dict[int, tuple[str, str]] | None = None
 
     # -- small helpers -------------------------------------------------------------------
 
@@ -551,6 +569,29 @@ class _FnEmitter:
 
     def block(self, name: str) -> None:
         self.out.append(f"{name}:")
+
+    def lbl(self, pc: int) -> str:
+        """The block of bytecode `pc`. In a loop whose checks are hoisted, the header is
+        `lb{head}` from inside the loop: `pc{head}` is the dispatch, where it is entered."""
+        if self.loop is not None and pc == self.loop.head:
+            return f"lb{pc}"
+        return f"pc{pc}"
+
+    def budget_ptr(self) -> str:
+        return "%bud" if self.local_budget else "%ctx"
+
+    def budget_out(self) -> None:
+        """Before the runtime or another function may read the budget: the context
+        word gets the local's value (tier 2)."""
+        if self.local_budget:
+            b = self.value("load i64, ptr %bud")
+            self.emit(f"store i64 {b}, ptr %ctx{CTX}")
+
+    def budget_in(self) -> None:
+        """After the runtime or another function may have changed the budget."""
+        if self.local_budget:
+            b = self.value(f"load i64, ptr %ctx{CTX}")
+            self.emit(f"store i64 {b}, ptr %bud")
 
     def load(self, r: int) -> str:
         t = self.value(f"load i64, ptr %r{r}")
@@ -658,14 +699,35 @@ class _FnEmitter:
         """One reduction (a call of `callee`, or a loop back-edge): the budget word goes
         down by one; at zero the runtime decides whether the slice ends (then: leave
         native code with this frame at `resume`)."""
-        b = self.value(f"load i64, ptr %ctx{CTX}")
+        bp = self.budget_ptr()
+        b = self.value(f"load i64, ptr {bp}{CTX if bp == '%ctx' else ''}")
         b1 = self.value(f"sub i64 {b}, 1")
-        self.emit(f"store i64 {b1}, ptr %ctx{CTX}")
+        self.emit(f"store i64 {b1}, ptr {bp}{CTX if bp == '%ctx' else ''}")
         z = self.value(f"icmp sle i64 {b1}, 0")
         poll = self.label("poll")
         cont = self.label("go")
         self.emit(f"br i1 {z}, label %{poll}, label %{cont}, !prof !{self.m.unlikely}")
         self.block(poll)
+        if not self.m.trace and not self.m.pc_map:
+            # A slice end the runtime said it would let go on (no other fiber, nothing
+            # watching, nothing due): refill the budget here, no call. (Not in the
+            # debugger's code: its runner always asks.)
+            sp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_SOLO_LEFT}")
+            left = self.value(f"load i64, ptr {sp}{CTX}")
+            ok = self.value(f"icmp sgt i64 {left}, 0")
+            solo = self.label("solo")
+            slow = self.label("ask")
+            self.emit(f"br i1 {ok}, label %{solo}, label %{slow}")
+            self.block(solo)
+            left1 = self.value(f"sub i64 {left}, 1")
+            self.emit(f"store i64 {left1}, ptr {sp}{CTX}")
+            wp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_SOLO_SLICE}")
+            w = self.value(f"load i64, ptr {wp}{CTX}")
+            nb = self.value(f"add i64 {b1}, {w}")
+            self.emit(f"store i64 {nb}, ptr {bp}{CTX if bp == '%ctx' else ''}")
+            self.emit(f"br label %{cont}")
+            self.block(slow)
+        self.budget_out()
         traced_call = self.m.trace and callee is not None
         if traced_call:
             # As the interpreter: the call is made (and traced), then the slice ends. The
@@ -674,6 +736,7 @@ class _FnEmitter:
         self.where(site if callee is not None else resume, callee)
         self.cycles_now(CTX_TRACE_NOW)
         p = self.value("call i64 @vyn_rt_poll(ptr %ctx)")
+        self.budget_in()                   # the next run's budget
         y = self.value(f"icmp ne i64 {p}, 0")
         yl = self.label("yield")
         if traced_call:
@@ -682,6 +745,13 @@ class _FnEmitter:
             self.block(again)
             sk = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TRACE_SKIP}")
             self.emit(f"store i64 1, ptr {sk}{CTX}")
+            self.emit(f"br label %{cont}")
+        elif self.local_budget:
+            # Going on: the status is still 0 (said here for LLVM, as at the entry).
+            again = self.label("again")
+            self.emit(f"br i1 {y}, label %{yl}, label %{again}")
+            self.block(again)
+            self.emit(f"store i64 0, ptr {self.ctx_word(CTX_STATUS)}{CTX}")
             self.emit(f"br label %{cont}")
         else:
             self.emit(f"br i1 {y}, label %{yl}, label %{cont}")
@@ -787,6 +857,12 @@ class _FnEmitter:
         for r in range(fn.nregs):
             self.emit(f"%r{r} = alloca i64, align 8")
         self.emit(f"%xb = alloca [{self.buf_size} x i64], align 8")
+        if self.local_budget:
+            self.emit("%bud = alloca i64, align 8")
+            self.budget_in()
+            # Native code runs with status 0 (said here, LLVM can drop the status test
+            # after a call it inlined).
+            self.emit(f"store i64 0, ptr {self.ctx_word(CTX_STATUS)}{CTX}")
         for r in range(fn.nregs):
             if self.osr:
                 p = self.value(f"getelementptr inbounds i64, ptr %in, i64 {r}")
@@ -807,33 +883,115 @@ class _FnEmitter:
         leaders = set(plan.leaders)
         code = fn.code
         terminated = True
-        for pc, ins in enumerate(code):
-            if pc not in plan.reachable:
-                if pc in leaders:
-                    if not terminated:
-                        self.emit(f"br label %pc{pc}")
-                    self.block(f"pc{pc}")
-                    self.emit("unreachable")
-                    terminated = True
-                continue
-            if pc in leaders:
+        pc = 0
+        while pc < len(code):
+            loop = self.loops.get(pc)
+            if loop is not None:
                 if not terminated:
                     self.emit(f"br label %pc{pc}")
                 self.block(f"pc{pc}")
-            elif terminated:
-                raise NativeError(f"instruction {pc} of {fn.name} is reached only by "
-                                  "falling through unreachable code")
-            if di.enabled:
-                row = fn.line_at(pc)
-                line, col = (row.line, row.col) if row is not None else (fn.line, fn.col)
-                disc = pc + 1 if self.m.pc_map else 0
-                self.loc = f", !dbg {di.location(line, col, self.sp, disc)}"
-            terminated = self.instruction(pc, ins)
+                self.locate(pc)
+                self._dispatch(loop)
+                self.loop = loop
+                terminated = True
+                for q in range(loop.head, loop.end + 1):
+                    terminated = self._emit_pc(q, code[q], leaders, terminated)
+                self.loop, self.hoisted = None, None
+                pc = loop.end + 1
+                continue
+            terminated = self._emit_pc(pc, code[pc], leaders, terminated)
+            pc += 1
         if not terminated:
             self.emit(f"br label %{self.trap(len(code) - 1)}")
         self._exit_code()
         self.out.append("}")
         return self.out
+
+    def locate(self, pc: int) -> None:
+        """The DWARF location of the code emitted next: instruction `pc`'s."""
+        if self.di.enabled:
+            fn = self.fn
+            row = fn.line_at(pc)
+            line, col = (row.line, row.col) if row is not None else (fn.line, fn.col)
+            disc = pc + 1 if self.m.pc_map else 0
+            self.loc = f", !dbg {self.di.location(line, col, self.sp, disc)}"
+
+    def _emit_pc(self, pc: int, ins: tuple, leaders: set[int], terminated: bool) -> bool:
+        """Emit instruction `pc` (its block first if it starts one); True if it ended
+        its block."""
+        if pc not in self.plan.reachable:
+            if pc in leaders:
+                if not terminated:
+                    self.emit(f"br label %{self.lbl(pc)}")
+                self.block(self.lbl(pc))
+                self.emit("unreachable")
+                return True
+            return terminated
+        if pc in leaders:
+            if not terminated:
+                self.emit(f"br label %{self.lbl(pc)}")
+            self.block(self.lbl(pc))
+        elif terminated:
+            raise NativeError(f"instruction {pc} of {self.fn.name} is reached only by "
+                              "falling through unreachable code")
+        self.locate(pc)
+        return self.instruction(pc, ins)
+
+    def _dispatch(self, loop: Loop) -> None:
+        """The way into a loop whose checks are hoisted (compiler/native_loops.py), once
+        per entry: what its body's checks would test at every iteration and cannot
+        change in the loop. The calls' depth and stack: if a call would fail them, the
+        interpreter runs the loop (it makes or refuses that call itself). Each object it
+        indexes: its data pointer and index limit (`hoisted`), 0 if any check fails (every
+        access then leaves native code and the interpreter raises the panic there)."""
+        if loop.calls:
+            lim = self.value(f"load i64, ptr {self.ctx_word(CTX_DEPTH_LIMIT)}{INVARIANT}")
+            self.cond_trap(self.value(f"icmp sge i64 %depth, {lim}"), loop.head)
+            fa = self.value("call ptr @llvm.frameaddress.p0(i32 0)")
+            fai = self.value(f"ptrtoint ptr {fa} to i64")
+            sl = self.value(f"load i64, ptr {self.ctx_word(CTX_STACK)}{INVARIANT}")
+            self.cond_trap(self.value(f"icmp ult i64 {fai}, {sl}"), loop.head)
+        self.hoisted = {}
+        for r, kind in sorted(loop.objects.items()):
+            fail, yes, done = self.label("vno"), self.label("vyes"), self.label("vdone")
+
+            def need(ok: str, fail=fail) -> None:
+                nxt = self.label("vok")
+                self.emit(f"br i1 {ok}, label %{nxt}, label %{fail}")
+                self.block(nxt)
+
+            def live(obj_i64: str, need=need) -> tuple[str, str]:
+                need(self.value(f"icmp ne i64 {obj_i64}, 0"))
+                obj = self.value(f"inttoptr i64 {obj_i64} to ptr")
+                fp = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 {FLAGS_OFFSET}")
+                flags = self.value(f"load i32, ptr {fp}{HEAP}")
+                dead = self.value(f"and i32 {flags}, {FLAGS_DEAD}")
+                need(self.value(f"icmp eq i32 {dead}, 0"))
+                szp = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 {SIZE_OFFSET}")
+                size = self.value(f"load i32, ptr {szp}{HEAP}")
+                size64 = self.value(f"zext i32 {size} to i64")
+                return obj, self.value(f"lshr i64 {size64}, 3")
+
+            obj, nslots = live(self.load(r))
+            if kind == "vec":
+                need(self.value(f"icmp ugt i64 {nslots}, 1"))
+                n = self.read_slot(obj, 0, K_INT)
+                data_i64 = self.read_slot(obj, 1, K_PTR)
+                data, dslots = live(data_i64)
+                less = self.value(f"icmp ult i64 {n}, {dslots}")
+                limit = self.value(f"select i1 {less}, i64 {n}, i64 {dslots}")
+            else:
+                data, limit = obj, nslots
+            self.emit(f"br label %{yes}")
+            self.block(yes)
+            self.emit(f"br label %{done}")
+            self.block(fail)
+            self.emit(f"br label %{done}")
+            self.block(done)
+            d = self.value(f"phi ptr [ {data}, %{yes} ], [ null, %{fail} ]")
+            n = self.value(f"phi i64 [ {limit}, %{yes} ], [ 0, %{fail} ]")
+            self.hoisted[r] = (d, n)
+        self.emit(f"br label %lb{loop.head}")
 
     def _declare_variables(self) -> None:
         fn = self.fn
@@ -865,6 +1023,7 @@ class _FnEmitter:
         for var, col in (("site", 1), ("resume", 2), ("child", 3)):
             incoming = ", ".join(f"[ {e[col]}, %{e[0]} ]" for e in self.exits)
             self.emit(f"%{var} = phi i64 {incoming}")
+        self.budget_out()
         for r in range(self.fn.nregs):
             p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {r}")
             self.emit(f"store i64 {self.load(r)}, ptr {p}")
@@ -955,12 +1114,12 @@ class _FnEmitter:
             t = ins[1]
             if t <= pc:
                 self.reduction(pc, t, -1)
-            self.emit(f"br label %pc{t}")
+            self.emit(f"br label %{self.lbl(t)}")
             return True
         elif op in (bc.JT, bc.JF):
             c = self.tmp()
             self.emit(f"{c} = icmp {'ne' if op == bc.JT else 'eq'} i64 {self.load(ins[1])}, 0")
-            self.emit(f"br i1 {c}, label %pc{ins[2]}, label %pc{pc + 1}")
+            self.emit(f"br i1 {c}, label %{self.lbl(ins[2])}, label %{self.lbl(pc + 1)}")
             return True
         elif op in _BRANCH2:
             a, b = ins[1], ins[2]
@@ -969,13 +1128,13 @@ class _FnEmitter:
                 self.emit(f"{c} = fcmp {_FBRANCH2[op]} double {self.fval(a)}, {self.fval(b)}")
             else:
                 self.emit(f"{c} = icmp {_BRANCH2[op]} i64 {self.load(a)}, {self.load(b)}")
-            self.emit(f"br i1 {c}, label %pc{ins[3]}, label %pc{pc + 1}")
+            self.emit(f"br i1 {c}, label %{self.lbl(ins[3])}, label %{self.lbl(pc + 1)}")
             return True
         elif op in (bc.JLTK, bc.JGEK):
             c = self.tmp()
             self.emit(f"{c} = icmp {'slt' if op == bc.JLTK else 'sge'} i64 "
                       f"{self.load(ins[1])}, {ins[2]}")
-            self.emit(f"br i1 {c}, label %pc{ins[3]}, label %pc{pc + 1}")
+            self.emit(f"br i1 {c}, label %{self.lbl(ins[3])}, label %{self.lbl(pc + 1)}")
             return True
         elif op == bc.CALL:
             self._call(pc, ins)
@@ -986,6 +1145,7 @@ class _FnEmitter:
             else:
                 v = self.load(ins[1])
                 self.trace_record(None)    # the return
+                self.budget_out()
                 self.emit(f"ret i64 {v}")
             return True
         elif op in _TRAPS:
@@ -1114,18 +1274,20 @@ class _FnEmitter:
 
     def _call(self, pc: int, ins: tuple) -> None:
         dst, g, base, n = ins[1], ins[2], ins[3], ins[4]
-        limit_p = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_DEPTH_LIMIT}")
-        limit = self.value(f"load i64, ptr {limit_p}{INVARIANT}")
-        deep = self.value(f"icmp sge i64 %depth, {limit}")
-        self.cond_trap(deep, pc)             # the interpreter raises `stack overflow`
-        # Out of C stack (deep native recursion): the interpreter makes this call, and
-        # native code called from there starts again near the top of the stack.
-        fa = self.value("call ptr @llvm.frameaddress.p0(i32 0)")
-        fai = self.value(f"ptrtoint ptr {fa} to i64")
-        slp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STACK}")
-        sl = self.value(f"load i64, ptr {slp}{INVARIANT}")
-        low = self.value(f"icmp ult i64 {fai}, {sl}")
-        self.cond_trap(low, pc)
+        if self.loop is None:
+            # (In a loop with hoisted checks: tested once, at its dispatch.)
+            limit_p = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_DEPTH_LIMIT}")
+            limit = self.value(f"load i64, ptr {limit_p}{INVARIANT}")
+            deep = self.value(f"icmp sge i64 %depth, {limit}")
+            self.cond_trap(deep, pc)             # the interpreter raises `stack overflow`
+            # Out of C stack (deep native recursion): the interpreter makes this call, and
+            # native code called from there starts again near the top of the stack.
+            fa = self.value("call ptr @llvm.frameaddress.p0(i32 0)")
+            fai = self.value(f"ptrtoint ptr {fa} to i64")
+            slp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STACK}")
+            sl = self.value(f"load i64, ptr {slp}{INVARIANT}")
+            low = self.value(f"icmp ult i64 {fai}, {sl}")
+            self.cond_trap(low, pc)
         args = [self.load(r) for r in range(base, base + n)]
 
         def store_args():
@@ -1143,6 +1305,9 @@ class _FnEmitter:
                       "ptr %xb)")
 
         self.reduction(pc, pc + 1, dst, callee_frame, callee=g)
+        keep = self.m.budget_free(g)         # the callee does not touch the budget
+        if not keep:
+            self.budget_out()                # the callee counts on from here
         d1 = self.value("add i64 %depth, 1")
         argtext = "".join(f", i64 {a}" for a in args)
         v = self.tmp()
@@ -1171,6 +1336,8 @@ class _FnEmitter:
             self.emit(f"br label %{join}")
             self.block(join)
             self.emit(f"{v} = phi i64 [ {v1}, %{fast} ], [ {v2}, %{slow} ]")
+        if not keep:
+            self.budget_in()
         sp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
         s = self.value(f"load i64, ptr {sp}{CTX}")
         bad = self.value(f"icmp ne i64 {s}, 0")
@@ -1198,6 +1365,12 @@ class _FnEmitter:
 
     def _elements(self, pc: int, ins_obj: int, idx: str, d) -> tuple[str, str] | None:
         """(data object as ptr, index) of a bounds-checked Vec or array element."""
+        if self.hoisted is not None and ins_obj in self.hoisted:
+            # In a loop with hoisted checks: the object was checked at its dispatch and
+            # cannot change in the loop; the index against min(len, data slots) remains.
+            data, limit = self.hoisted[ins_obj]
+            self.cond_trap(self.value(f"icmp uge i64 {idx}, {limit}"), pc)
+            return data, ""
         if d.kind == "vec":
             obj = self.object_checks(self.load(ins_obj), 1, pc)
             n = self.read_slot(obj, 0, K_INT)
@@ -1244,6 +1417,8 @@ class _FnEmitter:
     def _builtin(self, pc: int, ins: tuple) -> bool:
         name = self.fn.consts[ins[2]]
         d = self.m.program.types[ins[5]]
+        if name == "Vec.push":
+            return self._push(pc, ins, d)
         if name in ("Vec.len", "Array.len") and ins[4] == 1:
             if d.kind == "vec":
                 obj = self.object_checks(self.load(ins[3]), 0, pc)
@@ -1258,6 +1433,54 @@ class _FnEmitter:
                 self.store(ins[1], n)
                 return True
         return False
+
+    def _push(self, pc: int, ins: tuple, d) -> bool:
+        """`v.push(x)` of a number or Bool while the data object has room: the element
+        and the new length stored here (runtime/builtins.py `vec_push` does the same);
+        otherwise (the data object is full, dead, or a check fails) the runtime pushes
+        (`vyn_rt_exec`), growing the data object. Pointer elements always go to the
+        runtime (set_ptr's checks and barrier), as SETINDEX's do."""
+        if d.kind != "vec" or ins[4] != 2:
+            return False
+        kind = desc_kind(self.m.program, d.elem)
+        if kind == K_PTR:
+            return False
+        obj = self.object_checks(self.load(ins[3]), 1, pc)
+        n = self.read_slot(obj, 0, K_INT)
+        data_i64 = self.read_slot(obj, 1, K_PTR)
+        fast, slow, join = self.label("push"), self.label("pushrt"), self.label("pushed")
+        check = self.label("pushcap")
+        isnull = self.value(f"icmp eq i64 {data_i64}, 0")
+        self.emit(f"br i1 {isnull}, label %{slow}, label %{check}")
+        self.block(check)
+        data = self.value(f"inttoptr i64 {data_i64} to ptr")
+        fp = self.value(f"getelementptr inbounds i8, ptr {data}, i64 {FLAGS_OFFSET}")
+        flags = self.value(f"load i32, ptr {fp}{HEAP}")
+        dead = self.value(f"and i32 {flags}, {FLAGS_DEAD}")
+        szp = self.value(f"getelementptr inbounds i8, ptr {data}, i64 {SIZE_OFFSET}")
+        size = self.value(f"load i32, ptr {szp}{HEAP}")
+        cap = self.value(f"lshr i32 {size}, 3")
+        cap64 = self.value(f"zext i32 {cap} to i64")
+        room = self.value(f"icmp ult i64 {n}, {cap64}")
+        alive = self.value(f"icmp eq i32 {dead}, 0")
+        ok = self.value(f"and i1 {room}, {alive}")
+        full = self.value(f"xor i1 {ok}, true")
+        self.emit(f"br i1 {full}, label %{slow}, label %{fast}, !prof !{self.m.unlikely}")
+        self.block(fast)
+        v = self.load(ins[3] + 1) if kind != K_UNIT else "0"
+        if kind == K_BOOL:
+            nz = self.value(f"icmp ne i64 {v}, 0")
+            v = self.value(f"zext i1 {nz} to i64")
+        self.emit(f"store i64 {v}, ptr {self.slot_ptr(data, n)}{HEAP}")
+        n1 = self.value(f"add i64 {n}, 1")
+        self.emit(f"store i64 {n1}, ptr {self.slot_ptr(obj, 0)}{HEAP}")
+        self.store(ins[1], "0")
+        self.emit(f"br label %{join}")
+        self.block(slow)
+        self._generic(pc, ins)
+        self.emit(f"br label %{join}")
+        self.block(join)
+        return True
 
     def _new(self, pc: int, ins: tuple) -> None:
         """A record: bump-allocated inline in the run of heap the runtime lent
@@ -1314,9 +1537,11 @@ class _FnEmitter:
             p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {r}")
             self.emit(f"store i64 {self.load(r)}, ptr {p}")
         self.cycles_now(CTX_TRACE_NOW)
+        self.budget_out()
         res = self.tmp()
         self.emit(f"{res} = call i64 @vyn_rt_exec(ptr %ctx, i64 {self.fn.index}, i64 {pc}, "
                   "ptr %xb)")
+        self.budget_in()
         ok = self.label("done")
         bad = self.value(f"icmp ne i64 {res}, 0")
         after = self.value(f"icmp eq i64 {res}, {EXEC_EXIT_AFTER}")
@@ -1433,6 +1658,29 @@ class ModuleBuilder:
                    else NullDIBuilder())
         self.subprograms: dict[int, str] = {}
         self.unlikely = 0
+        # Tier 2 (not the debugger's code): the reduction budget lives in a local (a
+        # register after mem2reg), stored to the context only where the runtime or a
+        # callee reads it (polls, calls, exits, returns); innermost loops that cannot
+        # change the objects they index check them once per entry
+        # (compiler/native_loops.py).
+        self.local_budget = optimized and not pc_map
+        self.hoist_loops = optimized and not pc_map
+        self._stable: set[int] | None = None
+        self._budget_free: dict[int, bool] = {}
+
+    def budget_free(self, fi: int) -> bool:
+        """Tier 2: function `fi` (of this module) keeps no budget of its own, and its
+        callers keep theirs in a register across the call."""
+        if not self.local_budget or fi not in self.plans:
+            return False
+        if fi not in self._budget_free:
+            self._budget_free[fi] = budget_free(self.program, self.plans[fi])
+        return self._budget_free[fi]
+
+    def stable(self) -> set[int]:
+        if self._stable is None:
+            self._stable = stable_functions(self.program, self.plans)
+        return self._stable
 
     def ir(self) -> str:
         body: list[str] = []

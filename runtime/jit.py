@@ -292,6 +292,12 @@ class Jit:
         # interpreter: `vyn_rt_call`), the code loaded (read lazily, `_code_map`), and
         # counters: samples taken without leaving native code, and deoptimizations.
         self.samples_native = getattr(options, "runner", "mcjit") == "mcjit"
+        # Slice ends taken in native code without a call (`_solo_from_here`).
+        self._solo_ok = self.samples_native
+        self._solo_given = 0
+        self._solo_fiber = None
+        self._lent_in_helper = False
+        self.solo_slices = 0
         self.levels: list[tuple] = []
         self._loaded: list[tuple] = []
         self._codemap = None
@@ -595,6 +601,8 @@ class Jit:
             levels.pop()
             self._tlab_close()
             self.active = False
+            if self._solo_given:
+                self._settle_solo()
         if traced:
             self._trace_drain(ctx[self.native.CTX_TRACE_NOW], perf_counter_ns())
         nat.calls += 1
@@ -637,6 +645,8 @@ class Jit:
             levels.pop()
             self._tlab_close()
             self.active = False
+            if self._solo_given:
+                self._settle_solo()
         if traced:
             self._trace_drain(ctx[self.native.CTX_TRACE_NOW], perf_counter_ns())
         nat.loops += 1
@@ -732,9 +742,47 @@ class Jit:
         ctx[native.CTX_SAMPLE_SITE] = 0
         if self._go_on(lambda: self._native_stack(site)):
             ctx[0] = self.vm.slice_run
+            self._solo_from_here()
             return 0
         ctx[1] = 1
         return 1
+
+    def _solo_from_here(self) -> None:
+        """After a poll that went on: when the next slice ends are sure to be ones the
+        scheduler lets go on at once (one fiber runnable, nothing watching the run, no
+        sample, no heap lent to native code: its allocations must reach the heap at each
+        slice end, as the collector's timing depends on them), native code may take up
+        to SOLO_SLICES of them without calling the runtime (compiler/native.py
+        `reduction`); `_settle_solo` counts them when the runtime next runs."""
+        vm = self.vm
+        s = vm.sched
+        slice_ = self.rs.SLICE
+        if (not self._solo_ok or self._lent_in_helper or vm.events is not None
+                or vm.hooks is not None or vm.call_hooks is not None
+                or vm.slice_run != slice_ or vm.slice_budget != slice_
+                or s.lock is not None or any(g.state == self.rs.RUNNABLE for g in s.runq)):
+            return
+        native = self.native
+        self._solo_fiber = s.current
+        self._solo_given = SOLO_SLICES
+        self.ctx[native.CTX_SOLO_SLICE] = slice_
+        self.ctx[native.CTX_SOLO_LEFT] = SOLO_SLICES
+
+    def _settle_solo(self) -> None:
+        """Count the slice ends native code took by itself since `_solo_from_here`, as
+        `_go_on` would have (each: a whole slice of reductions, the next slice started),
+        and take the permission back."""
+        word = self.native.CTX_SOLO_LEFT
+        taken = self._solo_given - self.ctx[word]
+        self.ctx[word] = 0
+        self._solo_given = 0
+        if taken > 0:
+            self.solo_slices += taken
+            f = self._solo_fiber
+            f.reductions += taken * self.rs.SLICE
+            f.slices += taken
+            self.vm.sched.step += taken
+        self._solo_fiber = None
 
     def _go_on(self, stack_of) -> bool:
         """The scheduler's run is used up (native code's poll, or the interpreter inside
@@ -1123,7 +1171,12 @@ class Jit:
 
     def helper(self, method: str, fn, args):
         """Run a helper for native code: the ones that may allocate, collect or run the
-        interpreter first take the lent heap run back, and lend one again after."""
+        interpreter first take the lent heap run back, and lend one again after. Slice
+        self._lent_in_helper = lent
+        ends native code took by itself are counted first."""
+        if self._solo_given:
+            self._settle_solo()
+            self._lent_in_helper = False
         if method not in _ALLOCATING:
             return fn(*args)
         lent = self._tlab_close()

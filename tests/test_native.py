@@ -236,6 +236,116 @@ def test_collections_happen_at_the_same_safepoints(tmp_path):
     assert trace(["--jit=auto", "--jit-threshold=2"]) == base
 
 
+SOLO = """
+fn fib(n: Int) -> Int {
+  if n < 2 { return n }
+  fib(n - 1) + fib(n - 2)
+}
+fn spin(n: Int) -> Int {
+  var i = 0
+  var s = 0
+  while i < n { s = s + i % 7; i += 1 }
+  s
+}
+fn main() {
+  let ch: Channel<Int> = Channel::bounded(4)
+  spawn fn waiter() {
+    match ch.recv() {
+      Some(v) => println("got {}", v)
+      None => println("closed")
+    }
+  }
+  println("{}", fib(22))
+  println("{}", spin(300000))
+  ch.send(5)
+  println("{}", spin(100000) + fib(18))
+}
+"""
+
+
+def test_slice_ends_taken_in_native_code_are_counted_as_the_scheduler_does(tmp_path):
+    """While one fiber can run and nothing watches, native code starts the next slice
+    itself (no call into the runtime); the fibers' reductions and slices and the
+    scheduler's clock end up as the interpreter's."""
+    from compiler.lower import compile_file
+    from runtime.jit import JitOptions
+    from runtime.run import run_program
+
+    program = compile_file("p.vyn", SOLO).program
+    seen = {}
+
+    def counters(key):
+        def after(vm):
+            s = vm.sched
+            seen[key] = ([(f.name, f.reductions, f.slices) for f in s.fibers], s.step,
+                         getattr(vm.jit, "solo_slices", None))
+        return after
+
+    outs = set()
+    for key, jit in (("off", None), ("eager", JitOptions(mode="eager")),
+                     ("auto", JitOptions(mode="auto", threshold=3))):
+        out = io.StringIO()
+        code = run_program(program, [], stdout=out, stderr=io.StringIO(), jit=jit,
+                           after_run=counters(key))
+        assert code == 0
+        outs.add(out.getvalue())
+    assert len(outs) == 1 and "got 5" in outs.pop()
+    assert seen["eager"][:2] == seen["off"][:2]
+    assert seen["auto"][:2] == seen["off"][:2]
+    assert seen["eager"][2] > 0 and seen["auto"][2] > 0
+
+
+PUSH = """
+fn ints(n: Int) -> Int {
+  var v: Vec<Int> = vec![]
+  var i = 0
+  while i < n { v.push(i * 3 - 7); i += 1 }
+  var s = 0
+  i = 0
+  while i < v.len() { s += v[i] * (i % 5); i += 1 }
+  s + v.len()
+}
+fn mixed(n: Int) {
+  var b: Vec<Bool> = vec![]
+  var f: Vec<Float> = vec![]
+  var w: Vec<String> = vec![]
+  var i = 0
+  while i < n {
+    b.push(i % 3 == 0)
+    f.push(i as Float / 4.0)
+    if i % 50 == 0 { w.push("w" + "x") }
+    i += 1
+  }
+  println("{} {} {} {}", b[n - 1], f[n - 1], w.len(), w[w.len() - 1])
+}
+fn after_free(v: Vec<Int>) {
+  v.push(1)
+}
+fn main() {
+  var k = 0
+  while k < 5 {
+    println("{}", ints(1000 + k * 37))
+    mixed(300 + k)
+    k += 1
+  }
+  var v: Vec<Int> = vec![1, 2]
+  after_free(v)
+  println("{}", v.len())
+  free(v)
+  after_free(v)
+}
+"""
+
+
+def test_push_is_native_while_the_data_has_room(tmp_path):
+    """`v.push(x)` of numbers and Bools stores in native code while the data object has
+    room, and the runtime grows it (many times here); pointer elements go to the
+    runtime; a push to a freed Vec panics as in the interpreter."""
+    code, out, err = same_everywhere(tmp_path, PUSH)
+    assert code == 101 and "use after free" in err, err
+    assert out.splitlines()[-1] == "3"
+
+
 def test_jit_stats_name_tiers_and_why_a_function_stays_in_bytecode(tmp_path):
     src = """
 fn fib(n: Int) -> Int {
