@@ -14,8 +14,9 @@ or through the GOT, and, once in a while, to a C library function LLVM chose to 
   through a 16-byte stub (`jmp *0(%rip)` + the address), since the target can be
   anywhere in the address space; `GOTPCREL(X)` references get a GOT slot;
 - relocations `64`, `PC32`, `PLT32`, `GOTPCREL`, `GOTPCRELX`, `REX_GOTPCRELX`, `32`,
-  `32S`, `PC64` are applied; anything else raises LinkError (the caller falls back to
-  LLVM's MCJIT).
+  `32S`, `PC64` are applied; anything else (another relocation, SHT_REL tables,
+  thread-local data, constructors to run at load) raises LinkError, and the caller
+  falls back to LLVM's MCJIT.
 
 The same `link` serves the debugger's runner (runtime/jit_unicorn.py), which places
 sections in its own arena and gives helper stub addresses within it.
@@ -37,7 +38,10 @@ from runtime import elf64
 PAGE = mmap.PAGESIZE
 _MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)
 _PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
-_SHF_ALLOC, _SHF_EXECINSTR = 0x2, 0x4
+_SHF_ALLOC, _SHF_EXECINSTR, _SHF_TLS = 0x2, 0x4, 0x400
+_SHT_REL = 9
+# Sections whose code must run when the object is loaded (constructors): MCJIT runs them.
+_RUN_AT_LOAD = frozenset((".init_array", ".ctors", ".preinit_array"))
 _SHN_UNDEF, _SHN_ABS, _SHN_COMMON = 0, 0xFFF1, 0xFFF2
 _GOT_TYPES = (9, 41, 42)       # GOTPCREL, GOTPCRELX, REX_GOTPCRELX
 _PC_TYPES = (2, 4)             # PC32, PLT32
@@ -133,6 +137,11 @@ def link(data: bytes, alloc: Callable[[int, int, bool], int],
     bases: dict[int, int] = {}
     texts: list[int] = []
     for i, sec in enumerate(table):
+        if sec.flags & _SHF_ALLOC and (sec.flags & _SHF_TLS or sec.name in _RUN_AT_LOAD):
+            raise LinkError(f"native code with a `{sec.name}` section cannot be linked here")
+        if sec.type == _SHT_REL and 0 <= sec.info < len(table) and \
+                table[sec.info].flags & _SHF_ALLOC:
+            raise LinkError("relocations without addends (SHT_REL) are not supported")
         if not sec.flags & _SHF_ALLOC or sec.size == 0:
             continue
         executable = bool(sec.flags & _SHF_EXECINSTR)

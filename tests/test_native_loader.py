@@ -155,3 +155,45 @@ def test_missing_symbols_and_damaged_objects_are_one_sentence(obj):
     struct.pack_into("<Q", damaged, 0x28, len(obj) + 4096)     # e_shoff past the end
     with pytest.raises(LinkError, match="damaged"):
         load_object(bytes(damaged), _resolve)
+
+
+def test_what_it_cannot_link_is_refused_and_the_jit_falls_back_to_mcjit(tmp_path,
+                                                                        monkeypatch):
+    """Constructors to run at load (`.init_array`, `.ctors`) are MCJIT's business: the linker
+    refuses such an object in one sentence, and the JIT then loads through MCJIT."""
+    tm = llvm.Target.from_default_triple().create_target_machine(
+        reloc="pic", codemodel="small", opt=0)
+    with_ctor = tm.emit_object(llvm.parse_assembly(r"""
+@x = global i64 0
+define internal void @init() {
+  store i64 1, ptr @x
+  ret void
+}
+@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }]
+  [{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]
+"""))
+    with pytest.raises(LinkError, match=r"`\.(init_array|ctors)` section"):
+        load_object(with_ctor, _resolve)
+
+    import io
+
+    from compiler.lower import compile_file
+    from runtime import native_loader
+    from runtime.jit import JitOptions
+    from runtime.run import run_program
+
+    def refuse(data, resolve):
+        raise LinkError("refused for the test")
+
+    monkeypatch.setattr(native_loader, "load_object", refuse)
+    src = "fn sq(x: Int) -> Int { x * x }\nfn main() { println(\"{}\", sq(12)) }\n"
+    program = compile_file("p.vyn", src).program
+    seen = {}
+    out = io.StringIO()
+    code = run_program(program, [], stdout=out, stderr=io.StringIO(),
+                       jit=JitOptions(mode="eager"),
+                       after_run=lambda vm: seen.update(
+                           linked=len(vm.jit._linked), calls=vm.jit.natives[0].calls,
+                           engine=vm.jit._engine is not None))
+    assert (code, out.getvalue()) == (0, "144\n")
+    assert seen["linked"] == 0 and seen["engine"]
