@@ -392,6 +392,27 @@ def test_scripted_session_under_jit_eager(tmp_path, monkeypatch, capsys):
     assert re.fullmatch(r"\[Inferior 1 \(process \d+\) exited normally\]", lines[-1])
 
 
+def test_registers_as_convenience_variables(tmp_path, monkeypatch, capsys):
+    """In a native frame `print $pc` is the machine pc with its symbol, `$sp` a data
+    address, other registers integers, as gdb prints them; in expressions they are
+    numbers; in a bytecode frame `$pc` is the bytecode pc."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fib.vyn").write_text(FIB, encoding="utf-8")
+    code, out, err = _vyn(capsys, "debug", "--jit=eager", "fib.vyn", "--batch",
+                          "-ex", "break 6", "-ex", "run", "-ex", "info registers rip",
+                          "-ex", "p $pc", "-ex", "p/x $pc", "-ex", "p $pc - $pc + 7",
+                          "-ex", "p $sp", "-ex", "p $rbp == $fp", "-ex", "frame 1",
+                          "-ex", "p $pc", "-ex", "kill")
+    assert (code, err) == (0, "")
+    rip = re.search(r"^rip +(0x[0-9a-f]+) ", out, re.M).group(1)
+    assert f"$1 = (void (*)()) {rip} <fib+" in out
+    assert f"$2 = {rip}\n" in out
+    assert "$3 = 7\n" in out
+    assert re.search(r"^\$4 = \(void \*\) 0x[0-9a-f]+$", out, re.M)
+    assert "$5 = true\n" in out
+    assert re.search(r"^\$6 = \d+$", out, re.M)        # main: a bytecode pc
+
+
 def test_break_at_an_address_in_the_line_mode(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "fib.vyn").write_text(FIB, encoding="utf-8")

@@ -768,7 +768,8 @@ class HeapViews:
         """`print/FMT` of a value: an integer (Int, Char, Bool) in format FMT (x, d, u, o,
         t, c, z), a pointer (`print/x &node`) as its address in FMT, and with /a a heap
         value as its address (`print/a node`). DebugError for other values, as before."""
-        if info.address and (fmt == "a" or info.type_name.endswith(" *")):
+        if info.address and (fmt == "a" or info.type_name.endswith(" *")
+                             or info.type_name.endswith("(*)()")):
             return format_int(info.address, "x" if fmt in ("a", "c") else fmt)
         try:
             n = int(info.text, 0) if info.type_name not in ("Char", "Rune") else \

@@ -12,6 +12,7 @@ from vyndbg import commands as cmds
 from vyndbg import linemode_settings as settings
 from vyndbg import locations
 from vyndbg.commands import CommandError
+from vyndbg.linemode_native import CODE_POINTER, DATA_POINTER
 from vyndbg.model import DebugError, Location, SourceLine, ValueInfo
 
 # `$`, `$$`, `$N`, `$$N`: value history references in an expression; `$pc`,
@@ -67,6 +68,8 @@ class InspectCommands:
                 m = _CONVENIENCE.match(expr, i)
                 if m:
                     value = self.convenience(m.group(1))
+                    if value.type_name in (CODE_POINTER, DATA_POINTER):
+                        value = ValueInfo("Int", str(value.address))
                 else:
                     m = _HISTORY.match(expr, i)
                     n, value = self.history_value(m.group(1), m.group(2))
@@ -81,7 +84,12 @@ class InspectCommands:
         return "".join(out)
 
     def convenience(self, name: str) -> ValueInfo:
-        """`$pc` (the selected frame's pc) and `$_exitcode` (the last run's exit code)."""
+        """`$pc` (the selected frame's pc: a bytecode pc, or in a native frame the machine
+        address), the registers of a native frame, and `$_exitcode` (the last run's exit
+        code)."""
+        register = self.register_convenience(name)
+        if register is not None:
+            return register
         if name == "pc":
             if not self.stopped:
                 raise CommandError("No registers.")

@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 
 from vyndbg.commands import CommandError
-from vyndbg.model import DebugError, NativeInstruction, SourceLine
+from vyndbg.model import DebugError, NativeInstruction, SourceLine, Tier, ValueInfo
 
+# gdb's types of $pc and $sp: printed as such, used in expressions as their address.
+CODE_POINTER, DATA_POINTER = "void (*)()", "void *"
 _REGISTER = re.compile(r"\$(pc|sp|fp|rip|rsp|rbp|rax|rbx|rcx|rdx|rsi|rdi|r8|r9|r1[0-5]|"
                        r"eflags)")
 
@@ -81,6 +83,28 @@ class NativeCommands:
                        f"{ins.operands}".rstrip())
             self._x_last = ins.address
             self._x_next = ins.address + len(ins.raw)
+
+    def register_convenience(self, name: str) -> ValueInfo | None:
+        """`print $pc`, `$sp`, `$rax`... in a native frame, as gdb prints them: the pc as a
+        code address with its symbol, `$sp`/`$fp` as data addresses, other registers as
+        signed integers. None when the selected frame runs bytecode or `name` is no
+        register."""
+        if _REGISTER.fullmatch("$" + name) is None or not self.stopped:
+            return None
+        try:
+            if self.session.selected_frame().tier is not Tier.NATIVE:
+                return None
+            value = self.session.register_value(name)
+        except DebugError as e:
+            raise CommandError(str(e)) from None
+        if name in ("pc", "rip"):
+            symbol = self.session.symbol_at(value)
+            text = f"(void (*)()) 0x{value:x}" + (f" <{symbol}>" if symbol else "")
+            return ValueInfo(CODE_POINTER, text, address=value)
+        if name in ("sp", "fp", "rsp", "rbp"):
+            return ValueInfo(DATA_POINTER, f"(void *) 0x{value:x}", address=value)
+        signed = value - (1 << 64) if value >> 63 else value
+        return ValueInfo("Int", str(signed))
 
     def register_address(self, text: str) -> int | None:
         """`$pc`, `$sp`, `$rax`...: a register of the selected native frame (None when
