@@ -31,7 +31,7 @@ from runtime.heap_errors import (
     UseAfterFree,
 )
 from runtime.heap_freelist import FreeBlocks
-from runtime.heap_gc import CollectStats
+from runtime.heap_gc import CollectStats, YoungObjects
 from runtime.heap_layout import (
     BYTES_DATA_OFFSET,
     FLAG_BYTES,
@@ -136,7 +136,9 @@ class Heap:
         self._top = 0  # arena offset of the bump pointer
         self._free = FreeBlocks()
         self._free_map = self._free.by_size
-        self._objects = 0  # objects in the arena, tombstones included
+        # Objects in the arena, tombstones included, but the records of the lent runs
+        # in the young generation (`_objects` adds them).
+        self._nobjects = 0
         self._dead_objects = 0
         self._dead_bytes = 0
         self._regions = RegionTable()
@@ -148,12 +150,19 @@ class Heap:
         self._gc_trigger = heap_gc.trigger_after(0, limit)
         # The young generation: objects allocated since the last collection (FLAG_YOUNG),
         # and the old objects a young pointer was stored into (the write barrier's set).
-        self._young: list[int] = []
+        self._young = YoungObjects(self._u32)
         self._young_bytes = 0
         self._allocated_before = 0  # bytes allocated before the last collection
         self._remembered: set[int] = set()
         self.nursery = heap_gc.nursery_size(limit)
         self._minor_collections = 0
+        # The collector's loops run natively (heap_native) when True, or when None
+        # (automatic) and a collection is big enough; False: Python (VYN_GC_NATIVE=off).
+        self.gc_native: bool | None = heap_gc.native_mode()
+        self._gc_scratch = None   # heap_native's scratch mapping
+        self._gc_epoch = 0        # ... and the collections it served, modulo its EPOCHS
+        self._gc_starts = False   # whether its side table's start bits are the objects'
+        self._gc_maps = None      # heap_native's pointer maps, per registry size
 
     # -- types ---------------------------------------------------------------------------
 
@@ -206,7 +215,7 @@ class Heap:
             region.offsets.append(off)
         self._young.append(off)
         self._young_bytes += need
-        self._objects += 1
+        self._nobjects += 1
         return self.base + off
 
     def alloc_rc(self, type_id: int, nslots: int) -> int:
@@ -255,7 +264,7 @@ class Heap:
         _pack_header(self._mm, off, type_id, flags | FLAG_YOUNG, size, aux)
         self._young.append(off)
         self._young_bytes += need
-        self._objects += 1
+        self._nobjects += 1
         return self.base + off
 
     def _take_free(self, need: int) -> int:
@@ -646,6 +655,11 @@ class Heap:
         return self._young_bytes
 
     # -- inspection ----------------------------------------------------------------------
+
+    @property
+    def _objects(self) -> int:
+        """Objects in the arena, tombstones included."""
+        return self._nobjects + self._young.run_records()
 
     @property
     def used(self) -> int:

@@ -7,6 +7,7 @@ no clearing. This module only keeps the index; the heap writes the headers.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left, insort
 
 from runtime.heap_layout import HEADER_SIZE
@@ -16,13 +17,15 @@ class FreeBlocks:
     """Free blocks by total size (header included): exact fit first, else best fit to split.
 
     Attributes:
-        by_size: total size -> offsets of blocks of that size. Truthy iff any block is free
+        by_size: total size -> offsets of blocks of that size, in the order they were
+            added (an int64 array: a collection adds a native core's output at once, and
+            forgetting them all costs no per-block work). Truthy iff any block is free
             (the allocator tests it on every allocation).
         bytes: total bytes in free blocks.
     """
 
     def __init__(self) -> None:
-        self.by_size: dict[int, list[int]] = {}
+        self.by_size: dict[int, array] = {}
         self._sizes: list[int] = []  # the keys of by_size, sorted
         self.bytes = 0
 
@@ -30,10 +33,36 @@ class FreeBlocks:
         """Index a block of `total` bytes at arena offset `offset`."""
         blocks = self.by_size.get(total)
         if blocks is None:
-            self.by_size[total] = blocks = []
+            self.by_size[total] = blocks = array("q")
             insort(self._sizes, total)
         blocks.append(offset)
         self.bytes += total
+
+    def add_runs(self, runs) -> None:
+        """`add(start, end - start)` for each (start, end) of the flat sequence `runs`
+        (start, end, start, end, ...), in order (the native sweep's output)."""
+        by_size, sizes = self.by_size, self._sizes
+        added = 0
+        it = iter(runs[:])
+        for start, end in zip(it, it, strict=False):
+            total = end - start
+            blocks = by_size.get(total)
+            if blocks is None:
+                by_size[total] = blocks = array("q")
+                insort(sizes, total)
+            blocks.append(start)
+            added += total
+        self.bytes += added
+
+    def add_blocks(self, total: int, offsets) -> None:
+        """`add(offset, total)` for each of `offsets` (a buffer of int64s), in order."""
+        blocks = self.by_size.get(total)
+        if blocks is None:
+            self.by_size[total] = blocks = array("q")
+            insort(self._sizes, total)
+        n = len(blocks)
+        blocks.frombytes(offsets)
+        self.bytes += total * (len(blocks) - n)
 
     def take(self, need: int) -> tuple[int, int] | None:
         """Remove and return (offset, total) of a block for an object of `need` bytes.

@@ -3,7 +3,8 @@
 
 Two generations share the arena (objects never move: addresses are real pointers that
 native code and unicorn rely on). Every allocation is young (FLAG_YOUNG, and its offset
-in `Heap._young`); a collection's survivors are old. A minor collection (`minor`)
+in `Heap._young`, a `YoungObjects`: a run of records native code allocated in lent heap
+is one entry there); a collection's survivors are old. A minor collection (`minor`)
 traces only young objects, from the roots, the remembered set and active regions, and
 reclaims the young ones nothing reaches: its work is proportional to what was allocated
 since the last collection, not to the heap. The write barrier in `Heap.set_ptr` keeps the
@@ -26,10 +27,15 @@ object, and no tier reads reused memory silently):
 Roots are conservative (any value that is not an object address is ignored), slots are
 precise: a PTR slot that holds something other than null or an object address means the
 heap is corrupt, and the collection stops with HeapError before reclaiming anything.
+
+The loops over objects run natively when `heap_native` can (the same work in the same
+order: `heap_native.full`, `heap_native.minor`); the functions here are the reference and
+the fallback (`VYN_GC_NATIVE=off`).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -65,6 +71,16 @@ class CollectStats:
     seconds: float
 
 
+def native_mode() -> bool | None:
+    """A new heap's `gc_native`, from VYN_GC_NATIVE: `off` False (the Python loops), `on`
+    True (the native core for every collection, when it can be loaded), else None
+    (automatic: heap_native.for_heap)."""
+    choice = os.environ.get("VYN_GC_NATIVE", "").strip().lower()
+    if choice in ("off", "0", "no", "false"):
+        return False
+    return True if choice in ("on", "1", "yes", "true") else None
+
+
 MIN_TRIGGER = 4 << 20  # collect after at least this much allocation (or limit / 8)
 MIN_NURSERY, MAX_NURSERY = 256 << 10, 4 << 20
 
@@ -84,13 +100,97 @@ def trigger_after(in_use: int, limit: int) -> int:
     return max(1, min(max(in_use, floor), (limit - in_use) // 2))
 
 
+class YoungObjects(list):
+    """The young generation (`Heap._young`): arena offsets in allocation order. A run of
+    records native code allocated in heap lent to it (`Jit._tlab_close`) is one entry
+    pair, `~start` (negative) then `stop`, so taking a run back costs nothing per record;
+    its records are counted when asked (`len`, `Heap._objects`) or at the next collection
+    (`settle`), walking their headers. Iterating gives the raw entries; `offsets()` the
+    objects."""
+
+    __slots__ = ("_u32", "_pending", "records", "runs")
+
+    def __init__(self, u32: memoryview) -> None:
+        super().__init__()
+        self._u32 = u32
+        self._pending: list[tuple[int, int]] = []  # runs whose records are not counted
+        self.records = 0  # records in the counted runs
+        self.runs = 0
+
+    def add_run(self, start: int, stop: int) -> None:
+        """The records native code placed in [start, stop) (stop > start) are young."""
+        self.append(~start)
+        self.append(stop)
+        self._pending.append((start, stop))
+        self.runs += 1
+
+    def run_records(self) -> int:
+        """How many records the runs hold."""
+        if self._pending:
+            u32 = self._u32
+            count = 0
+            for off, stop in self._pending:
+                while off < stop:
+                    off += u32[(off >> 2) + 2] + HEADER_SIZE
+                    count += 1
+            self.records += count
+            self._pending.clear()
+        return self.records
+
+    def settle(self, objects: int) -> None:
+        """The young generation has `objects` objects (counted by walking it)."""
+        self.records = objects - (list.__len__(self) - 2 * self.runs)
+        self._pending.clear()
+
+    def offsets(self) -> list[int]:
+        """The young objects' offsets, in allocation order (runs walked; settles)."""
+        if not self.runs:
+            return list(self)
+        out: list[int] = []
+        u32 = self._u32
+        entries = list(self)
+        i, n = 0, len(entries)
+        while i < n:
+            e = entries[i]
+            if e >= 0:
+                out.append(e)
+                i += 1
+                continue
+            off, stop = ~e, entries[i + 1]
+            while off < stop:
+                out.append(off)
+                off += u32[(off >> 2) + 2] + HEADER_SIZE
+            i += 2
+        self.settle(len(out))
+        return out
+
+    def __len__(self) -> int:
+        return list.__len__(self) - 2 * self.runs + self.run_records()
+
+    def __bool__(self) -> bool:
+        return list.__len__(self) > 0
+
+
 def mark_sweep(heap: Heap, roots: Iterable[int]) -> CollectStats:
     """Collect `heap`: reclaim what no root reaches. See the module docstring."""
+    from runtime import heap_native  # imported by the first collection, not at start
+
+    core = heap_native.for_heap(heap, heap._top)   # (loading it is not the pause)
     started = time.perf_counter()
+    if core is not None:
+        try:
+            marked, reclaimed_objects, reclaimed_bytes = heap_native.full(core, heap, roots)
+        except heap_native.NoScratch:
+            pass                       # nothing changed: collect in Python
+        else:
+            _young_again(heap)
+            return _stats(heap, marked, reclaimed_objects, reclaimed_bytes, started)
+    heap._gc_starts = False   # the native core's object starts are out of date now
     table = _object_starts(heap)
     marked = _mark(heap, table, roots)
+    young = heap._young.offsets()
     reclaimed_objects, reclaimed_bytes = _sweep(heap, table)
-    _promote(heap, table)
+    _promote(heap, table, young)
     return _stats(heap, marked, reclaimed_objects, reclaimed_bytes, started)
 
 
@@ -106,10 +206,10 @@ def _stats(heap: Heap, marked: int, objects: int, nbytes: int, started: float
     )
 
 
-def _promote(heap: Heap, table: bytearray) -> None:
+def _promote(heap: Heap, table: bytearray, young: list[int]) -> None:
     """Every survivor is old now; the remembered set is empty again."""
     u32 = heap._u32
-    for off in heap._young:
+    for off in young:
         if table[off >> 3] == _MARKED:
             u32[(off >> 2) + 1] &= ~FLAG_YOUNG
     _young_again(heap)
@@ -117,7 +217,8 @@ def _promote(heap: Heap, table: bytearray) -> None:
 
 def _young_again(heap: Heap) -> None:
     """After a collection: nothing is young, nothing is remembered."""
-    heap._young = []
+    heap._nobjects += heap._young.run_records()   # the runs' records, settled before
+    heap._young = YoungObjects(heap._u32)
     heap._allocated_before += heap._young_bytes
     heap._young_bytes = 0
     heap._remembered.clear()
@@ -125,11 +226,23 @@ def _young_again(heap: Heap) -> None:
 
 def minor(heap: Heap, roots: Iterable[int]) -> CollectStats:
     """Collect the young generation only (see the module docstring)."""
+    from runtime import heap_native
+
+    core = heap_native.for_heap(heap, heap._young_bytes)
     started = time.perf_counter()
+    if core is not None:
+        try:
+            marked, reclaimed_objects, reclaimed_bytes = heap_native.minor(core, heap, roots)
+        except heap_native.NoScratch:
+            pass                       # nothing changed: collect in Python
+        else:
+            _young_again(heap)
+            return _stats(heap, marked, reclaimed_objects, reclaimed_bytes, started)
+    heap._gc_starts = False
     base, top = heap.base, heap._top
     u32, u64 = heap._u32, heap._u64
     pointer_slots = heap.types.pointer_slots
-    young = heap._young
+    young = heap._young.offsets()
     table = bytearray(top >> 3)
     for off in young:
         table[off >> 3] = _START
@@ -175,7 +288,7 @@ def minor(heap: Heap, roots: Iterable[int]) -> CollectStats:
         flags = u32[h + 1]
         total = HEADER_SIZE + u32[h + 2]
         _zero(mv, off, off + total)
-        heap._objects -= 1
+        heap._nobjects -= 1
         if flags & FLAGS_DEAD:
             heap._dead_objects -= 1
             heap._dead_bytes -= total
@@ -246,40 +359,52 @@ def _mark(heap: Heap, table: bytearray, roots: Iterable[int]) -> int:
 
 
 def _sweep(heap: Heap, table: bytearray) -> tuple[int, int]:
+    """Each run of adjacent unreachable objects and free blocks becomes one zeroed free
+    block (a run that reaches the bump pointer lowers it). A free block's payload is
+    zero already (heap_freelist), so only its header is cleared; the objects' bytes are
+    zeroed a stretch of adjacent objects at a time (one slice assignment each)."""
     top = heap._top
     u32, mv = heap._u32, heap._mv
     free = heap._free
     free.clear()
     reclaimed_objects = reclaimed_bytes = 0
     run = -1  # start of the current run of reclaimable memory, or -1
+    dirty = -1  # start of the run's objects not zeroed yet, or -1
     off = 0
     while off < top:
         h = off >> 2
         flags = u32[h + 1]
         total = HEADER_SIZE + u32[h + 2]
         if flags & FLAG_FREE_BLOCK:
-            pass               # joins the run; its header is zeroed with the run
+            # Joins the run: zero before it what is pending, and its header.
+            if dirty >= 0:
+                _zero(mv, dirty, off)
+                dirty = -1
+            mv[off : off + HEADER_SIZE] = _ZEROS[:HEADER_SIZE]
         elif table[off >> 3] == _MARKED:
             if run >= 0:
-                # A run of free blocks and dead objects, zeroed at once (one slice
-                # assignment per run, not per object), becomes one free block.
-                _zero(mv, run, off)
+                if dirty >= 0:
+                    _zero(mv, dirty, off)
+                    dirty = -1
                 _make_free_block(heap, run, off)
                 run = -1
             off += total
             continue
         else:
-            heap._objects -= 1
+            heap._nobjects -= 1
             if flags & FLAGS_DEAD:
                 heap._dead_objects -= 1
                 heap._dead_bytes -= total
             reclaimed_objects += 1
             reclaimed_bytes += total
+            if dirty < 0:
+                dirty = off
         if run < 0:
             run = off
         off += total
     if run >= 0:
-        _zero(mv, run, top)
+        if dirty >= 0:
+            _zero(mv, dirty, top)
         heap._top = run  # the tail is zero again, as the bump allocator expects
     return reclaimed_objects, reclaimed_bytes
 

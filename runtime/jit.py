@@ -1146,7 +1146,8 @@ class Jit:
 
     def _tlab_close(self) -> bool:
         """Take the lent run back: the records native code placed there join the young
-        generation as if the heap had allocated them; the rest is bump space again.
+        generation as if the heap had allocated them, as one entry (the heap counts
+        them when it needs to, heap_gc.YoungObjects); the rest is bump space again.
         Whether a run was lent."""
         start = self._tlab_start
         if start is None:
@@ -1156,33 +1157,26 @@ class Jit:
         stop = self.ctx[native.CTX_TLAB_CUR] - heap.base
         self.ctx[native.CTX_TLAB_CUR] = self.ctx[native.CTX_TLAB_END] = 0
         self._tlab_start = None
-        u32 = heap._u32
-        young = heap._young
-        off = start
-        count = 0
-        while off < stop:
-            young.append(off)
-            off += u32[(off >> 2) + 2] + 16
-            count += 1
-        heap._young_bytes += stop - start
-        heap._objects += count
+        if stop > start:
+            heap._young.add_run(start, stop)
+            heap._young_bytes += stop - start
         heap._top = stop
         return True
 
     def helper(self, method: str, fn, args):
         """Run a helper for native code: the ones that may allocate, collect or run the
         interpreter first take the lent heap run back, and lend one again after. Slice
-        self._lent_in_helper = lent
         ends native code took by itself are counted first."""
         if self._solo_given:
             self._settle_solo()
-            self._lent_in_helper = False
         if method not in _ALLOCATING:
             return fn(*args)
         lent = self._tlab_close()
+        self._lent_in_helper = lent
         try:
             return fn(*args)
         finally:
+            self._lent_in_helper = False
             if lent:
                 self._tlab_open()
 
