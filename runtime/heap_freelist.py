@@ -85,6 +85,13 @@ class FreeBlocks:
         self.bytes -= total
         return offset, total
 
+    def take_largest(self, at_least: int) -> tuple[int, int] | None:
+        """Remove and return (offset, total) of a largest block, if it has at least
+        `at_least` bytes (a run lent to native code: runtime/jit.py `_tlab_open`)."""
+        if not self._sizes or self._sizes[-1] < at_least:
+            return None
+        return self.take(self._sizes[-1])
+
     def clear(self) -> None:
         """Forget every block (the collector rebuilds the index while it sweeps)."""
         self.by_size.clear()

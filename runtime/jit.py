@@ -40,11 +40,14 @@ from typing import TextIO
 
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT
+from runtime.heap_layout import FLAG_FREE_BLOCK, HEADER_SIZE
+from runtime.heap_layout import HEADER as _FREE_HEADER
 
 OFF, AUTO, EAGER = "off", "auto", "eager"
 MODES = (OFF, AUTO, EAGER)
 DEFAULT_THRESHOLD = 1000      # calls + loop back-edges before a function is compiled
-TLAB_BYTES = 64 << 10         # heap bump space lent to native code at a time (records)
+TLAB_BYTES = 512 << 10         # heap bump space lent to native code at a time (records)
+TLAB_MIN_FREE = 4 << 10       # a free block lent instead when one has at least this
 # Helpers that may allocate, collect or run the interpreter: the lent run is taken back
 # around them.
 _ALLOCATING = frozenset({"poll", "exec_instruction", "interpret_call"})
@@ -253,6 +256,7 @@ class Jit:
         self.tidtab = (_I64 * max(1, len(vm.heap_tid)))(*vm.heap_tid)
         self.ctx[native.CTX_HEAP_TIDS] = ctypes.addressof(self.tidtab)
         self._tlab_start = None
+        self._tlab_block_end = None   # a lent free block's end (None: bump space lent)
         self.lent = 0             # runs of heap lent to native code so far
         self._allocating: list[bool | None] = [None] * n
         self.depth_limit = vm.max_depth
@@ -1113,14 +1117,25 @@ class Jit:
         if heap._region is not None or vm.events is not None or vm.gc_stress or \
                 heap.gc_due():
             return
-        top = heap._top
-        end = min(top + TLAB_BYTES, heap.limit)
-        if end - top < 256:
-            return
-        heap._top = end
-        self._tlab_start = top
+        block = heap._free.take_largest(TLAB_MIN_FREE) if heap._free_map else None
+        if block is not None:
+            # A free block, as the heap's own allocation takes one first: its header is
+            # cleared (the payload is zero already); the last HEADER_SIZE bytes are not
+            # lent, so that what is left can be a free block again (`_tlab_close`).
+            start, total = block
+            heap._mm[start:start + HEADER_SIZE] = bytes(HEADER_SIZE)
+            end = start + total - HEADER_SIZE
+            self._tlab_block_end = start + total
+        else:
+            start = heap._top
+            end = min(start + TLAB_BYTES, heap.limit)
+            if end - start < 256:
+                return
+            heap._top = end
+            self._tlab_block_end = None
+        self._tlab_start = start
         self.lent += 1
-        self.ctx[self.native.CTX_TLAB_CUR] = heap.base + top
+        self.ctx[self.native.CTX_TLAB_CUR] = heap.base + start
         self.ctx[self.native.CTX_TLAB_END] = heap.base + end
 
     def _allocates(self, fi: int) -> bool:
@@ -1160,7 +1175,15 @@ class Jit:
         if stop > start:
             heap._young.add_run(start, stop)
             heap._young_bytes += stop - start
-        heap._top = stop
+        block_end = self._tlab_block_end
+        if block_end is None:
+            heap._top = stop
+        else:
+            # The rest of the lent free block (never written: zero) is a free block again.
+            self._tlab_block_end = None
+            _FREE_HEADER.pack_into(heap._mm, stop, 0, FLAG_FREE_BLOCK,
+                                   block_end - stop - HEADER_SIZE, 0)
+            heap._free.add(stop, block_end - stop)
         return True
 
     def helper(self, method: str, fn, args):
