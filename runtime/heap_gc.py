@@ -280,6 +280,9 @@ def minor(heap: Heap, roots: Iterable[int]) -> CollectStats:
                 reach(value)
     mv = heap._mv
     reclaimed_objects = reclaimed_bytes = 0
+    # Freed blocks in order; an object right after the last one freed (a run lent to
+    # native code) joins it, so the run's dead records become one block to reuse.
+    freed: list[list[int]] = []
     for off in young:
         h = off >> 2
         if table[off >> 3] == _MARKED:
@@ -292,9 +295,14 @@ def minor(heap: Heap, roots: Iterable[int]) -> CollectStats:
         if flags & FLAGS_DEAD:
             heap._dead_objects -= 1
             heap._dead_bytes -= total
-        _make_free_block(heap, off, off + total)
+        if freed and freed[-1][1] == off:
+            freed[-1][1] = off + total
+        else:
+            freed.append([off, off + total])
         reclaimed_objects += 1
         reclaimed_bytes += total
+    for start, end in freed:
+        _make_free_block(heap, start, end)
     marked = len(young) - reclaimed_objects
     _young_again(heap)
     return _stats(heap, marked, reclaimed_objects, reclaimed_bytes, started)

@@ -63,7 +63,7 @@ from runtime.heap_layout import (
 
 NATIVE_MIN = 64 << 10   # automatic mode: native when a collection visits this many bytes
 COMPILE_AFTER = 16 << 20  # ... and, with no cache, once Python collections visited these
-FORMAT = 7              # of the IR below: part of the cache key
+FORMAT = 8              # of the IR below: part of the cache key
 TRIPLE = "x86_64-unknown-linux-gnu"
 _MAGIC = b"vyn-gc-core 1\n"
 _NAMES = ("vyn_gc_young", "vyn_gc_starts", "vyn_gc_mark", "vyn_gc_promote",
@@ -483,16 +483,38 @@ def build_ir() -> str:
                 with b.if_then(f.bits(flags, FLAGS_DEAD)):
                     f.set(dobjs, f.add(f.get(dobjs), 1))
                     f.set(dbytes, f.add(f.get(dbytes), total))
-                f.s32(f.add(h, 4), c64(FLAG_FREE_BLOCK))
-                f.s32(f.add(h, 8), b.sub(total, c64(HEADER_SIZE)))
                 # The block's offset in `freed`, its size over the young offsets
-                # already read (m <= q).
+                # already read (m <= q); an object right after the last block freed (a
+                # run lent to native code) joins it.
                 m = f.get(k)
-                f.s64(f.idx(a["freed"], m), o)
-                f.s64(f.idx(a["flat"], m), total)
-                f.set(k, f.add(m, 1))
-                note_size(total)
+                with b.if_else(f.cmp("!=", m, 0)) as (some, none):
+                    with some:
+                        last = b.sub(m, c64(1))
+                        end = f.add(f.l64(f.idx(a["freed"], last)),
+                                    f.l64(f.idx(a["flat"], last)))
+                        with b.if_else(f.cmp("==", end, o)) as (joins, apart):
+                            with joins:
+                                f.s64(f.idx(a["flat"], last),
+                                      f.add(f.l64(f.idx(a["flat"], last)), total))
+                            with apart:
+                                f.s64(f.idx(a["freed"], m), o)
+                                f.s64(f.idx(a["flat"], m), total)
+                                f.set(k, f.add(m, 1))
+                    with none:
+                        f.s64(f.idx(a["freed"], m), o)
+                        f.s64(f.idx(a["flat"], m), total)
+                        f.set(k, f.add(m, 1))
     f.count(i, a["n"], minor_sweep)
+
+    def free_header(q):
+        """Each freed block's header (its payload is zero: every object in it was
+        zeroed), and its size noted."""
+        h = f.add(base, f.l64(f.idx(a["freed"], q)))
+        total = f.l64(f.idx(a["flat"], q))
+        f.s32(f.add(h, 4), c64(FLAG_FREE_BLOCK))
+        f.s32(f.add(h, 8), b.sub(total, c64(HEADER_SIZE)))
+        note_size(total)
+    f.count(i, f.get(k), free_header)
     out = a["out"]
     f.s64(out, f.get(objs))
     f.s64(f.add(out, 8), f.get(nbytes))

@@ -47,7 +47,7 @@ OFF, AUTO, EAGER = "off", "auto", "eager"
 MODES = (OFF, AUTO, EAGER)
 DEFAULT_THRESHOLD = 1000      # calls + loop back-edges before a function is compiled
 TLAB_BYTES = 512 << 10         # heap bump space lent to native code at a time (records)
-TLAB_MIN_FREE = 4 << 10       # a free block lent instead when one has at least this
+TLAB_MIN_FREE = 32 << 10       # a free block lent instead when one has at least this
 # Helpers that may allocate, collect or run the interpreter: the lent run is taken back
 # around them.
 _ALLOCATING = frozenset({"poll", "exec_instruction", "interpret_call"})
