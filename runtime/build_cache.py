@@ -379,7 +379,8 @@ class BuildCache:
 
     def trim(self, now: float | None = None) -> None:
         """At most once a day (the time is kept in `trimmed`): remove the entries not
-        used for TRIM_AGE, their images, and images no entry names that are as old."""
+        used for TRIM_AGE, their images, images no entry names that are as old, and
+        collector cores (`gc/`) made as long ago."""
         now = time.time() if now is None else now
         stamp = os.path.join(self.root, "trimmed")
         try:
@@ -409,6 +410,18 @@ class BuildCache:
                 continue
             if old and os.path.basename(image) not in named:
                 _remove_quietly(image)
+        # The collector's native core (runtime/heap_native.py, `gc/KEY.o`), one per
+        # toolchain: an old one is rebuilt at the next collection that wants it.
+        try:
+            cores = list(os.scandir(os.path.join(self.root, "gc")))
+        except OSError:
+            cores = []
+        for core in cores:
+            try:
+                if core.is_file() and now - core.stat().st_mtime > TRIM_AGE:
+                    _remove_quietly(core.path)
+            except OSError:
+                continue
 
 
 def _files(directory: str) -> list[str]:

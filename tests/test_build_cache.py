@@ -386,11 +386,17 @@ def test_entries_unused_for_five_days_are_trimmed(cache, capsys):
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"left behind")
     os.utime(orphan, (six_days, six_days))
+    (cache / "gc").mkdir(exist_ok=True)
+    old_core, new_core = cache / "gc" / "old.o", cache / "gc" / "new.o"
+    old_core.write_bytes(b"an earlier toolchain's collector core")
+    new_core.write_bytes(b"this one's")
+    os.utime(old_core, (six_days, six_days))
     store = build_cache.BuildCache(str(cache))
     store.trim(now)                      # trimmed less than a day ago: nothing happens
-    assert old_index.exists() and orphan.exists()
+    assert old_index.exists() and orphan.exists() and old_core.exists()
     store.trim(now + 2 * 24 * 3600 - 3600)
     assert not old_index.exists() and not old_image.exists() and not orphan.exists()
+    assert not old_core.exists() and new_core.exists()
     index, images = entries(cache)
     assert len(index) == 1 and len(images) == 1             # fib2's, used recently
     assert run(capsys, "fib2.vyn") == (0, "4181\n", "")
