@@ -61,11 +61,12 @@ CTX_TLAB_CUR, CTX_TLAB_END, CTX_HEAP_TIDS = 12, 13, 14
 # and the site (`poll_site`: function, bytecode pc, the callee a call's poll is for).
 CTX_SAMPLE_FP, CTX_SAMPLE_ADDR, CTX_SAMPLE_SITE = 15, 16, 17
 # Slice ends native code may take without the runtime (runtime/jit.py `poll`): while
-# CTX_SOLO_LEFT > 0, a budget at zero is refilled with CTX_SOLO_SLICE and the word goes
-# down by one; the runtime settles the count (reductions, slices) when it next runs.
-CTX_SOLO_LEFT, CTX_SOLO_SLICE = 18, 19
+# CTX_SOLO_LEFT > 0 and the lent run's pointer (CTX_TLAB_CUR) is below CTX_SOLO_DUE (where
+# the heap would want a collection), a budget at zero is refilled with CTX_SOLO_SLICE and
+# the word goes down by one; the runtime settles the count when it next runs.
+CTX_SOLO_LEFT, CTX_SOLO_SLICE, CTX_SOLO_DUE = 18, 19, 20
 STACK_ALLOWANCE = 2 << 20     # bytes of C stack native code may use below its entry
-CTX_WORDS = 20
+CTX_WORDS = 21
 # ctx[CTX_STATUS] after native code returned.
 ST_OK, ST_YIELD, ST_TRAP, ST_RAISE, ST_BLOCK = 0, 1, 2, 3, 4
 # vyn_rt_exec's answers.
@@ -714,7 +715,13 @@ class _FnEmitter:
             # debugger's code: its runner always asks.)
             sp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_SOLO_LEFT}")
             left = self.value(f"load i64, ptr {sp}{CTX}")
-            ok = self.value(f"icmp sgt i64 {left}, 0")
+            more = self.value(f"icmp sgt i64 {left}, 0")
+            cp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_TLAB_CUR}")
+            cur = self.value(f"load i64, ptr {cp}{CTX}")
+            dp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_SOLO_DUE}")
+            due = self.value(f"load i64, ptr {dp}{CTX}")
+            room = self.value(f"icmp ult i64 {cur}, {due}")
+            ok = self.value(f"and i1 {more}, {room}")
             solo = self.label("solo")
             slow = self.label("ask")
             self.emit(f"br i1 {ok}, label %{solo}, label %{slow}")

@@ -300,7 +300,7 @@ class Jit:
         self._solo_ok = self.samples_native
         self._solo_given = 0
         self._solo_fiber = None
-        self._lent_in_helper = False
+        self._solo_room = 0         # bytes native code may allocate in solo slices
         self.solo_slices = 0
         self.levels: list[tuple] = []
         self._loaded: list[tuple] = []
@@ -754,23 +754,32 @@ class Jit:
     def _solo_from_here(self) -> None:
         """After a poll that went on: when the next slice ends are sure to be ones the
         scheduler lets go on at once (one fiber runnable, nothing watching the run, no
-        sample, no heap lent to native code: its allocations must reach the heap at each
-        slice end, as the collector's timing depends on them), native code may take up
-        to SOLO_SLICES of them without calling the runtime (compiler/native.py
-        `reduction`); `_settle_solo` counts them when the runtime next runs."""
+        sample), native code may take up to SOLO_SLICES of them without calling the
+        runtime (compiler/native.py `reduction`); `_settle_solo` counts them when the
+        runtime next runs. What it allocates in a lent run must not pass the point where
+        the heap would want a collection (the collector's timing depends on it): the
+        bytes it may allocate (`_solo_room`) become an address, CTX_SOLO_DUE, once the
+        run is lent again (`helper`)."""
         vm = self.vm
         s = vm.sched
         slice_ = self.rs.SLICE
-        if (not self._solo_ok or self._lent_in_helper or vm.events is not None
+        if (not self._solo_ok or vm.events is not None
                 or vm.hooks is not None or vm.call_hooks is not None
                 or vm.slice_run != slice_ or vm.slice_budget != slice_
                 or s.lock is not None or any(g.state == self.rs.RUNNABLE for g in s.runq)):
             return
+        heap = vm.heap
+        room = min(heap.nursery - heap._young_bytes,
+                   heap._gc_trigger - (heap.in_use - heap._gc_baseline))
+        if room <= 0:
+            return
         native = self.native
         self._solo_fiber = s.current
         self._solo_given = SOLO_SLICES
+        self._solo_room = room
         self.ctx[native.CTX_SOLO_SLICE] = slice_
         self.ctx[native.CTX_SOLO_LEFT] = SOLO_SLICES
+        self.ctx[native.CTX_SOLO_DUE] = 1 << 62          # no run lent: no limit
 
     def _settle_solo(self) -> None:
         """Count the slice ends native code took by itself since `_solo_from_here`, as
@@ -1195,13 +1204,16 @@ class Jit:
         if method not in _ALLOCATING:
             return fn(*args)
         lent = self._tlab_close()
-        self._lent_in_helper = lent
         try:
             return fn(*args)
         finally:
-            self._lent_in_helper = False
             if lent:
                 self._tlab_open()
+                if self._solo_given:
+                    # Slice ends by itself, while the run's pointer stays below this.
+                    start = self._tlab_start
+                    self.ctx[self.native.CTX_SOLO_DUE] = (
+                        0 if start is None else self.vm.heap.base + start + self._solo_room)
 
     def remember(self, obj: int) -> None:
         """vyn_rt_remember: the write barrier's remembered set."""

@@ -223,6 +223,9 @@ fn main() {
 
 
 def test_collections_happen_at_the_same_safepoints(tmp_path):
+    """Native code allocating in a lent run takes slice ends by itself only while its
+    allocations stay below what would make the heap want a collection: the collections
+    (which, how much, what is freed) are the interpreter's."""
     (tmp_path / "p.vyn").write_text(GC, encoding="utf-8")
     limit = ["--heap-limit", "2m", "--gc-trace"]
 
@@ -234,6 +237,25 @@ def test_collections_happen_at_the_same_safepoints(tmp_path):
     assert base[0] == 0 and "[gc]" in base[2], base
     assert trace(["--jit=eager"]) == base
     assert trace(["--jit=auto", "--jit-threshold=2"]) == base
+    # ... and it did take slice ends by itself while allocating inline.
+    from compiler.lower import compile_file
+    from runtime.jit import JitOptions
+    from runtime.run import run_program
+
+    # With more room (a larger heap: slices between collections), the same holds.
+    program = compile_file("p.vyn", GC.replace("build(20000)", "build(60000)")).program
+    runs = {}
+    for key, jit in (("off", None), ("eager", JitOptions(mode="eager"))):
+        log = io.StringIO()
+        seen = {}
+        run_program(program, [], stdout=io.StringIO(), stderr=log, jit=jit,
+                    heap_limit=64 << 20, gc_trace=True,
+                    after_run=lambda vm, seen=seen: seen.update(
+                        solo=getattr(vm.jit, "solo_slices", 0),
+                        lent=getattr(vm.jit, "lent", 0)))
+        runs[key] = (re.sub(r"pause [0-9.]+ ms", "pause", log.getvalue()), seen)
+    assert "[gc]" in runs["off"][0] and runs["eager"][0] == runs["off"][0]
+    assert runs["eager"][1]["solo"] > 0 and runs["eager"][1]["lent"] > 0
 
 
 SOLO = """
