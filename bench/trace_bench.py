@@ -19,9 +19,9 @@ Rows, in one run:
                             (tui/trace_model.load: what `vyn trace show` does before its
                             app starts), in a fresh process, and the process's peak RSS
 
-The JIT rows: by default a run without --trace loads the build cache's native code, and a
-traced run compiles instrumented code (the cache holds none); `--no-cache` (VYN_CACHE=off)
-makes every run compile. `--viewer` records the fib(27) trace once and prints the
+The JIT rows: by default both runs load the build cache's native code (a traced run has
+its own entry, whose code reports calls and carries the trace buffer's converter);
+`--no-cache` (VYN_CACHE=off) makes every run compile. `--viewer` records the fib(27) trace once and prints the
 `vyn trace info` and `vyn trace show` rows only.
 
 Each timing is the best wall time of N runs of a fresh process (default 5); the three

@@ -1735,6 +1735,14 @@ class ModuleBuilder:
         head.append("declare void @llvm.dbg.declare(metadata, metadata, metadata)")
         if self.sites:
             body.extend(_WHERE_FUNCTION)
+        if self.trace:
+            # The trace buffer's converter, in the object itself: a run served by the
+            # build cache links it with the code (no LLVM to compile it at run time).
+            body.append(_CONVERT_IR.replace(
+                "declare i64 @llvm.fptosi.sat.i64.f64(double)\n", "").replace(
+                "define void @vyn_trace_convert(", f'define internal void @"{TRACE_CONVERT}"('))
+            body.append(f'@llvm.used = appending global [1 x ptr] [ptr @"{TRACE_CONVERT}"], '
+                        'section "llvm.metadata"')
         attrs = ['attributes #0 = { nounwind uwtable "frame-pointer"="all" }',
                  "attributes #1 = { noinline }",
                  'attributes #2 = { noinline cold nounwind "frame-pointer"="all" }']
@@ -1855,6 +1863,7 @@ def module_ir(program: Program, plans: dict[int, Plan], *, opt: int, debug: bool
 # Traced code writes cycle counts (`llvm.readcyclecounter`) in its trace buffer; the
 # runtime maps them to the trace's monotonic nanoseconds when it drains the buffer, by
 # linear interpolation between two moments it knows both clocks at (docs/native.md).
+TRACE_CONVERT = "vyn.trace.convert"   # traced code's own copy of `trace_converter`
 _CONVERT_IR = """
 declare i64 @llvm.fptosi.sat.i64.f64(double)
 define void @vyn_trace_convert(ptr %buf, i64 %n, i64 %ta, i64 %na, i64 %nb, double %k) {

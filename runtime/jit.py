@@ -150,6 +150,7 @@ _CALL = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, _I64, ctypes.c_void_
 _REMEMBER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _I64)
 _TRACE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _I64)
 _ENTRY = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p)
+_CONVERT = ctypes.CFUNCTYPE(None, ctypes.c_void_p, _I64, _I64, _I64, _I64, ctypes.c_double)
 _OSR = ctypes.CFUNCTYPE(_I64, ctypes.c_void_p, _I64, _I64, ctypes.c_void_p, _I64)
 
 _JITS: dict[int, Jit] = {}
@@ -910,10 +911,17 @@ class Jit:
                        k: float) -> None:
         convert = self._convert
         if convert is None:
-            try:
-                convert = self.native.trace_converter()
-            except Exception:             # no LLVM to compile it with: in Python
-                convert = _convert_in_python
+            # Traced objects carry the converter (compiler/native.py TRACE_CONVERT);
+            # else LLVM compiles one; else Python converts.
+            address = next((a for a in (lo.address(self.native.TRACE_CONVERT)
+                                        for lo in self._linked) if a), 0)
+            if address:
+                convert = _CONVERT(address)
+            else:
+                try:
+                    convert = self.native.trace_converter()
+                except Exception:             # no LLVM to compile it with: in Python
+                    convert = _convert_in_python
             self._convert = convert
         convert(base, n, tsc_a, ns_a, ns_b, k)
 

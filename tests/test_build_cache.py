@@ -243,6 +243,25 @@ def test_a_program_that_never_gets_hot_is_cached_without_llvm(cache, tmp_path):
     assert ".vyn.native" not in {s.name for s in elf64.sections(images[0].read_bytes())}
 
 
+def test_cached_runs_import_no_llvm_traced_or_not(cache, tmp_path):
+    """A hit links the cached native code itself; a traced one finds the trace buffer's
+    converter in that code too: neither imports llvmlite."""
+    Path("fib.vyn").write_text(FIB.replace("@N@", "22"), encoding="utf-8")
+    env = {**os.environ, "VYN_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    for extra in ([], ["--trace", str(tmp_path / "t.trace")]):
+        probe = ("import sys\nfrom vyndbg.cli import main\n"
+                 f"code = main(['run', *{extra!r}, 'fib.vyn'])\n"
+                 "print(code, any(m.startswith('llvmlite') for m in sys.modules), "
+                 "file=sys.stderr)\n")
+        seen = []
+        for _ in range(2):
+            p = subprocess.run([sys.executable, "-c", probe], capture_output=True,
+                               text=True, env=env, timeout=120)
+            assert p.stdout == "17711\n", p.stderr
+            seen.append(p.stderr)
+        assert seen[1] == "0 False\n", (extra, seen)       # the second run: a hit
+
+
 def test_vyn_cache_off_stores_nothing(cache, capsys, monkeypatch):
     monkeypatch.setenv("VYN_CACHE", "off")
     Path("fib.vyn").write_text(FIB.replace("@N@", "20"), encoding="utf-8")
