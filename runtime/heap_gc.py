@@ -171,20 +171,30 @@ class YoungObjects(list):
         return list.__len__(self) > 0
 
 
-def mark_sweep(heap: Heap, roots: Iterable[int]) -> CollectStats:
-    """Collect `heap`: reclaim what no root reaches. See the module docstring."""
+def _natively(heap: Heap, visit: int, kind: str, roots: Iterable[int]) -> CollectStats | None:
+    """The collection `kind` ("full" or "minor") by the native core, when it takes one
+    that visits `visit` bytes; None: collect in Python (no core, or no scratch memory,
+    in which case nothing changed)."""
     from runtime import heap_native  # imported by the first collection, not at start
 
-    core = heap_native.for_heap(heap, heap._top)   # (loading it is not the pause)
+    core = heap_native.for_heap(heap, visit)   # (loading it is not the pause)
+    if core is None:
+        return None
     started = time.perf_counter()
-    if core is not None:
-        try:
-            marked, reclaimed_objects, reclaimed_bytes = heap_native.full(core, heap, roots)
-        except heap_native.NoScratch:
-            pass                       # nothing changed: collect in Python
-        else:
-            _young_again(heap)
-            return _stats(heap, marked, reclaimed_objects, reclaimed_bytes, started)
+    try:
+        marked, objects, nbytes = getattr(heap_native, kind)(core, heap, roots)
+    except heap_native.NoScratch:
+        return None
+    _young_again(heap)
+    return _stats(heap, marked, objects, nbytes, started)
+
+
+def mark_sweep(heap: Heap, roots: Iterable[int]) -> CollectStats:
+    """Collect `heap`: reclaim what no root reaches. See the module docstring."""
+    done = _natively(heap, heap._top, "full", roots)
+    if done is not None:
+        return done
+    started = time.perf_counter()
     heap._gc_starts = False   # the native core's object starts are out of date now
     table = _object_starts(heap)
     marked = _mark(heap, table, roots)
@@ -226,18 +236,10 @@ def _young_again(heap: Heap) -> None:
 
 def minor(heap: Heap, roots: Iterable[int]) -> CollectStats:
     """Collect the young generation only (see the module docstring)."""
-    from runtime import heap_native
-
-    core = heap_native.for_heap(heap, heap._young_bytes)
+    done = _natively(heap, heap._young_bytes, "minor", roots)
+    if done is not None:
+        return done
     started = time.perf_counter()
-    if core is not None:
-        try:
-            marked, reclaimed_objects, reclaimed_bytes = heap_native.minor(core, heap, roots)
-        except heap_native.NoScratch:
-            pass                       # nothing changed: collect in Python
-        else:
-            _young_again(heap)
-            return _stats(heap, marked, reclaimed_objects, reclaimed_bytes, started)
     heap._gc_starts = False
     base, top = heap.base, heap._top
     u32, u64 = heap._u32, heap._u64
