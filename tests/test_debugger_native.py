@@ -587,6 +587,23 @@ def test_an_images_native_code_under_the_debugger(tmp_path, monkeypatch, capsys)
     assert any(re.match(r"fib +native 1 \(image\)", x) for x in lines)
 
 
+def test_an_o2_images_code_is_not_run_under_the_debugger(tmp_path, monkeypatch, capsys):
+    """Its loops keep Vec data in registers from the loop's entry, which an expression at
+    a stop could make stale: the debugger compiles its own code instead."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fib.vyn").write_text(FIB, encoding="utf-8")
+    code, _, err = _vyn(capsys, "build", "-O2", "fib.vyn", "-o", "fib2")
+    assert code == 0, err
+    code, out, err = _vyn(capsys, "debug", "--jit=eager", "fib2", "--batch",
+                          "-ex", "break 6 if n == 4", "-ex", "run", "-ex", "bt",
+                          "-ex", "info jit", "-ex", "kill")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert "#0  fib (n=4) at fib.vyn:6 [native]" in lines
+    assert any(re.match(r"fib +native 1 ", x) for x in lines)
+    assert not any("(image)" in x for x in lines)
+
+
 def test_optimized_native_code_says_what_dwarf_can_still_say(tmp_path):
     """--jit-tier 2: variables through DWARF location lists (registers, stack, constants)
     where the code keeps them, `<optimized out>` where it does not; a variable held in a
