@@ -1123,10 +1123,11 @@ class Jit:
     # -- inline allocation -----------------------------------------------------------------
 
     def _tlab_open(self) -> None:
-        """Lend native code a run of the heap's bump space for records (compiler/native.py
-        `_new`): not while a scoped region is active (its objects are the region's), a
-        trace or profile records (allocation samples), --gc-stress, or a collection is
-        due (the runtime's path collects first)."""
+        """Lend native code a run of heap for records (compiler/native.py `_new`): the
+        largest free block if it has TLAB_MIN_FREE bytes, else TLAB_BYTES of bump space.
+        Not while a scoped region is active (its objects are the region's), a trace or
+        profile records (allocation samples), --gc-stress, or a collection is due (the
+        runtime's path collects first)."""
         if self._tlab_start is not None:
             return
         vm = self.vm
