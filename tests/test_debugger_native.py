@@ -401,7 +401,8 @@ def test_registers_as_convenience_variables(tmp_path, monkeypatch, capsys):
     code, out, err = _vyn(capsys, "debug", "--jit=eager", "fib.vyn", "--batch",
                           "-ex", "break 6", "-ex", "run", "-ex", "info registers rip",
                           "-ex", "p $pc", "-ex", "p/x $pc", "-ex", "p $pc - $pc + 7",
-                          "-ex", "p $sp", "-ex", "p $rbp == $fp", "-ex", "frame 1",
+                          "-ex", "p $sp", "-ex", "p $rbp == $fp", "-ex", "ptype $pc",
+                          "-ex", "whatis $sp", "-ex", "frame 1",
                           "-ex", "p $pc", "-ex", "kill")
     assert (code, err) == (0, "")
     rip = re.search(r"^rip +(0x[0-9a-f]+) ", out, re.M).group(1)
@@ -410,6 +411,7 @@ def test_registers_as_convenience_variables(tmp_path, monkeypatch, capsys):
     assert "$3 = 7\n" in out
     assert re.search(r"^\$4 = \(void \*\) 0x[0-9a-f]+$", out, re.M)
     assert "$5 = true\n" in out
+    assert "type = void (*)()\ntype = void *\n" in out
     assert re.search(r"^\$6 = \d+$", out, re.M)        # main: a bytecode pc
 
 

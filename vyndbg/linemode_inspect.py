@@ -144,12 +144,26 @@ class InspectCommands:
     def do_ptype(self, rest: str) -> None:
         if not rest:
             raise CommandError("Argument required (expression to compute).")
-        self.write(self.render.type_text(self.session.ptype(self._with_history(rest))))
+        register = self._register_type(rest)
+        self.write(self.render.type_text(
+            register or self.session.ptype(self._with_history(rest))))
 
     def do_whatis(self, rest: str) -> None:
         if not rest:
             raise CommandError("Argument required (expression to compute).")
-        self.write(self.render.type_text(self.session.whatis(self._with_history(rest))))
+        register = self._register_type(rest)
+        self.write(self.render.type_text(
+            register or self.session.whatis(self._with_history(rest))))
+
+    def _register_type(self, expr: str) -> str | None:
+        """`ptype $pc` / `whatis $sp` in a native frame: gdb's types of those registers
+        (in expressions they are numbers)."""
+        m = _CONVENIENCE.fullmatch(expr.strip())
+        if m is None:
+            return None
+        value = self.register_convenience(m.group(1))
+        return value.type_name if value is not None and value.type_name in (
+            CODE_POINTER, DATA_POINTER) else None
 
     def do_set(self, rest: str) -> None:
         word, _, tail = rest.partition(" ")
