@@ -665,22 +665,9 @@ def _run_debug(args: argparse.Namespace) -> int:
     program = _load_program(args.file, args.color)
     if program is None:
         return EXIT_COMPILE_ERRORS
-    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    if args.tui or (on_terminal and not args.cli and not args.batch and _tui_available()):
-        # The hook for the full-screen debugger: tui/app.py provides run_tui.
-        try:
-            from tui.app import run_tui
-        except ImportError:
-            raise CliError("the full-screen debugger is not available; use --cli") from None
-        commands = []
-        for item in args.startup:
-            if item.kind == "ex":
-                commands.append(item.text)
-            else:
-                try:
-                    commands.extend(Path(item.text).read_text(encoding="utf-8").splitlines())
-                except OSError as e:
-                    raise CliError(f"{item.text}: {e.strerror or e}.") from None
+    tui = _tui_wanted(args)
+    if tui is not None:
+        run_tui, commands = tui
         # The collector's options only when given (tests stand in for run_tui).
         gc_options = {name: True for name in ("gc_trace", "gc_stress") if getattr(args, name)}
         code = run_recorded(args, lambda events: run_tui(
@@ -707,6 +694,30 @@ def _run_debug(args: argparse.Namespace) -> int:
     return run_recorded(args, line_mode)
 
 
+def _tui_wanted(args: argparse.Namespace) -> tuple[Callable, list[str]] | None:
+    """When `vyn debug` opens the full-screen debugger (--tui, or on a terminal unless
+    --cli/--batch): tui/app.py's run_tui and the startup commands (-ex, and the lines of
+    each -x FILE) in order; None for the line mode."""
+    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    if not (args.tui or (on_terminal and not args.cli and not args.batch
+                         and _tui_available())):
+        return None
+    try:
+        from tui.app import run_tui
+    except ImportError:
+        raise CliError("the full-screen debugger is not available; use --cli") from None
+    commands: list[str] = []
+    for item in args.startup:
+        if item.kind == "ex":
+            commands.append(item.text)
+            continue
+        try:
+            commands.extend(Path(item.text).read_text(encoding="utf-8").splitlines())
+        except OSError as e:
+            raise CliError(f"{item.text}: {e.strerror or e}.") from None
+    return run_tui, commands
+
+
 def _run_core(args: argparse.Namespace) -> int:
     """`vyn debug --core FILE`: the TUI (read-only) over a post-mortem dump when asked
     for or on a terminal, as for a program; else the line mode over it."""
@@ -719,19 +730,9 @@ def _run_core(args: argparse.Namespace) -> int:
         session = CoreSession(load_dump(args.core), args.core)
     except DumpError as e:
         raise CliError(str(e)) from None
-    on_terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    if args.tui or (on_terminal and not args.cli and not args.batch and _tui_available()):
-        try:
-            from tui.app import run_tui
-        except ImportError:
-            raise CliError("the full-screen debugger is not available; use --cli") from None
-        commands = []
-        for item in args.startup:
-            try:
-                commands += [item.text] if item.kind == "ex" else \
-                    Path(item.text).read_text(encoding="utf-8").splitlines()
-            except OSError as e:
-                raise CliError(f"{item.text}: {e.strerror or e}.") from None
+    tui = _tui_wanted(args)
+    if tui is not None:
+        run_tui, commands = tui
         code = run_tui(line_mode=core_line_mode(session), commands=commands)
         return code if isinstance(code, int) else EXIT_OK
     lm = core_line_mode(session, out=sys.stdout, err=sys.stderr,
