@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-import platform
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -45,6 +43,7 @@ from runtime.heap_layout import (
     FREE_TYPE_ID,
     HEADER,
     HEADER_SIZE,
+    MAP_NORESERVE,
     MAX_SLOTS,
     SHAPE_ARRAY,
     SHAPE_BYTES,
@@ -66,12 +65,6 @@ MAX_LIMIT = 1 << 44
 
 _pack_header = HEADER.pack_into
 
-_GENERIC_LINUX_ABI = ("x86_64", "aarch64")  # where MAP_NORESERVE is 0x4000
-# MAP_NORESERVE (Python's mmap module names it only from 3.13): reserve address space
-# without committing swap, so a large limit costs nothing until pages are touched.
-_MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0)
-if not _MAP_NORESERVE and sys.platform == "linux" and platform.machine() in _GENERIC_LINUX_ABI:
-    _MAP_NORESERVE = 0x4000
 
 
 @dataclass(frozen=True)
@@ -118,7 +111,7 @@ class Heap:
         # committed, and MAP_NORESERVE skips the swap reservation).
         self.mapped_size = -(-limit // mmap.PAGESIZE) * mmap.PAGESIZE
         try:
-            self._mm = mmap.mmap(-1, self.mapped_size, flags=mmap.MAP_PRIVATE | _MAP_NORESERVE)
+            self._mm = mmap.mmap(-1, self.mapped_size, flags=mmap.MAP_PRIVATE | MAP_NORESERVE)
         except OSError as e:
             raise HeapError(f"cannot reserve {limit} bytes for the heap: {e.strerror}") from None
         anchor = ctypes.c_char.from_buffer(self._mm)

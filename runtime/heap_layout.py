@@ -19,7 +19,10 @@ All fields are little-endian. An object's address is the address of its header.
 
 from __future__ import annotations
 
+import mmap
+import os
 import struct
+import sys
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -210,3 +213,12 @@ class TypeRegistry:
 
     def __len__(self) -> int:
         return len(self._infos) - 1
+
+
+# MAP_NORESERVE (Python's mmap module names it only from 3.13): reserve address space
+# without committing swap, so a large mapping costs nothing until pages are touched. The
+# heap's arena, the collector's scratch memory and native code's memory all use it.
+MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0)
+if not MAP_NORESERVE and sys.platform == "linux" and os.uname().machine in (
+        "x86_64", "aarch64"):                 # the generic Linux ABI's value
+    MAP_NORESERVE = 0x4000

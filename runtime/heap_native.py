@@ -58,6 +58,7 @@ from runtime.heap_layout import (
     FLAG_YOUNG,
     FLAGS_DEAD,
     HEADER_SIZE,
+    MAP_NORESERVE,
     TRACE_ALL,
 )
 
@@ -706,8 +707,6 @@ def for_heap(heap, work: int) -> Core | None:
 # ------------------------------------------------------------------------------ calls
 
 
-_MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000 if os.uname().machine in (
-    "x86_64", "aarch64") else 0)
 
 
 class NoScratch(Exception):
@@ -717,7 +716,7 @@ class NoScratch(Exception):
 def _map(size: int) -> tuple[mmap.mmap, int]:
     """Anonymous memory (committed when touched) and its address."""
     size = -(-size // mmap.PAGESIZE) * mmap.PAGESIZE
-    mm = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | _MAP_NORESERVE)
+    mm = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | MAP_NORESERVE)
     anchor = ctypes.c_char.from_buffer(mm)
     address = ctypes.addressof(anchor)
     del anchor

@@ -34,9 +34,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from runtime import elf64
+from runtime.heap_layout import MAP_NORESERVE
 
 PAGE = mmap.PAGESIZE
-_MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)
 _PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
 _SHF_ALLOC, _SHF_EXECINSTR, _SHF_TLS = 0x2, 0x4, 0x400
 _SHT_REL = 9
@@ -77,7 +77,7 @@ class HostMemory:
     def __init__(self, size: int, hint: int = 0):
         self.size = -(-size // PAGE) * PAGE
         lib = libc()
-        flags = 0x02 | 0x20 | _MAP_NORESERVE          # MAP_PRIVATE | MAP_ANONYMOUS
+        flags = 0x02 | 0x20 | MAP_NORESERVE          # MAP_PRIVATE | MAP_ANONYMOUS
         failed = ctypes.c_void_p(-1).value
         addr = None
         if hint:
