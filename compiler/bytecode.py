@@ -13,7 +13,7 @@ array, closure, cell; 0 is null), K_UNIT.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 K_INT, K_FLOAT, K_PTR, K_BOOL, K_UNIT = 0, 1, 2, 3, 4
 KIND_NAMES = {K_INT: "int", K_FLOAT: "float", K_PTR: "ptr", K_BOOL: "bool", K_UNIT: "unit"}
@@ -116,50 +116,70 @@ for _i, _name in enumerate(OPNAMES):
 del _i, _name
 
 
-@dataclass(frozen=True)
-class LineEntry:
+class LineEntry(namedtuple("LineEntry", "pc line col is_stmt")):
     """pc -> source position; `is_stmt` marks the first instruction of a statement (as
     DWARF's is_stmt): where a line breakpoint or a `next` stops."""
 
-    pc: int
-    line: int
-    col: int
-    is_stmt: bool
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class VarEntry:
-    """A named register over the pc range [start, end)."""
+class VarEntry(namedtuple("VarEntry", "reg name type_id start end kind cell",
+                          defaults=("local", False))):
+    """A named register `reg` over the pc range [start, end): its `name`, `type_id`,
+    `kind` ("param" | "local" | "capture": then `reg` is the capture index) and `cell`
+    (the register holds a cell; the value is inside it)."""
 
-    reg: int
-    name: str
-    type_id: int
-    start: int
-    end: int
-    kind: str = "local"      # "param" | "local" | "capture" (reg = capture index)
-    cell: bool = False       # the register holds a cell; the value is inside it
+    __slots__ = ()
 
 
-@dataclass
+# Function, TypeDesc and Program are plain classes, not dataclasses: `vyn run` loads them
+# at every start, and importing dataclasses (with inspect) costs about 8 ms there. They
+# compare and print as dataclasses would: field by field.
+
+def _fields_equal(a, b) -> bool:
+    if a.__class__ is not b.__class__:
+        return NotImplemented
+    return all(getattr(a, n) == getattr(b, n) for n in a._FIELDS)
+
+
+def _fields_repr(obj) -> str:
+    inner = ", ".join(f"{n}={getattr(obj, n)!r}" for n in obj._FIELDS)
+    return f"{obj.__class__.__name__}({inner})"
+
+
 class Function:
-    """One compiled function instance."""
+    """One compiled function instance: `code` (instruction tuples), `consts`, the line
+    and variable tables (`lines`, `vars`), a type id per register (`reg_types`, 0:
+    unknown), `ret_type`, `ncaptures` and `flags` (FN_* bits)."""
 
-    index: int
-    name: str
-    file: str
-    line: int
-    col: int
-    end_line: int
-    nparams: int
-    nregs: int
-    code: list[tuple] = field(default_factory=list)
-    consts: list[object] = field(default_factory=list)
-    lines: list[LineEntry] = field(default_factory=list)
-    vars: list[VarEntry] = field(default_factory=list)
-    reg_types: list[int] = field(default_factory=list)   # type id per register (0: unknown)
-    ret_type: int = 0
-    ncaptures: int = 0
-    flags: int = 0           # FN_* bits
+    _FIELDS = ("index", "name", "file", "line", "col", "end_line", "nparams", "nregs",
+               "code", "consts", "lines", "vars", "reg_types", "ret_type", "ncaptures",
+               "flags")
+
+    def __init__(self, index: int, name: str, file: str, line: int, col: int,
+                 end_line: int, nparams: int, nregs: int, code: list[tuple] | None = None,
+                 consts: list[object] | None = None, lines: list[LineEntry] | None = None,
+                 vars: list[VarEntry] | None = None, reg_types: list[int] | None = None,
+                 ret_type: int = 0, ncaptures: int = 0, flags: int = 0) -> None:
+        self.index = index
+        self.name = name
+        self.file = file
+        self.line = line
+        self.col = col
+        self.end_line = end_line
+        self.nparams = nparams
+        self.nregs = nregs
+        self.code: list[tuple] = [] if code is None else code
+        self.consts: list[object] = [] if consts is None else consts
+        self.lines: list[LineEntry] = [] if lines is None else lines
+        self.vars: list[VarEntry] = [] if vars is None else vars
+        self.reg_types: list[int] = [] if reg_types is None else reg_types
+        self.ret_type = ret_type
+        self.ncaptures = ncaptures
+        self.flags = flags
+
+    __eq__ = _fields_equal
+    __repr__ = _fields_repr
 
     def line_at(self, pc: int) -> LineEntry | None:
         """The line-table row covering `pc` (the last row with row.pc <= pc)."""
@@ -178,40 +198,64 @@ FN_EXTERN = 8
 FN_TEST = 16
 
 
-@dataclass
 class TypeDesc:
     """A runtime type: how to print, compare and walk values of it.
 
     kind: int, float, bool, char, rune, string, bytes, unit, never, range, vec, vecdata,
     array, tuple, struct, enum, variant, closure, cell, fn, opaque.
+    elem: vec, vecdata, array, cell, ref; size: array length, int bits; fields: (name,
+    type id) of a struct, tuple or variant; variants: an enum's variants' type ids; tag,
+    parent: a variant's tag and enum; methods: a struct's vtable (name -> function);
+    heap: (heap TypeKind, slot kinds) if allocated.
     """
 
-    id: int
-    name: str
-    kind: str
-    elem: int = 0                                   # vec, vecdata, array, cell, ref
-    size: int = 0                                   # array length; int bits
-    fields: list[tuple[str, int]] = field(default_factory=list)   # struct/tuple/variant
-    variants: list[int] = field(default_factory=list)  # enum: type ids of its variants
-    tag: int = 0                                    # variant: its tag
-    parent: int = 0                                 # variant: its enum
-    methods: dict[str, int] = field(default_factory=dict)   # struct: vtable name -> fn
-    heap: tuple[int, tuple[int, ...]] | None = None  # (heap TypeKind, slot kinds) if allocated
-    signed: bool = True
+    _FIELDS = ("id", "name", "kind", "elem", "size", "fields", "variants", "tag", "parent",
+               "methods", "heap", "signed")
+
+    def __init__(self, id: int, name: str, kind: str, elem: int = 0, size: int = 0,
+                 fields: list[tuple[str, int]] | None = None, variants: list[int] | None = None,
+                 tag: int = 0, parent: int = 0, methods: dict[str, int] | None = None,
+                 heap: tuple[int, tuple[int, ...]] | None = None, signed: bool = True) -> None:
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.elem = elem
+        self.size = size
+        self.fields: list[tuple[str, int]] = [] if fields is None else fields
+        self.variants: list[int] = [] if variants is None else variants
+        self.tag = tag
+        self.parent = parent
+        self.methods: dict[str, int] = {} if methods is None else methods
+        self.heap = heap
+        self.signed = signed
+
+    __eq__ = _fields_equal
+    __repr__ = _fields_repr
 
 
-@dataclass
 class Program:
-    """A whole compiled program: what an image holds and the VM runs."""
+    """A whole compiled program: what an image holds and the VM runs. `types`: index =
+    type id, 0 a placeholder; `sources`: file name -> text; `entry`, `init`: the indexes
+    of main and of the globals initializer (-1: none); `globals`: (name, type id)."""
 
-    functions: list[Function]
-    types: list[TypeDesc]                # index = type id; 0 is a placeholder
-    sources: dict[str, str]              # file name -> text
-    entry: int                           # index of main, -1 if none
-    init: int = -1                       # index of the globals initializer, -1 if none
-    globals: list[tuple[str, int]] = field(default_factory=list)   # (name, type id)
-    builtins: list[str] = field(default_factory=list)
-    version: int = 1
+    _FIELDS = ("functions", "types", "sources", "entry", "init", "globals", "builtins",
+               "version")
+
+    def __init__(self, functions: list[Function], types: list[TypeDesc],
+                 sources: dict[str, str], entry: int, init: int = -1,
+                 globals: list[tuple[str, int]] | None = None,
+                 builtins: list[str] | None = None, version: int = 1) -> None:
+        self.functions = functions
+        self.types = types
+        self.sources = sources
+        self.entry = entry
+        self.init = init
+        self.globals: list[tuple[str, int]] = [] if globals is None else globals
+        self.builtins: list[str] = [] if builtins is None else builtins
+        self.version = version
+
+    __eq__ = _fields_equal
+    __repr__ = _fields_repr
 
     def function(self, name: str) -> Function | None:
         for f in self.functions:

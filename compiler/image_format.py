@@ -1,7 +1,7 @@
 """The Vyn image header: constants and encoder shared by the writer and the reader.
 
 This module is the executable form of docs/image.md ("The .vyn.header section").
-It is pure Python (struct + hashlib) so that both `compiler.image_writer`
+It is pure Python (struct and SHA-256) so that both `compiler.image_writer`
 (which needs llvmlite) and `runtime.image` (which must not) can import it.
 All integers are little-endian; every struct format string below is the
 layout of one record in the spec, field by field.
@@ -9,11 +9,10 @@ layout of one record in the spec, field by field.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import struct
+from collections import namedtuple
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
 #: First 8 bytes of .vyn.header. The trailing \x00\x01 is part of the magic,
 #: not the version (the version has its own field).
@@ -53,16 +52,40 @@ MAX_NAME_LENGTH = 255
 #: Section names: the prefix, then ASCII letters, digits, '.', '_' or '-'.
 SECTION_NAME_RE = re.compile(r"\.vyn\.[A-Za-z0-9._-]+")
 
+#: Inputs at least this long are hashed by hashlib (OpenSSL), shorter ones by CPython's
+#: own SHA-256: importing hashlib loads OpenSSL, about 2 ms at every start, and only
+#: pays for itself past about a megabyte (OpenSSL hashes 5x faster per byte here).
+OPENSSL_FROM = 512 << 10
+
+try:
+    from _sha2 import sha256 as _builtin_sha256  # CPython 3.12 and later
+except ImportError:
+    try:
+        from _sha256 import sha256 as _builtin_sha256  # CPython 3.11
+    except ImportError:                                  # another Python: hashlib's only
+        _builtin_sha256 = None
+
+
+def sha256(data: bytes = b""):
+    """A SHA-256 hash object (hashlib's interface: update, digest, hexdigest) of `data`.
+    Every digest vyn computes (images, sections, the build cache's keys) goes through
+    here, so that `vyn run` from the build cache does not import hashlib for a small
+    image."""
+    if len(data) < OPENSSL_FROM and _builtin_sha256 is not None:
+        return _builtin_sha256(data)
+    import hashlib
+
+    return hashlib.sha256(data)
+
+
 _HEADER = struct.Struct(HEADER_FORMAT)
 _ENTRY = struct.Struct(ENTRY_FORMAT)
 
 
-class SectionEntry(NamedTuple):
+class SectionEntry(namedtuple("SectionEntry", "name size sha256")):
     """One row of the section table: a payload section's name, size and digest."""
 
-    name: str
-    size: int
-    sha256: bytes
+    __slots__ = ()
 
 
 def check_section_name(name: str) -> None:
@@ -85,7 +108,7 @@ def check_section_name(name: str) -> None:
 def section_entries(sections: Mapping[str, bytes]) -> list[SectionEntry]:
     """The section table for `sections`, in their iteration order."""
     return [
-        SectionEntry(name, len(payload), hashlib.sha256(payload).digest())
+        SectionEntry(name, len(payload), sha256(payload).digest())
         for name, payload in sections.items()
     ]
 
@@ -107,7 +130,7 @@ def content_hash(table: bytes) -> bytes:
     The table holds each section's name, size and SHA-256, so this one digest
     commits to every payload byte, every name and the order of sections.
     """
-    return hashlib.sha256(table).digest()
+    return sha256(table).digest()
 
 
 def encode_header(entries: Iterable[SectionEntry], *, flags: int = 0) -> bytes:

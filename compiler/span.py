@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from collections import namedtuple
 
 
-@dataclass(frozen=True)
 class SourceFile:
-    """A source text with its name and a line-start index for offset -> line:col."""
+    """A source text with its name and a line-start index for offset -> line:col.
 
-    name: str
-    text: str
-    line_starts: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    A value: two SourceFiles with the same name and text are equal. (A plain class, as
+    every record `vyn run` loads is: importing dataclasses costs about 8 ms at start-up.)
+    """
 
-    def __post_init__(self) -> None:
+    __slots__ = ("name", "text", "line_starts")
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
         starts = [0]
-        find = self.text.find
+        find = text.find
         i = find("\n")
         while i != -1:
             starts.append(i + 1)
             i = find("\n", i + 1)
-        object.__setattr__(self, "line_starts", tuple(starts))
+        self.line_starts: tuple[int, ...] = tuple(starts)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not SourceFile:
+            return NotImplemented
+        return self.name == other.name and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.text))
+
+    def __repr__(self) -> str:
+        return f"SourceFile(name={self.name!r}, text={self.text!r})"
 
     def location(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset; column counts characters."""
@@ -44,19 +57,14 @@ class SourceFile:
         return Span(self.name, start, end, line, col, end_line, end_col)
 
 
-class Span(NamedTuple):
-    """A half-open character range [start, end) in a file, with 1-based line:col of both ends.
+class Span(namedtuple("Span", "file start end line col end_line end_col")):
+    """A half-open character range [start, end) in a file, with 1-based line:col of both ends:
+    `file: str`, the offsets `start` and `end`, then `line`, `col`, `end_line`, `end_col`.
 
-    A NamedTuple: spans are made for every token and node, so construction must be cheap.
+    A named tuple: spans are made for every token and node, so construction must be cheap.
     """
 
-    file: str
-    start: int
-    end: int
-    line: int
-    col: int
-    end_line: int
-    end_col: int
+    __slots__ = ()
 
     def to(self, other: Span) -> Span:
         """The span covering self through other (same file)."""

@@ -39,13 +39,13 @@ the serializer and the image writer (llvmlite) are imported when storing.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+
+from compiler.image_format import sha256
 
 CACHE_ENV = "VYN_CACHE"
 CACHE_SECTION = ".vyn.cache"      # deps and warnings, for the cache only (ignored by loaders)
@@ -86,7 +86,7 @@ def toolchain_id() -> bytes:
         return _toolchain
     from vyndbg import __version__
 
-    h = hashlib.sha256(f"vyn {__version__}\0python {sys.version}\0".encode())
+    h = sha256(f"vyn {__version__}\0python {sys.version}\0".encode())
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for sub in _TOOLCHAIN_DIRS:
         try:
@@ -113,14 +113,18 @@ def toolchain_id() -> bytes:
 
 def _llvmlite_id() -> bytes:
     """llvmlite's shared library (size, modification time): LLVM's version decides the
-    native code. Found without importing llvmlite."""
-    import importlib.util
+    native code. Found without importing llvmlite: on sys.path, as the import system would
+    find an installed package, else through importlib (which costs 1 ms to import)."""
+    locations = [os.path.join(d or ".", "llvmlite") for d in sys.path
+                 if os.path.isfile(os.path.join(d or ".", "llvmlite", "__init__.py"))][:1]
+    if not locations:
+        import importlib.util
 
-    try:
-        spec = importlib.util.find_spec("llvmlite")
-        locations = list(spec.submodule_search_locations or []) if spec else []
-    except (ImportError, ValueError):
-        locations = []
+        try:
+            spec = importlib.util.find_spec("llvmlite")
+            locations = list(spec.submodule_search_locations or []) if spec else []
+        except (ImportError, ValueError):
+            locations = []
     for loc in locations:
         binding = os.path.join(loc, "binding")
         try:
@@ -145,11 +149,11 @@ def _fs(text: str) -> bytes:
 def source_key(name: str, text: str, variant: str = "") -> str:
     """The index key of a build of the source file `name` holding `text`; `variant`:
     "traced" for the entry of `vyn run --trace` (its native code reports calls)."""
-    h = hashlib.sha256(b"vyn-run-cache\0")
+    h = sha256(b"vyn-run-cache\0")
     h.update(toolchain_id())
     h.update(variant.encode("ascii") + b"\0")
     h.update(_fs(os.getcwd()) + b"\0" + _fs(name) + b"\0")
-    h.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+    h.update(sha256(text.encode("utf-8", "surrogatepass")).digest())
     return h.hexdigest()
 
 
@@ -214,7 +218,7 @@ def file_digest(path: str) -> bytes | None:
         if not os.path.isfile(path):
             return None
         with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).digest()
+            return sha256(f.read()).digest()
     except OSError:
         return None
 
@@ -237,17 +241,19 @@ def recording_loader(load: Callable, deps: list[tuple[str, bytes | None]]) -> Ca
 
 # -- looking up and storing ------------------------------------------------------------------
 
-@dataclass
 class Hit:
     """A usable entry: the program, and what the run needs from the image."""
 
-    program: object                 # compiler.bytecode.Program
-    image_path: str                 # /proc/self/fd/N: the checked image, kept open
-    sections: Mapping[str, bytes]
-    warnings: tuple[str, str]
-    native_opt: int | None          # the tier of the image's native code, None if none
-    native_functions: frozenset[int] = frozenset()
-    fd: int = -1
+    def __init__(self, program: object, image_path: str, sections: Mapping[str, bytes],
+                 warnings: tuple[str, str], native_opt: int | None,
+                 native_functions: frozenset[int] = frozenset(), fd: int = -1) -> None:
+        self.program = program              # compiler.bytecode.Program
+        self.image_path = image_path        # /proc/self/fd/N: the checked image, kept open
+        self.sections = sections
+        self.warnings = warnings
+        self.native_opt = native_opt        # the tier of the image's native code, None if none
+        self.native_functions = native_functions
+        self.fd = fd
 
     def close(self) -> None:
         """Let the image go (after the run: the JIT loads native code only while it runs)."""
@@ -256,10 +262,10 @@ class Hit:
             self.fd = -1
 
 
-@dataclass
 class BuildCache:
-    root: str
-    misses: list[str] = field(default_factory=list)   # why the last lookup missed
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.misses: list[str] = []       # why the last lookup missed
 
     @classmethod
     def open(cls) -> BuildCache | None:
@@ -322,7 +328,7 @@ class BuildCache:
     def _check(self, fd: int, path: str, digest: str, key: str) -> Hit | None:
         with open(fd, "rb", closefd=False) as f:
             data = f.read()
-        if hashlib.sha256(data).hexdigest() != digest:
+        if sha256(data).hexdigest() != digest:
             return self._miss("image checksum")
         from runtime.image import parse_image
         from runtime.loader import sections_to_program
@@ -365,7 +371,7 @@ class BuildCache:
 
         kwargs = {"llvm_ir_module": native_ir, "opt": opt} if native_ir is not None else {}
         data = build_image_bytes(sections, **kwargs)
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256(data).hexdigest()
         path = self._image_path(digest)
         previous = self._read_index(key)
         _write_atomically(path, data)

@@ -11,7 +11,7 @@ malformed input raises ValueError or struct.error, never anything else.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple
+from collections import namedtuple
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _SHDR = struct.Struct("<IIQQQQIIQQ")
@@ -26,16 +26,12 @@ _TYPE_NAMES = {0: "SHT_NULL", 1: "SHT_PROGBITS", 2: "SHT_SYMTAB", 3: "SHT_STRTAB
                4: "SHT_RELA", 8: "SHT_NOBITS", 9: "SHT_REL"}
 
 
-class Section(NamedTuple):
-    name: str
-    type: int
-    flags: int
-    offset: int
-    size: int
-    link: int
-    entsize: int
-    info: int = 0
-    addralign: int = 1
+class Section(namedtuple("Section", "name type flags offset size link entsize info addralign",
+                         defaults=(0, 1))):
+    """A section header: its name, then sh_type, sh_flags, sh_offset, sh_size, sh_link,
+    sh_entsize, sh_info and sh_addralign."""
+
+    __slots__ = ()
 
     @property
     def type_name(self) -> str | int:
@@ -84,12 +80,11 @@ def sections(data: bytes) -> list[Section]:
     return out
 
 
-class Symbol(NamedTuple):
-    name: str
-    info: int        # binding << 4 | type
-    shndx: int       # section index, or SHN_UNDEF (0), SHN_ABS (0xFFF1), SHN_COMMON
-    value: int
-    size: int
+class Symbol(namedtuple("Symbol", "name info shndx value size")):
+    """A symbol table entry: `info` is binding << 4 | type; `shndx` its section index, or
+    SHN_UNDEF (0), SHN_ABS (0xFFF1), SHN_COMMON."""
+
+    __slots__ = ()
 
 
 def symbols(data: bytes, table: list[Section] | None = None) -> list[Symbol]:

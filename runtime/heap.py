@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+from collections import namedtuple
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 
 from runtime import heap_gc
 from runtime.heap_errors import (
@@ -67,20 +67,19 @@ _pack_header = HEADER.pack_into
 
 
 
-@dataclass(frozen=True)
-class HeapStats:
-    """A snapshot of the heap for the debugger, traces and `vyn run --stats`."""
+class HeapStats(namedtuple("HeapStats", "base limit used live_bytes live_objects dead_bytes "
+                                        "dead_objects free_bytes regions collections")):
+    """A snapshot of the heap for the debugger, traces and `vyn run --stats`.
 
-    base: int  # address of the arena's first byte
-    limit: int  # bytes the heap may use (`--heap-limit`)
-    used: int  # bytes from base to the bump pointer: live + dead + free
-    live_bytes: int  # objects not freed or released, headers included
-    live_objects: int
-    dead_bytes: int  # tombstones: freed or released objects kept for error detection
-    dead_objects: int
-    free_bytes: int  # reclaimed by the collector, ready for reuse
-    regions: tuple[RegionInfo, ...]  # active regions, all stacks, oldest first
-    collections: int
+    base: address of the arena's first byte; limit: bytes the heap may use
+    (`--heap-limit`); used: bytes from base to the bump pointer (live + dead + free);
+    live_bytes, live_objects: objects not freed or released, headers included;
+    dead_bytes, dead_objects: tombstones, freed or released objects kept for error
+    detection; free_bytes: reclaimed by the collector, ready for reuse; regions: the
+    active regions (RegionInfo), all stacks, oldest first; collections: how many ran.
+    """
+
+    __slots__ = ()
 
 
 class Heap:

@@ -37,9 +37,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections import namedtuple
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from runtime.heap_errors import HeapError
 from runtime.heap_layout import (
@@ -51,6 +50,7 @@ from runtime.heap_layout import (
     TRACE_ALL,
 )
 
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
     from runtime.heap import Heap
 
@@ -59,16 +59,13 @@ _START = 1  # an object (or tombstone) starts at this word
 _MARKED = 2  # ... and a root reaches it
 
 
-@dataclass(frozen=True)
-class CollectStats:
-    """What one collection did."""
+class CollectStats(namedtuple("CollectStats", "marked_objects reclaimed_objects "
+                                              "reclaimed_bytes live_bytes free_bytes seconds")):
+    """What one collection did: the objects marked (reached from the roots or active
+    regions, tombstones included), the objects and bytes reclaimed, the live and free
+    bytes after it, and how long it took in seconds."""
 
-    marked_objects: int  # reached from the roots or active regions (tombstones included)
-    reclaimed_objects: int
-    reclaimed_bytes: int
-    live_bytes: int  # after the collection
-    free_bytes: int
-    seconds: float
+    __slots__ = ()
 
 
 def native_mode() -> bool | None:

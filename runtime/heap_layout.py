@@ -23,8 +23,8 @@ import mmap
 import os
 import struct
 import sys
+from collections import namedtuple
 from enum import IntEnum
-from typing import NamedTuple
 
 from runtime.heap_errors import HeapError
 
@@ -105,31 +105,24 @@ class TypeKind(IntEnum):
     BYTES = 2  # a length and raw bytes (a string's text)
 
 
-class TypeInfo(NamedTuple):
-    """A registered heap type: what the VM said its objects hold."""
+class TypeInfo(namedtuple("TypeInfo", "type_id name kind slot_kinds")):
+    """A registered heap type: what the VM said its objects hold (`kind`, a TypeKind;
+    `slot_kinds`, SlotKinds: one per slot of a RECORD, (element,) for an ARRAY, () for
+    BYTES)."""
 
-    type_id: int
-    name: str
-    kind: TypeKind
-    slot_kinds: tuple[SlotKind, ...]  # RECORD: one per slot; ARRAY: (element,); BYTES: ()
-
-
-class ObjectInfo(NamedTuple):
-    """One object as `Heap.walk` reports it."""
-
-    addr: int
-    type_id: int
-    size: int  # payload bytes
-    flags: int
+    __slots__ = ()
 
 
-class ObjectHeader(NamedTuple):
+class ObjectInfo(namedtuple("ObjectInfo", "addr type_id size flags")):
+    """One object as `Heap.walk` reports it (`size`: its payload's bytes)."""
+
+    __slots__ = ()
+
+
+class ObjectHeader(namedtuple("ObjectHeader", "type_id flags size aux")):
     """The four header fields of the object at an address."""
 
-    type_id: int
-    flags: int
-    size: int
-    aux: int
+    __slots__ = ()
 
 
 # Shapes the allocator compares `nslots` against: a RECORD's slot count, or these.

@@ -52,6 +52,7 @@ import os
 from array import array
 from collections.abc import Callable, Iterable
 
+from compiler.image_format import sha256
 from runtime.heap_errors import HeapError
 from runtime.heap_layout import (
     FLAG_FREE_BLOCK,
@@ -590,20 +591,16 @@ def _load_object(obj: bytes):
 
 
 def _cache_path() -> str | None:
-    import hashlib
-
     from runtime.build_cache import cache_dir, toolchain_id
 
     directory = cache_dir()
     if directory is None:
         return None
-    key = hashlib.sha256(toolchain_id() + f"\0gc-core {FORMAT} {TRIPLE}".encode()).hexdigest()
+    key = sha256(toolchain_id() + f"\0gc-core {FORMAT} {TRIPLE}".encode()).hexdigest()
     return os.path.join(directory, "gc", key[:40] + ".o")
 
 
 def _read_cached(path: str) -> bytes | None:
-    import hashlib
-
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -613,19 +610,17 @@ def _read_cached(path: str) -> bytes | None:
     if not data.startswith(_MAGIC) or len(data) <= head:
         return None
     obj = data[head:]
-    if hashlib.sha256(obj).digest() != data[len(_MAGIC):head]:
+    if sha256(obj).digest() != data[len(_MAGIC):head]:
         return None              # damaged: rebuilt and stored again
     return obj
 
 
 def _store(path: str, obj: bytes) -> None:
-    import hashlib
-
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(tmp, "wb") as f:
-            f.write(_MAGIC + hashlib.sha256(obj).digest() + obj)
+            f.write(_MAGIC + sha256(obj).digest() + obj)
         os.replace(tmp, path)
     except OSError:
         try:

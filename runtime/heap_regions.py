@@ -8,23 +8,19 @@ the collector reclaims released objects once nothing reaches them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 from runtime.heap_errors import HeapError
 from runtime.heap_layout import FLAGS_DEAD, HEADER_SIZE
 
 
-@dataclass(frozen=True)
-class RegionInfo:
-    """One scoped region, as the debugger shows it."""
+class RegionInfo(namedtuple("RegionInfo", "region_id depth objects live_objects bytes lo hi")):
+    """One scoped region, as the debugger shows it: its id; its depth (1 = outermost
+    region of its stack); the objects allocated in it (freed ones included) and those
+    live; the bytes its objects occupy, headers included; the address range [lo, hi)
+    spanning its objects (0, 0 when it has none)."""
 
-    region_id: int
-    depth: int  # 1 = outermost region of its stack
-    objects: int  # objects allocated in it (freed ones included)
-    live_objects: int
-    bytes: int  # bytes its objects occupy, headers included
-    lo: int  # address range [lo, hi) spanning its objects; 0, 0 when it has none
-    hi: int
+    __slots__ = ()
 
 
 class Region:

@@ -10,14 +10,12 @@ is read by runtime/elf64.py.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import struct
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections import namedtuple
+from collections.abc import Iterator
 from enum import Enum
 from types import MappingProxyType
-from typing import NamedTuple, NoReturn
 
 from compiler.image_format import (
     ENTRY_FORMAT,
@@ -31,7 +29,12 @@ from compiler.image_format import (
     SECTION_NAME_RE,
     SECTION_PREFIX,
     content_hash,
+    sha256,
 )
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 # ELF64 header, as far as this reader checks it before pyelftools sees the file
 # (System V gABI, "ELF Header"): e_ident, e_type, e_machine, e_version, e_entry,
@@ -75,8 +78,8 @@ class ImageError(Exception):
         self.kind = kind
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(namedtuple("Image", "sections version content_hash path flags",
+                       defaults=(None, 0))):
     """A loaded, verified image.
 
     Attributes:
@@ -88,11 +91,7 @@ class Image:
         flags: the header's flag bits (always 0 in version 1).
     """
 
-    sections: Mapping[str, bytes]
-    version: int
-    content_hash: bytes
-    path: str | None = None
-    flags: int = 0
+    __slots__ = ()
 
 
 def load_image(path: str | os.PathLike[str]) -> Image:
@@ -135,22 +134,20 @@ def is_image(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-class _SectionInfo(NamedTuple):
-    """An ELF section header, reduced to what the reader checks (gABI, "Sections")."""
+class _SectionInfo(namedtuple("_SectionInfo", "sh_type sh_flags sh_offset sh_size")):
+    """An ELF section header, reduced to what the reader checks (gABI, "Sections");
+    `sh_type` is a name, e.g. "SHT_PROGBITS", or an int if unknown."""
 
-    sh_type: object  # pyelftools' name, e.g. "SHT_PROGBITS", or an int if unknown
-    sh_flags: int
-    sh_offset: int
-    sh_size: int
+    __slots__ = ()
 
 
-@dataclass
 class _ImageDecoder:
     """Decodes one file; every failure goes through `fail`."""
 
-    data: bytes
-    name: str
-    _sections: dict[str, _SectionInfo] = field(default_factory=dict)
+    def __init__(self, data: bytes, name: str) -> None:
+        self.data = data
+        self.name = name
+        self._sections: dict[str, _SectionInfo] = {}
 
     def decode(self, path: str | None) -> Image:
         self._check_elf_header()
@@ -285,7 +282,7 @@ class _ImageDecoder:
             if len(payload) != size:
                 self.corrupted(f"section {entry_name} holds {_bytes(len(payload))},"
                                f" but the header says {_bytes(size)}")
-            if hashlib.sha256(payload).digest() != digest:
+            if sha256(payload).digest() != digest:
                 self.corrupted(f"the hash of section {entry_name} does not match")
             sections[entry_name] = payload
         return Image(MappingProxyType(sections), version, stored_hash, path, flags)

@@ -34,14 +34,16 @@ from __future__ import annotations
 import ctypes
 import sys
 import time
-from dataclasses import dataclass
 from time import perf_counter_ns
-from typing import TextIO
 
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT
 from runtime.heap_layout import FLAG_FREE_BLOCK, HEADER_SIZE
 from runtime.heap_layout import HEADER as _FREE_HEADER
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import TextIO
 
 OFF, AUTO, EAGER = "off", "auto", "eager"
 MODES = (OFF, AUTO, EAGER)
@@ -69,27 +71,46 @@ NOT_RUN = _Marker("NOT_RUN")    # native code was not entered: interpret as usua
 EXITED = _Marker("EXITED")      # native code deoptimized: go on with Jit.frame
 
 
-@dataclass
 class JitOptions:
-    mode: str = AUTO
-    threshold: int = DEFAULT_THRESHOLD
-    opt: int = 2                  # tier: 0 (unoptimized, tier 1) or 2 (optimized, tier 2)
-    stats: TextIO | None = None   # --jit-stats: where to print the table at exit
-    image: str | None = None      # the image being run (its native code is used)
-    perf_map: bool = False        # --perf-map: name native code in /tmp/perf-PID.map
-    jitdump: bool = False         # --jitdump: /tmp/jit-PID.dump for `perf inject --jit`
-    runner: str = "mcjit"         # "unicorn": the code runs inside unicorn (the debugger's)
+    """The JIT's options (`vyn run --jit...`). A plain class, as the other records `vyn
+    run` needs at every start: importing dataclasses costs about 8 ms there."""
+
+    def __init__(self, mode: str = AUTO, threshold: int = DEFAULT_THRESHOLD, opt: int = 2,
+                 stats: TextIO | None = None, image: str | None = None,
+                 perf_map: bool = False, jitdump: bool = False, runner: str = "mcjit") -> None:
+        self.mode = mode
+        self.threshold = threshold
+        self.opt = opt                # tier: 0 (unoptimized, tier 1) or 2 (optimized, tier 2)
+        self.stats = stats            # --jit-stats: where to print the table at exit
+        self.image = image            # the image being run (its native code is used)
+        self.perf_map = perf_map      # --perf-map: name native code in /tmp/perf-PID.map
+        self.jitdump = jitdump        # --jitdump: /tmp/jit-PID.dump for `perf inject --jit`
+        self.runner = runner          # "unicorn": the code runs inside unicorn (the debugger's)
+
+    def __repr__(self) -> str:
+        return (f"JitOptions(mode={self.mode!r}, threshold={self.threshold}, opt={self.opt}, "
+                f"image={self.image!r}, runner={self.runner!r})")
+
+    def replace(self, **changes) -> JitOptions:
+        """A copy with `changes` made (as dataclasses.replace)."""
+        values = dict(vars(self))
+        unknown = changes.keys() - values.keys()
+        if unknown:
+            raise TypeError(f"JitOptions has no option {sorted(unknown)[0]!r}")
+        values.update(changes)
+        return JitOptions(**values)
 
 
-@dataclass
 class Compilation:
     """One module compiled (or loaded from an image)."""
 
-    functions: list[int]
-    opt: int
-    seconds: float
-    code_size: int
-    source: str                    # "jit" or "image"
+    def __init__(self, functions: list[int], opt: int, seconds: float, code_size: int,
+                 source: str) -> None:
+        self.functions = functions
+        self.opt = opt
+        self.seconds = seconds
+        self.code_size = code_size
+        self.source = source          # "jit" or "image"
 
 
 class NativeFn:

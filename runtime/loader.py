@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import struct
 from collections.abc import Mapping
-from typing import NoReturn
 
 from compiler.bytecode import (
     OPCODES,
@@ -68,6 +67,10 @@ from compiler.bytecode_format import (
 )
 from runtime.heap_layout import SlotKind, TypeKind
 from runtime.image import ImageError, ImageErrorKind, load_image
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 _BREAKPOINT = OPNAMES.index("BREAKPOINT")
 _TYPE_KINDS = frozenset(TypeKind)

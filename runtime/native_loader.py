@@ -31,7 +31,6 @@ import ctypes
 import mmap
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from runtime import elf64
 from runtime.heap_layout import MAP_NORESERVE
@@ -104,15 +103,16 @@ class HostMemory:
             self.address = 0
 
 
-@dataclass
 class Linked:
     """Where an object's parts landed."""
 
-    names: dict[str, int]                 # defined symbol -> address
-    symbols: list[elf64.Symbol]
-    values: list[int]                     # symbol index -> address (0: none)
-    bases: dict[int, int]                 # section index -> address
-    texts: list[int] = field(default_factory=list)   # executable section indices
+    def __init__(self, names: dict[str, int], symbols: list[elf64.Symbol], values: list[int],
+                 bases: dict[int, int], texts: list[int] | None = None) -> None:
+        self.names = names                # defined symbol -> address
+        self.symbols = symbols
+        self.values = values              # symbol index -> address (0: none)
+        self.bases = bases                # section index -> address
+        self.texts: list[int] = [] if texts is None else texts   # executable section indices
 
     def address(self, name: str) -> int:
         return self.names.get(name, 0)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable
-from typing import TextIO
 
 from compiler.bytecode import Program
 from runtime.errors import Interrupted, Unsupported, VynPanic
 from runtime.heap_errors import HeapError
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import TextIO
 
 EXIT_OK, EXIT_USAGE, EXIT_PANIC, EXIT_INTERRUPTED = 0, 2, 101, 130
 
@@ -89,15 +91,15 @@ def _interrupt_by_flag(vm):
     Python happens to be (inside a native code's helper callback, ctypes would swallow
     it). A second Ctrl-C raises at once. Returns the previous handler (None off the main
     thread, where Python delivers no signals)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
     def on_sigint(signum, frame):
         if vm.interrupt[0]:
             raise KeyboardInterrupt
         vm.interrupt[0] = True
 
-    return signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:         # not the main thread (and threading is not imported for it)
+        return None
 
 
 def _dump(path: str, vm, p: VynPanic, ring, stderr: TextIO) -> None:

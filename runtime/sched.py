@@ -15,7 +15,6 @@ Future<T>) are one-slot heap objects whose slot holds the number of the runtime 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 
 from runtime.builtins import make_option
 from runtime.errors import VynPanic
@@ -27,40 +26,59 @@ MESSAGE_HISTORY = 100_000    # sends remembered for `info messages`
 RUNNABLE, RUNNING, BLOCKED, IDLE, FINISHED = "runnable", "running", "blocked", "idle", "finished"
 
 
-@dataclass(eq=False)
+# The scheduler's records are plain classes (compared by identity), not dataclasses:
+# `vyn run` imports this module at every start, and dataclasses costs about 8 ms there.
+
 class Wait:
     """Why a fiber is blocked. `queue` is the list of fibers waiting on the same thing,
     which the fiber joins while it waits."""
 
-    kind: str            # recv, send, mailbox, join, pool
-    what: str            # "receiving from channel #1", ...
-    queue: list = field(repr=False, default_factory=list)
+    def __init__(self, kind: str, what: str, queue: list | None = None) -> None:
+        self.kind = kind          # recv, send, mailbox, join, pool
+        self.what = what          # "receiving from channel #1", ...
+        self.queue: list = [] if queue is None else queue
+
+    def __repr__(self) -> str:
+        return f"Wait(kind={self.kind!r}, what={self.what!r})"
 
 
-@dataclass(eq=False)
 class Message:
     """One send, to an actor's mailbox or into a channel."""
 
-    id: int
-    sender: int                  # fiber id
-    target: str                  # "actor" or "channel"
-    receiver: int                # actor fiber id, or channel id
-    values: tuple                # register values (an actor's handle takes several)
-    tids: tuple                  # their type ids
-    sent_step: int
-    received_step: int | None = None
-    received_by: int | None = None   # fiber id (for a channel, whoever took it)
+    __slots__ = ("id", "sender", "target", "receiver", "values", "tids", "sent_step",
+                 "received_step", "received_by")
+
+    def __init__(self, id: int, sender: int, target: str, receiver: int, values: tuple,
+                 tids: tuple, sent_step: int, received_step: int | None = None,
+                 received_by: int | None = None) -> None:
+        self.id = id
+        self.sender = sender              # fiber id
+        self.target = target              # "actor" or "channel"
+        self.receiver = receiver          # actor fiber id, or channel id
+        self.values = values              # register values (an actor's handle takes several)
+        self.tids = tids                  # their type ids
+        self.sent_step = sent_step
+        self.received_step = received_step
+        self.received_by = received_by    # fiber id (for a channel, whoever took it)
+
+    def __repr__(self) -> str:
+        return (f"Message(id={self.id}, sender={self.sender}, target={self.target!r}, "
+                f"receiver={self.receiver}, values={self.values!r})")
 
 
-@dataclass(eq=False)
 class Completion:
     """The result of a task, a thread or a pool job: what `join` and `await` wait for."""
 
-    id: int
-    name: str                    # "task 2", "thread 4", "job 3 of thread pool #1"
-    done: bool = False
-    value: object = None
-    waiters: list = field(default_factory=list)
+    def __init__(self, id: int, name: str, done: bool = False, value: object = None,
+                 waiters: list | None = None) -> None:
+        self.id = id
+        self.name = name                  # "task 2", "thread 4", "job 3 of thread pool #1"
+        self.done = done
+        self.value = value
+        self.waiters: list = [] if waiters is None else waiters
+
+    def __repr__(self) -> str:
+        return f"Completion(id={self.id}, name={self.name!r}, done={self.done})"
 
 
 class Fiber:
@@ -101,48 +119,60 @@ class Fiber:
         return f"<Fiber {self.id} {self.name} {self.state}>"
 
 
-@dataclass(eq=False)
 class Channel:
-    id: int
-    elem_tid: int
-    capacity: int | None              # None: unbounded
-    queue: deque = field(default_factory=deque)    # Message records, oldest first
-    closed: bool = False
-    senders: list = field(default_factory=list)    # fibers blocked sending (full)
-    receivers: list = field(default_factory=list)  # fibers blocked receiving (empty)
-    sent: int = 0
-    received: int = 0
+    def __init__(self, id: int, elem_tid: int, capacity: int | None) -> None:
+        self.id = id
+        self.elem_tid = elem_tid
+        self.capacity = capacity          # None: unbounded
+        self.queue: deque = deque()       # Message records, oldest first
+        self.closed = False
+        self.senders: list = []           # fibers blocked sending (full)
+        self.receivers: list = []         # fibers blocked receiving (empty)
+        self.sent = 0
+        self.received = 0
+
+    def __repr__(self) -> str:
+        return f"Channel(id={self.id}, capacity={self.capacity}, queued={len(self.queue)})"
 
     @property
     def full(self) -> bool:
         return self.capacity is not None and len(self.queue) >= self.capacity
 
 
-@dataclass(eq=False)
 class Pool:
-    id: int
-    size: int
-    workers: list = field(default_factory=list)    # Fibers
-    jobs: deque = field(default_factory=deque)     # (Completion, closure) not yet started
-    submitted: int = 0
-    finished: int = 0
-    joiners: list = field(default_factory=list)
+    def __init__(self, id: int, size: int) -> None:
+        self.id = id
+        self.size = size
+        self.workers: list = []           # Fibers
+        self.jobs: deque = deque()        # (Completion, closure) not yet started
+        self.submitted = 0
+        self.finished = 0
+        self.joiners: list = []
+
+    def __repr__(self) -> str:
+        return f"Pool(id={self.id}, size={self.size})"
 
 
-@dataclass(eq=False)
 class Future:
     """A call of an `async fn` that has not started (`task` is None) or has."""
 
-    id: int
-    fidx: int
-    args: list
-    task: Fiber | None = None
+    def __init__(self, id: int, fidx: int, args: list, task: Fiber | None = None) -> None:
+        self.id = id
+        self.fidx = fidx
+        self.args = args
+        self.task = task
+
+    def __repr__(self) -> str:
+        return f"Future(id={self.id}, fidx={self.fidx}, task={self.task!r})"
 
 
-@dataclass
 class BlockedFiber:
-    fiber: Fiber
-    frames: list          # (Function, pc), innermost first, as VynPanic.frames
+    def __init__(self, fiber: Fiber, frames: list) -> None:
+        self.fiber = fiber
+        self.frames = frames      # (Function, pc), innermost first, as VynPanic.frames
+
+    def __repr__(self) -> str:
+        return f"BlockedFiber(fiber={self.fiber!r}, frames={len(self.frames)})"
 
 
 class Deadlock(VynPanic):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from types import GeneratorType
-from typing import TextIO
 
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, Program, TypeDesc
@@ -30,6 +29,10 @@ from runtime.heap_gc import CollectStats
 from runtime.heap_layout import FLAG_FREED
 from runtime.jit import EXITED, NOT_RUN
 from runtime.values import ValueReader, desc_kind
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import TextIO
 
 INT_MIN = -(1 << 63)
 INT_MAX = (1 << 63) - 1

@@ -11,7 +11,6 @@ import ctypes
 import random
 import re
 import sys
-from dataclasses import asdict
 
 import pytest
 
@@ -156,7 +155,7 @@ class Twin:
         def run(h: Heap):
             roots = [h.base + r for r in self.roots] + extra + [junk[h is self.python]]
             stats = h.collect(roots) if full else h.collect_young(roots)
-            return {k: v for k, v in asdict(stats).items() if k != "seconds"}
+            return {k: v for k, v in stats._asdict().items() if k != "seconds"}
         self.both(run)
         # Forget what was reclaimed: its memory may hold another object's inside now.
         h = self.python

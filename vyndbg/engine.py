@@ -391,12 +391,10 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
         return self._wait()
 
     def _attach_jit(self) -> None:
-        import dataclasses as dc
-
         from runtime.jit import attach
 
-        options = dc.replace(self.jit_options, runner="unicorn", stats=None, perf_map=False,
-                             jitdump=False)
+        options = self.jit_options.replace(runner="unicorn", stats=None, perf_map=False,
+                                           jitdump=False)
         try:
             jit = attach(self.vm, options)
         except Exception as e:        # noqa: BLE001 - the bytecode still runs

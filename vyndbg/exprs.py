@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from compiler import bytecode as bc
@@ -182,7 +182,7 @@ def _refunction(f: bc.Function, tmap: dict, fmap: dict) -> bc.Function:
         code.append(tuple(out))
     c.code = code
     c.consts = consts
-    c.vars = [replace(v, type_id=tmap.get(v.type_id, v.type_id)) for v in f.vars]
+    c.vars = [v._replace(type_id=tmap.get(v.type_id, v.type_id)) for v in f.vars]
     c.reg_types = [tmap.get(t, t) for t in f.reg_types]
     c.ret_type = tmap.get(f.ret_type, f.ret_type)
     return c
