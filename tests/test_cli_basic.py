@@ -132,6 +132,32 @@ def test_usage_error_in_a_child_process_has_no_traceback():
     assert "Traceback" not in done.stderr
 
 
+
+@pytest.mark.parametrize("argv", [
+    ["run", "f.vyn"], ["run", "f.vyn", "--"], ["run", "f.vyn", "--", "a", "-x", "b"],
+    ["run", "dir/f.vyn", "--", ""],
+])
+def test_plain_run_is_read_as_the_parser_reads_it(argv):
+    """`vyn run FILE [-- ARGS]` is read without argparse (start-up time): the same
+    arguments, defaults included, as the parser gives; a new option of `vyn run` must
+    get its default in cli._RUN_DEFAULTS too."""
+    from vyndbg import cli
+
+    fast = cli._plain_run(argv)
+    assert fast is not None
+    assert vars(fast) == vars(cli.build_parser(argv).parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [
+    ["run"], ["run", "--jit=off", "f.vyn"], ["run", "f.vyn", "--jit=off"], ["run", "-"],
+    ["run", "f.vyn", "a"], ["run", "f.vyn", "--", "a", "--", "b"], ["check", "f.vyn"],
+])
+def test_other_command_lines_go_to_the_parser(argv):
+    from vyndbg import cli
+
+    assert cli._plain_run(argv) is None
+
+
 # -- unreadable input: one sentence, exit 2 ---------------------------------------------------
 
 def test_missing_file(capsys, driver, tmp_path):

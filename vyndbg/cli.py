@@ -15,21 +15,24 @@ and a function that runs it and returns the exit code.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
+from collections import namedtuple
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from compiler.span import SourceFile
 from vyndbg import __version__
 from vyndbg.profile_cli import configure_profile, run_profile
 from vyndbg.trace_cli import add_recording_options, configure_trace, run_recorded, run_trace
 
+# `vyn run FILE` imports neither argparse (vyndbg/cli_parser.py, imported when a command
+# line needs parsing) nor typing, dataclasses or pathlib: about 10 ms of every start.
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
+    import argparse
+    from typing import NoReturn, TextIO
+
     from compiler.bytecode import Program
 
 PROG = "vyn"
@@ -51,15 +54,8 @@ class CliError(Exception):
     """A bad command line or input file; the message is one sentence for the user (exit 2)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors raise CliError instead of printing and exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise CliError(f"{message} (see '{self.prog} --help')")
-
-
-@dataclass(frozen=True)
-class Subcommand:
+class Subcommand(namedtuple("Subcommand", "name help configure run fast_exit",
+                             defaults=(True,))):
     """One `vyn` subcommand.
 
     Attributes:
@@ -72,11 +68,7 @@ class Subcommand:
             (see `entry`).
     """
 
-    name: str
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-    fast_exit: bool = True
+    __slots__ = ()
 
 
 # -- shared by subcommands -------------------------------------------------------------------
@@ -88,7 +80,8 @@ def read_source(path: str) -> SourceFile:
         CliError: the file cannot be read, or is not valid UTF-8.
     """
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError as exc:
         raise CliError(f"cannot read '{path}': {exc.strerror or exc}") from None
     try:
@@ -245,6 +238,8 @@ def parse_size(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)b?\s*", text, re.IGNORECASE)
     value = int(match[1]) * _SIZE_SUFFIXES[match[2].lower()] if match else 0
     if value <= 0:
+        import argparse
+
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a size; write bytes or a number with k, m or g, such as 64m")
     return value
@@ -257,6 +252,8 @@ def parse_positive_int(text: str) -> int:
         argparse.ArgumentTypeError: anything else.
     """
     if not re.fullmatch(r"\s*\d+\s*", text) or int(text) < 1:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
     return int(text)
 
@@ -284,7 +281,7 @@ def _run_build(args: argparse.Namespace) -> int:
 
     if is_image(args.file):
         raise CliError(f"'{args.file}' is a built image, not a source file")
-    output = args.output or Path(args.file).stem
+    output = args.output or os.path.splitext(os.path.basename(os.path.normpath(args.file)))[0]
     if _same_file(output, args.file):
         raise CliError(f"the output '{output}' would overwrite the source file "
                        f"(choose another with -o)")
@@ -560,36 +557,12 @@ def _run_disasm(args: argparse.Namespace) -> int:
 
 # -- vyn debug -------------------------------------------------------------------------------
 
-class _StartupAction(argparse.Action):
-    """`-ex CMD` and `-x FILE` append to one list, keeping their command-line order."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        from vyndbg.prompt import StartupCommand
-
-        items = list(getattr(namespace, self.dest, None) or [])
-        items.append(StartupCommand(self.const, values))
-        setattr(namespace, self.dest, items)
-
-
-class _IntermixedParser(_Parser):
-    """A parser whose options may come between PROG and `-- ARGS` (`vyn debug fib.vyn
-    --batch -ex run -- a b`): argparse's intermixed parsing, which plain parse_args does
-    not do for a `*` positional that reappears after options."""
-
-    _inner = False
-
-    def parse_known_args(self, args=None, namespace=None):
-        if self._inner:  # parse_known_intermixed_args calls back in here
-            return super().parse_known_args(args, namespace)
-        self._inner = True
-        try:
-            return self.parse_known_intermixed_args(args, namespace)
-        finally:
-            self._inner = False
-
-
 def _configure_debug(parser: argparse.ArgumentParser) -> None:
-    parser.__class__ = _IntermixedParser
+    import argparse
+
+    from vyndbg.cli_parser import IntermixedParser, StartupAction
+
+    parser.__class__ = IntermixedParser
     parser.add_argument("file", metavar="PROG", nargs="?",
                         help="a Vyn source file (compiled first) or an image from `vyn build`")
     parser.add_argument("args", nargs="*", metavar="ARGS",
@@ -599,10 +572,10 @@ def _configure_debug(parser: argparse.ArgumentParser) -> None:
                              "(read-only; no PROG)")
     parser.add_argument("--batch", "-batch", action="store_true",
                         help="run the -ex/-x commands, then exit (killing the program)")
-    parser.add_argument("-ex", "--eval-command", dest="startup", action=_StartupAction,
+    parser.add_argument("-ex", "--eval-command", dest="startup", action=StartupAction,
                         const="ex", metavar="CMD", help="run the debugger command CMD "
                         "(repeatable; in order with -x)")
-    parser.add_argument("-x", "--command", dest="startup", action=_StartupAction, const="x",
+    parser.add_argument("-x", "--command", dest="startup", action=StartupAction, const="x",
                         metavar="FILE", help="run the debugger commands in FILE")
     ui = parser.add_mutually_exclusive_group()
     ui.add_argument("--cli", action="store_true", help="the gdb-style line mode, even on a "
@@ -712,7 +685,8 @@ def _tui_wanted(args: argparse.Namespace) -> tuple[Callable, list[str]] | None:
             commands.append(item.text)
             continue
         try:
-            commands.extend(Path(item.text).read_text(encoding="utf-8").splitlines())
+            with open(item.text, encoding="utf-8") as f:
+                commands.extend(f.read().splitlines())
         except OSError as e:
             raise CliError(f"{item.text}: {e.strerror or e}.") from None
     return run_tui, commands
@@ -783,9 +757,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         names = {sub.name for sub in SUBCOMMANDS}
         if words and words[0] in names:
             wanted = words[0]
-    parser = _Parser(prog=PROG, description="Vyn toolchain: compiler, runtime and debugger.",
-                     epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-                     allow_abbrev=False)
+    import argparse
+
+    from vyndbg.cli_parser import Parser
+
+    parser = Parser(prog=PROG, description="Vyn toolchain: compiler, runtime and debugger.",
+                    epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                    allow_abbrev=False)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND",
                                      required=True)
@@ -798,11 +776,26 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _english_argparse() -> None:
-    """argparse looks up a translation of each of its strings as it builds a parser
-    (gettext searches the locale directories at every call: ~7 ms at each start); vyn's
-    command line is in English, so its strings are used as they are."""
-    argparse._ = str           # argparse.py: `from gettext import gettext as _`
+# `vyn run FILE`'s arguments as the parser gives them (tests/test_cli_basic.py checks that
+# they are the same): the command line of nearly every run, read without argparse.
+_RUN_DEFAULTS = {
+    "command": "run", "heap_limit": None, "max_depth": None, "gc_trace": False,
+    "gc_stress": False, "dump_on_panic": None, "trace": None, "profile": None,
+    "sample_every": None, "jit": "auto", "jit_stats": False, "jit_threshold": None,
+    "jit_tier": 2, "perf_map": False, "jitdump": False, "color": "auto", "fast_exit": True,
+}
+
+
+def _plain_run(argv: list[str]):
+    """The arguments of `vyn run FILE` or `vyn run FILE -- ARGS` (no options, no other
+    `--`), else None: those are parsed by argparse."""
+    if len(argv) < 2 or argv[0] != "run" or argv[1].startswith("-"):
+        return None
+    if len(argv) > 2 and (argv[2] != "--" or "--" in argv[3:]):
+        return None
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**_RUN_DEFAULTS, file=argv[1], args=argv[3:], run=_run_run)
 
 
 def _complain(message: str) -> None:
@@ -844,12 +837,13 @@ def _main(argv: Sequence[str] | None) -> tuple[int, bool]:
     fast_exit = False
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
-        _english_argparse()
-        parser = build_parser(argv)
-        try:
-            args = parser.parse_args(argv)
-        except SystemExit as stop:  # --help and --version print, then stop argparse here
-            return (stop.code if isinstance(stop.code, int) else EXIT_OK), False
+        args = _plain_run(argv)
+        if args is None:
+            parser = build_parser(argv)
+            try:
+                args = parser.parse_args(argv)
+            except SystemExit as stop:  # --help and --version print, then stop argparse here
+                return (stop.code if isinstance(stop.code, int) else EXIT_OK), False
         fast_exit = args.fast_exit
         return args.run(args), fast_exit
     except CliError as exc:
@@ -889,4 +883,8 @@ def entry() -> NoReturn:
 
 
 if __name__ == "__main__":
-    entry()
+    # `python -m vyndbg.cli`: run the module `vyndbg.cli`, not this copy of it named
+    # __main__, so that the CliError the other modules raise is the one caught here.
+    from vyndbg.cli import entry as _entry
+
+    _entry()

@@ -5,8 +5,11 @@ Imports nothing heavy at module level: `vyn --help` builds every parser.
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import argparse
 
 
 def configure_profile(parser: argparse.ArgumentParser) -> None:

@@ -7,11 +7,14 @@ calls and its errors into CliError sentences. It imports nothing heavy at module
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from collections.abc import Callable
+
+TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import argparse
 
 
 def _cli_error(message: str) -> Exception:
@@ -22,6 +25,8 @@ def _cli_error(message: str) -> Exception:
 
 def _sample_every(text: str) -> int:
     if not text.strip().isdigit() or int(text) < 1:
+        import argparse
+
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
     return int(text)
 
@@ -109,6 +114,8 @@ def run_recorded(args: argparse.Namespace, run: Callable[[Callable | None], int]
 # -- vyn trace -------------------------------------------------------------------------------
 
 def configure_trace(parser: argparse.ArgumentParser) -> None:
+    import argparse
+
     from traces.exporters import FORMATS
 
     actions = parser.add_subparsers(title="actions", dest="action", metavar="ACTION",
