@@ -9,7 +9,6 @@ layout of one record in the spec, field by field.
 
 from __future__ import annotations
 
-import re
 import struct
 from collections import namedtuple
 from collections.abc import Iterable, Mapping
@@ -49,8 +48,14 @@ ENTRY_SIZE = struct.calcsize(ENTRY_FORMAT)  # 42
 #: Longest section name the writer accepts (the field could hold 65535).
 MAX_NAME_LENGTH = 255
 
-#: Section names: the prefix, then ASCII letters, digits, '.', '_' or '-'.
-SECTION_NAME_RE = re.compile(r"\.vyn\.[A-Za-z0-9._-]+")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+def is_section_name(name: str) -> bool:
+    """Section names: the prefix, then one or more ASCII letters, digits, '.', '_' or '-'.
+    (Not a regular expression: `vyn run` does not import re to read an image.)"""
+    rest = name[len(SECTION_PREFIX):]
+    return name.startswith(SECTION_PREFIX) and rest != "" and all(c in _NAME_CHARS for c in rest)
 
 #: Inputs at least this long are hashed by hashlib (OpenSSL), shorter ones by CPython's
 #: own SHA-256: importing hashlib loads OpenSSL, about 2 ms at every start, and only
@@ -98,7 +103,7 @@ def check_section_name(name: str) -> None:
         raise TypeError(f"section name must be a str, not {type(name).__name__}")
     if name == HEADER_SECTION:
         raise ValueError(f"{HEADER_SECTION} is reserved for the image header")
-    if not SECTION_NAME_RE.fullmatch(name) or len(name) > MAX_NAME_LENGTH:
+    if not is_section_name(name) or len(name) > MAX_NAME_LENGTH:
         raise ValueError(
             f"invalid section name {name!r}: expected {SECTION_PREFIX!r} followed by"
             f" ASCII letters, digits, '.', '_' or '-' (at most {MAX_NAME_LENGTH} bytes)"

@@ -24,7 +24,6 @@ import os
 import struct
 import sys
 from collections import namedtuple
-from enum import IntEnum
 
 from runtime.heap_errors import HeapError
 
@@ -88,21 +87,32 @@ def bytes_payload(length: int) -> int:
     return WORD + (length + WORD - 1) // WORD * WORD
 
 
-class SlotKind(IntEnum):
+# SlotKind and TypeKind are int constants, not IntEnums: `vyn run` loads this module at
+# every start, and importing enum costs about 3 ms there.
+
+class SlotKind:
     """What an 8-byte payload slot holds; the collector follows PTR slots only."""
 
     INT = 0  # int64
     FLOAT = 1  # float64 bits
     PTR = 2  # address of another heap object, or 0 (null)
     BYTES = 3  # raw bytes (only in BYTES types)
+    ALL = (INT, FLOAT, PTR, BYTES)
 
 
-class TypeKind(IntEnum):
+class TypeKind:
     """The shape of a type's objects."""
 
     RECORD = 0  # a fixed number of slots, one SlotKind each (class, tuple, enum variant)
     ARRAY = 1  # any number of slots, all of one SlotKind (a vector's data)
     BYTES = 2  # a length and raw bytes (a string's text)
+    ALL = (RECORD, ARRAY, BYTES)
+
+
+def _kind(value: object, kinds: tuple[int, ...], what: str) -> int:
+    if type(value) is bool or value not in kinds:
+        raise ValueError(f"{value!r} is not a valid {what}")
+    return int(value)
 
 
 class TypeInfo(namedtuple("TypeInfo", "type_id name kind slot_kinds")):
@@ -151,24 +161,24 @@ class TypeRegistry:
                 registered with a different definition.
         """
         try:
-            kind = TypeKind(kind)
-            slot_kinds = tuple(SlotKind(k) for k in slot_kinds)
+            kind = _kind(kind, TypeKind.ALL, "TypeKind")
+            slot_kinds = tuple(_kind(k, SlotKind.ALL, "SlotKind") for k in slot_kinds)
         except ValueError as e:
             raise HeapError(f"type {name}: {e}") from None
-        if kind is TypeKind.RECORD:
+        if kind == TypeKind.RECORD:
             if SlotKind.BYTES in slot_kinds:
                 raise HeapError(f"type {name}: a record's slots are INT, FLOAT or PTR")
             if len(slot_kinds) > MAX_SLOTS:
                 raise HeapError(f"type {name}: too many slots")
             shape = len(slot_kinds)
             pointers: tuple[int, ...] | None = tuple(
-                i for i, k in enumerate(slot_kinds) if k is SlotKind.PTR
+                i for i, k in enumerate(slot_kinds) if k == SlotKind.PTR
             )
-        elif kind is TypeKind.ARRAY:
-            if len(slot_kinds) != 1 or slot_kinds[0] is SlotKind.BYTES:
+        elif kind == TypeKind.ARRAY:
+            if len(slot_kinds) != 1 or slot_kinds[0] == SlotKind.BYTES:
                 raise HeapError(f"type {name}: an array has one element kind: INT, FLOAT or PTR")
             shape = SHAPE_ARRAY
-            pointers = TRACE_ALL if slot_kinds[0] is SlotKind.PTR else ()
+            pointers = TRACE_ALL if slot_kinds[0] == SlotKind.PTR else ()
         else:
             if slot_kinds not in ((), (SlotKind.BYTES,)):
                 raise HeapError(f"type {name}: a bytes type has no slots")

@@ -14,7 +14,6 @@ import os
 import struct
 from collections import namedtuple
 from collections.abc import Iterator
-from enum import Enum
 from types import MappingProxyType
 
 from compiler.image_format import (
@@ -26,9 +25,9 @@ from compiler.image_format import (
     HEADER_SIZE,
     IMAGE_MAGIC,
     KNOWN_FLAGS,
-    SECTION_NAME_RE,
     SECTION_PREFIX,
     content_hash,
+    is_section_name,
     sha256,
 )
 
@@ -56,8 +55,9 @@ SHF_COMPRESSED = 0x800
 _MACHINE_NAMES = {3: "x86", 40: "ARM", 183: "AArch64", 243: "RISC-V"}
 
 
-class ImageErrorKind(Enum):
-    """What went wrong, for callers that react differently (e.g. exit codes, hints)."""
+class ImageErrorKind:
+    """What went wrong, for callers that react differently (e.g. exit codes, hints). (String
+    constants, not an Enum: importing enum costs about 3 ms at every start.)"""
 
     UNREADABLE = "unreadable"  # the file could not be read at all
     NOT_AN_IMAGE = "not-an-image"  # not ELF, foreign ELF, or no .vyn.header
@@ -70,7 +70,7 @@ class ImageError(Exception):
     """A file is not a loadable Vyn image. `str(error)` is one sentence naming the file."""
 
     def __init__(
-        self, message: str, *, name: str = "", kind: ImageErrorKind = ImageErrorKind.CORRUPTED
+        self, message: str, *, name: str = "", kind: str = ImageErrorKind.CORRUPTED
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -156,7 +156,7 @@ class _ImageDecoder:
             self.not_an_image(f"no {HEADER_SECTION} section")
         return self._decode_header(self._section_bytes(HEADER_SECTION), path)
 
-    def fail(self, kind: ImageErrorKind, predicate: str) -> NoReturn:
+    def fail(self, kind: str, predicate: str) -> NoReturn:
         """Raise the ImageError "'<name>' <predicate>."."""
         raise ImageError(f"'{self.name}' {predicate}.", name=self.name, kind=kind)
 
@@ -302,7 +302,7 @@ class _ImageDecoder:
             raw_name = table[pos:pos + name_length]
             pos += name_length
             entry_name = raw_name.decode("ascii", errors="replace")
-            if (len(raw_name) != name_length or not SECTION_NAME_RE.fullmatch(entry_name)
+            if (len(raw_name) != name_length or not is_section_name(entry_name)
                     or entry_name in seen):
                 self.corrupted(f"the {HEADER_SECTION} section table is malformed")
             seen.add(entry_name)

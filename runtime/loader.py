@@ -73,8 +73,8 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 _BREAKPOINT = OPNAMES.index("BREAKPOINT")
-_TYPE_KINDS = frozenset(TypeKind)
-_SLOT_KINDS = frozenset(SlotKind)
+_TYPE_KINDS = frozenset(TypeKind.ALL)
+_SLOT_KINDS = frozenset(SlotKind.ALL)
 
 # Precompiled structs: the decoder runs once per instruction and table row.
 _S = {fmt: struct.Struct(fmt) for fmt in (
@@ -125,7 +125,7 @@ def sections_to_program(sections: Mapping[str, bytes], name: str) -> Program:
     return program
 
 
-def _fail(name: str, what: str, kind: ImageErrorKind = ImageErrorKind.CORRUPTED) -> NoReturn:
+def _fail(name: str, what: str, kind: str = ImageErrorKind.CORRUPTED) -> NoReturn:
     """Raise "'<name>' is corrupted: <what>."."""
     raise ImageError(f"'{name}' is corrupted: {what}.", name=name, kind=kind)
 

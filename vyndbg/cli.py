@@ -16,7 +16,6 @@ and a function that runs it and returns the exit code.
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -27,13 +26,18 @@ from vyndbg.profile_cli import configure_profile, run_profile
 from vyndbg.trace_cli import add_recording_options, configure_trace, run_recorded, run_trace
 
 # `vyn run FILE` imports neither argparse (vyndbg/cli_parser.py, imported when a command
-# line needs parsing) nor typing, dataclasses or pathlib: about 10 ms of every start.
+# line needs parsing) nor re, typing, dataclasses or pathlib: about 15 ms of every start.
 TYPE_CHECKING = False   # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     import argparse
     from typing import NoReturn, TextIO
 
     from compiler.bytecode import Program
+
+if __name__ == "__main__":
+    # `python -m vyndbg.cli`: this module is vyndbg.cli too, so that the modules importing
+    # CliError from vyndbg.cli raise the class caught here.
+    sys.modules.setdefault("vyndbg.cli", sys.modules[__name__])
 
 PROG = "vyn"
 
@@ -235,6 +239,8 @@ def parse_size(text: str) -> int:
     Raises:
         argparse.ArgumentTypeError: not a positive size.
     """
+    import re
+
     match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)b?\s*", text, re.IGNORECASE)
     value = int(match[1]) * _SIZE_SUFFIXES[match[2].lower()] if match else 0
     if value <= 0:
@@ -251,6 +257,8 @@ def parse_positive_int(text: str) -> int:
     Raises:
         argparse.ArgumentTypeError: anything else.
     """
+    import re
+
     if not re.fullmatch(r"\s*\d+\s*", text) or int(text) < 1:
         import argparse
 
@@ -883,8 +891,4 @@ def entry() -> NoReturn:
 
 
 if __name__ == "__main__":
-    # `python -m vyndbg.cli`: run the module `vyndbg.cli`, not this copy of it named
-    # __main__, so that the CliError the other modules raise is the one caught here.
-    from vyndbg.cli import entry as _entry
-
-    _entry()
+    entry()
