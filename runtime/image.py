@@ -9,11 +9,9 @@ is read by runtime/elf64.py.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import struct
 from collections import namedtuple
-from collections.abc import Iterator
 from types import MappingProxyType
 
 from compiler.image_format import (
@@ -212,34 +210,27 @@ class _ImageDecoder:
 
     def _vyn_sections(self) -> dict[str, _SectionInfo]:
         """The `.vyn.*` sections, by name (runtime/elf64.py: no pyelftools at start-up)."""
-        with self._elf_errors():
-            from runtime import elf64
+        from runtime import elf64
 
-            found: dict[str, _SectionInfo] = {}
-            duplicate = None
-            for section in elf64.sections(self.data):
-                if not section.name.startswith(SECTION_PREFIX):
-                    continue
-                if section.name in found:
-                    duplicate = section.name
-                found[section.name] = _SectionInfo(
-                    section.type_name, section.flags, section.offset, section.size
-                )
+        try:
+            table = elf64.sections(self.data)
+        except Exception:
+            # The header check above rules out truncation: anything the section table's
+            # reader raises (ValueError, struct.error, UnicodeError, ...) is corruption.
+            self.corrupted("its ELF section table cannot be read")
+        found: dict[str, _SectionInfo] = {}
+        duplicate = None
+        for section in table:
+            if not section.name.startswith(SECTION_PREFIX):
+                continue
+            if section.name in found:
+                duplicate = section.name
+            found[section.name] = _SectionInfo(
+                section.type_name, section.flags, section.offset, section.size
+            )
         if duplicate is not None:
             self.corrupted(f"it has two sections named {duplicate}")
         return found
-
-    @contextlib.contextmanager
-    def _elf_errors(self) -> Iterator[None]:
-        # pyelftools reports garbage with ELFError, struct/construct errors,
-        # ValueError, IndexError, KeyError, UnicodeError, RecursionError... The
-        # header check above rules out truncation, so anything left is corruption.
-        try:
-            yield
-        except ImageError:
-            raise
-        except Exception:
-            self.corrupted("its ELF section table cannot be read")
 
     def _section_bytes(self, name: str) -> bytes:
         info = self._sections.get(name)
