@@ -15,11 +15,12 @@ In short:
 - Native code counts the interpreter's reductions (every call and loop back-edge) in a
   budget word of the context; when it reaches zero it asks the runtime (`vyn_rt_poll`)
   whether the slice really ends. If it does, or at any instruction native code does not
-  finish itself (a panic, a call of a function still in bytecode), native code
-  *deoptimizes*: each native frame, innermost first, hands its bytecode pc and registers
-  to the runtime (`vyn_rt_frame`), which rebuilds bytecode frames and goes on in the
-  interpreter. So the scheduler switches fibers at exactly the same reductions, and a
-  panic is raised by the interpreter itself, with the same message and backtrace.
+  finish itself (a panic, a call of a function still in bytecode, a builtin that may
+  wait or call back into Vyn code: a *side exit*), native code *deoptimizes*: each
+  native frame, innermost first, hands its bytecode pc and registers to the runtime
+  (`vyn_rt_frame`), which rebuilds bytecode frames and goes on in the interpreter. So
+  the scheduler switches fibers at exactly the same reductions, and a panic is raised
+  by the interpreter itself, with the same message and backtrace.
 - Tier 2 keeps the budget in a local (a register), stored to the context word only where
   the runtime or a callee reads it, and checks the Vecs an innermost loop indexes once
   per entry into the loop when nothing in it can change them (compiler/native_loops.py):
@@ -229,9 +230,18 @@ class Plan:
     entry: tuple                     # register kinds at entry (parameters)
     ret_kind: int
     leaders: list[int]
-    backedges: list[int]             # targets of loop back-edges (OSR entries)
+    backedges: list[int]             # targets of loop back-edges that are OSR entries
     callees: set[int] = field(default_factory=set)
     reachable: frozenset[int] = frozenset()
+    # Side exits: CALLBs of builtins that may wait or call back into Vyn code. Native
+    # code leaves there (the interpreter runs the builtin and goes on with the frame).
+    side_exits: frozenset[int] = frozenset()
+    # Loop headers that are no OSR entries: their loop has a side exit, or calls a
+    # function that may leave at one (compiler/native_loops.py `waiting_loops`).
+    no_osr: list[int] = field(default_factory=list)
+    # Calls enter its native code at its start (else it would only leave at a side
+    # exit: the interpreter makes its calls, `entered_by_calls`; OSR still enters it).
+    entered: bool = True
 
     @property
     def index(self) -> int:
@@ -271,7 +281,8 @@ def analyze(program: Program, fi: int, plain_builtins: frozenset[str] | None = N
             ) -> Plan | str:
     """A Plan for function `fi`, or the reason (a sentence fragment) it stays in
     bytecode. `plain_builtins`: names of builtins that neither call back into Vyn code
-    nor wait (None: every CALLB is refused)."""
+    nor wait; a call of any other is a side exit (`Plan.side_exits`: native code leaves
+    there, the interpreter makes the call). None: every CALLB is refused."""
     fn = program.functions[fi]
     try:
         return _analyze(program, fn, plain_builtins)
@@ -383,11 +394,11 @@ def _check(program: Program, fn: Function, ins: tuple, state: list,
         raise _Refuse(f"calls a {'closure' if op == bc.CALLV else 'method'} ({name})")
     if op == bc.BREAKPOINT:
         raise _Refuse("holds a debugger breakpoint")
-    if op == bc.CALLB:
-        name = fn.consts[ins[2]]
-        if plain is None or name not in plain:
-            raise _Refuse(f"calls the builtin `{name}`, which can call back into Vyn "
-                          "code or wait for another fiber")
+    if op == bc.CALLB and plain is None:
+        # (Without the runtime's list no builtin is known to be plain; with it, the
+        # others are side exits.)
+        raise _Refuse(f"calls the builtin `{fn.consts[ins[2]]}`, which can call back "
+                      "into Vyn code or wait for another fiber")
     if op in (bc.EQ, bc.NE, bc.LT, bc.LE, bc.GT, bc.GE) or op in _BRANCH2:
         a, b = (ins[2], ins[3]) if op not in _BRANCH2 else (ins[1], ins[2])
         ka, kb = state[a], state[b]
@@ -419,6 +430,8 @@ def _check(program: Program, fn: Function, ins: tuple, state: list,
 
 
 def _analyze(program: Program, fn: Function, plain: frozenset[str] | None) -> Plan:
+    from compiler.native_loops import entered_by_calls, side_exit, waiting_loops
+
     code = fn.code
     n = len(code)
     if n == 0:
@@ -460,8 +473,9 @@ def _analyze(program: Program, fn: Function, plain: frozenset[str] | None) -> Pl
                 work.append(s)
     final: list[tuple] = []
     leaders = {0}
-    backedges: set[int] = set()
+    backs: dict[int, list[int]] = {}
     callees: set[int] = set()
+    side: set[int] = set()
     ret_kind = None
     for pc, ins in enumerate(code):
         st = states[pc]
@@ -481,21 +495,37 @@ def _analyze(program: Program, fn: Function, plain: frozenset[str] | None) -> Pl
         if op == bc.CALL:
             callees.add(ins[2])
         succ = successors(code, pc)
-        if op in (bc.JMP, bc.JT, bc.JF, bc.JLTK, bc.JGEK) or op in _BRANCH2 or not succ:
+        exits = plain is not None and side_exit(fn, ins, plain)
+        if exits:
+            # Native code leaves here; what follows is reached by the interpreter (and
+            # by OSR), so it starts a block of its own.
+            side.add(pc)
+        if op in (bc.JMP, bc.JT, bc.JF, bc.JLTK, bc.JGEK) or op in _BRANCH2 or not succ \
+                or exits:
             for s in succ:
                 leaders.add(s)
             if pc + 1 < n:
                 leaders.add(pc + 1)
         if op == bc.JMP and ins[1] <= pc:
-            backedges.add(ins[1])
+            backs.setdefault(ins[1], []).append(pc)
     declared = desc_kind(program, fn.ret_type)
     if ret_kind is None:
         ret_kind = declared
     elif ret_kind != declared and not (ret_kind in (K_INT, K_PTR) and declared in (K_INT, K_PTR)):
         raise _Refuse("returns values whose kind differs from its declared return type")
     reachable = frozenset(pc for pc in range(n) if states[pc] is not None)
-    return Plan(fn, final, tuple(entry), ret_kind, sorted(leaders), sorted(backedges), callees,
-                reachable)
+    side_exits = frozenset(side)
+    no_osr = (waiting_loops(program, fn, reachable, backs, side_exits, plain)
+              if plain is not None else set())
+    osr = set(backs) - no_osr
+    entered = entered_by_calls(code, reachable, side_exits, osr)
+    if not entered and not osr:
+        # Native code could only run up to a side exit and leave: never worth it.
+        name = fn.consts[code[min(side_exits)][2]]
+        raise _Refuse(f"calls the builtin `{name}`, which can call back into Vyn code or "
+                      "wait for another fiber, before any loop native code could run")
+    return Plan(fn, final, tuple(entry), ret_kind, sorted(leaders), sorted(osr), callees,
+                reachable, side_exits, sorted(no_osr), entered)
 
 
 def plan_functions(program: Program, indices: Iterable[int] | None = None,
@@ -1145,6 +1175,11 @@ class _FnEmitter:
             return True
         elif op == bc.CALL:
             self._call(pc, ins)
+        elif op == bc.CALLB and pc in self.plan.side_exits:
+            # A builtin that may wait or call Vyn code: the interpreter runs it, and
+            # goes on with this frame (its reductions are the interpreter's to count).
+            self.emit(f"br label %{self.trap(pc)}")
+            return True
         elif op == bc.RET:
             if self.osr:
                 # The interpreter runs the RET: it knows where the value goes.
@@ -1318,11 +1353,12 @@ class _FnEmitter:
         d1 = self.value("add i64 %depth, 1")
         argtext = "".join(f", i64 {a}" for a in args)
         v = self.tmp()
-        if g in self.m.plans:
+        if g in self.m.plans and self.m.plans[g].entered:
             self.emit(f'{v} = call i64 @"{symbol(g)}"(ptr %ctx, i64 {d1}, i64 0{argtext})')
         else:
-            # Compiled elsewhere (an earlier JIT module) or still in bytecode: through the
-            # context's function table, else the runtime's interpreter (`vyn_rt_call`).
+            # Compiled elsewhere (an earlier JIT module), still in bytecode, or not entered
+            # by calls (Plan.entered): through the context's function table, else the
+            # runtime's interpreter (`vyn_rt_call`).
             tp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_FUNCTIONS}")
             tab = self.value(f"load ptr, ptr {tp}{INVARIANT}")
             ep = self.value(f"getelementptr inbounds ptr, ptr {tab}, i64 {g}")

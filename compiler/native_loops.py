@@ -190,3 +190,143 @@ def budget_free(program: Program, plan) -> bool:
         if not _plain(program, fn, ins, {}, set()):
             return False
     return True
+
+
+# -- side exits and on-stack replacement ---------------------------------------------------
+
+# The last program `waiting_functions` looked at: (program, plain builtins, its answer).
+# The JIT analyzes one program's functions one by one; the call graph is read once.
+_waiting: list = [None, None, (frozenset(), frozenset())]
+
+
+def side_exit(fn, ins: tuple, plain: frozenset[str]) -> bool:
+    """Whether `ins` is a side exit: a call of a builtin that may wait or call back into
+    Vyn code (not in `plain`). Native code leaves there and the interpreter runs it."""
+    return ins[0] == bc.CALLB and fn.consts[ins[2]] not in plain
+
+
+def waiting_functions(program: Program, plain: frozenset[str]
+                      ) -> tuple[frozenset[int], frozenset[int]]:
+    """(leaving, waiting): the functions a native call of which may leave native code at
+    a side exit (calls enter their native code and it has one, `_leaves_when_called`),
+    and those a call of which may wait or call back at all (they have a side exit: the
+    interpreter makes their calls, native code through `vyn_rt_call`, and its callers
+    leave if it blocks); each with the functions calling (CALL) one of them."""
+    if _waiting[0] is program and _waiting[1] == plain:
+        return _waiting[2]
+    leaving: set[int] = set()
+    waiting: set[int] = set()
+    callers: dict[int, set[int]] = {}
+    for fn in program.functions:
+        if any(side_exit(fn, ins, plain) for ins in fn.code):
+            waiting.add(fn.index)
+            if _leaves_when_called(fn, plain):
+                leaving.add(fn.index)
+        for ins in fn.code:
+            if ins[0] == bc.CALL:
+                callers.setdefault(ins[2], set()).add(fn.index)
+    for found in (leaving, waiting):
+        work = list(found)
+        while work:
+            for f in callers.get(work.pop(), ()):
+                if f not in found:
+                    found.add(f)
+                    work.append(f)
+    _waiting[:] = [program, plain, (frozenset(leaving), frozenset(waiting))]
+    return _waiting[2]
+
+
+def _leaves_when_called(fn, plain: frozenset[str]) -> bool:
+    """Whether calls enter `fn`'s native code and it has a side exit, from its code
+    alone: as `entered_by_calls` decides, with every loop free of side exits taken for an
+    OSR entry (its plan may have fewer), so it says yes whenever the plan would."""
+    code = fn.code
+    side = frozenset(pc for pc, ins in enumerate(code) if side_exit(fn, ins, plain))
+    if not side:
+        return False
+    backs: dict[int, int] = {}
+    for pc, ins in enumerate(code):
+        if ins[0] == bc.JMP and ins[1] <= pc:
+            backs[ins[1]] = max(backs.get(ins[1], pc), pc)
+    heads = {h for h, end in backs.items() if not any(h <= pc <= end for pc in side)}
+    return entered_by_calls(code, None, side, heads)
+
+
+def waiting_loops(program: Program, fn, reach, backs: dict[int, list[int]],
+                  side_exits: frozenset[int], plain: frozenset[str]) -> set[int]:
+    """The headers of the loops (header -> its back-edges' pcs) that are no OSR entries,
+    because the interpreter, back in charge after native code left, would re-enter
+    native code only to leave it again (deoptimize, then OSR, iteration after
+    iteration): their body has a side exit, or calls a function whose native code may
+    leave at one, or calls at every iteration a function that may wait (through
+    `vyn_rt_call`, which costs more than the interpreter's own call). A loop that calls
+    such a function on some paths only stays one (a rare call, as a log line, costs
+    little)."""
+    code = fn.code
+    out: set[int] = set()
+    for head, ends in backs.items():
+        end = max(ends)
+        body = [pc for pc in range(head, end + 1) if pc in reach]
+        if any(pc in side_exits for pc in body):
+            out.add(head)
+            continue
+        calls = [pc for pc in body if code[pc][0] == bc.CALL]
+        if not calls:
+            continue
+        leaving, waiting = waiting_functions(program, plain)
+        if any(code[pc][2] in leaving for pc in calls):
+            out.add(head)
+            continue
+        every = {pc for pc in calls if code[pc][2] in waiting}
+        if every and not _avoidable(code, head, end, set(ends), every):
+            out.add(head)
+    return out
+
+
+def _avoidable(code: list[tuple], head: int, end: int, ends: set[int],
+               blocked: set[int]) -> bool:
+    """Whether an iteration of the loop [head, end] can reach one of its back-edges
+    (`ends`) without passing an instruction of `blocked`."""
+    from compiler.native import successors
+
+    seen = {head}
+    work = [head]
+    while work:
+        pc = work.pop()
+        if pc in blocked:
+            continue
+        if pc in ends:
+            return True
+        for s in successors(code, pc):
+            if head < s <= end and s not in seen:
+                seen.add(s)
+                work.append(s)
+    return False
+
+
+def entered_by_calls(code: list[tuple], reach, side_exits: frozenset[int],
+                     osr_heads: set[int]) -> bool:
+    """Whether a call of the function should enter its native code at its start: yes,
+    unless every way from its entry (through `reach`, None: every pc) meets a side exit
+    before a loop that is an OSR entry (or before returning). Native code would then do
+    a few instructions only to leave (a deoptimization costs more than interpreting
+    them); the interpreter makes such calls, native callers too (through `vyn_rt_call`:
+    if the builtin neither waits nor calls back, they go on natively), and the loops
+    after the side exit are still OSR entries."""
+    if not side_exits:
+        return True
+    from compiler.native import successors
+
+    seen = {0}
+    work = [0]
+    while work:
+        pc = work.pop()
+        if pc in osr_heads:
+            return True
+        if pc in side_exits or (reach is not None and pc not in reach):
+            continue
+        for s in successors(code, pc):
+            if s not in seen:
+                seen.add(s)
+                work.append(s)
+    return False

@@ -15,7 +15,9 @@ native frame hands its pc and registers to `vyn_rt_frame`, innermost first, and 
 module rebuilds them as bytecode frames (`_materialize`) for the interpreter to go on
 with, because the slice ended (the scheduler switches fibers at exactly the reductions
 the interpreter would), because an instruction must be run by the interpreter (a panic:
-the interpreter raises it, with its message and backtrace), or because a helper raised.
+the interpreter raises it, with its message and backtrace; a builtin that may wait or
+call back into Vyn code: a side exit, after which the frame goes on in bytecode), or
+because a helper raised.
 
 The helpers native code calls (C functions made from ctypes callbacks, registered once
 per process with `llvm.add_symbol`; the context word CTX_ID says which JIT they serve):
@@ -119,7 +121,7 @@ class NativeFn:
 
     __slots__ = ("jit", "fi", "entry", "osr", "count", "plan", "tier", "calls", "loops",
                  "compile_seconds", "code_size", "source", "param_kinds", "ret_kind",
-                 "address")
+                 "address", "side_exits", "enters")
 
     def __init__(self, jit: Jit, fi: int):
         self.jit = jit
@@ -137,6 +139,8 @@ class NativeFn:
         self.param_kinds: tuple = ()
         self.ret_kind = K_UNIT
         self.address = 0
+        self.side_exits = 0        # times its native code left at a side exit
+        self.enters = True         # calls enter its native code (Plan.entered)
 
     def fn_code(self) -> list:
         return self.jit.functions[self.fi].code
@@ -148,6 +152,8 @@ class NativeFn:
             self.count += 1
             if self.count < self.jit.threshold or not self.jit.promote(self, parent):
                 return NOT_RUN
+        if not self.enters:
+            return NOT_RUN             # it would only leave at a side exit
         return self.jit.call(self, parent, dst, args, env, depth, budget)
 
     def loop(self, frame, target: int, budget: int):
@@ -506,7 +512,9 @@ class Jit:
             fn = self.functions[fi]
             nat.param_kinds = plan.entry[:fn.nparams]
             nat.ret_kind = plan.ret_kind
-            self.fntab[fi] = addr
+            nat.enters = plan.entered
+            if plan.entered:
+                self.fntab[fi] = addr      # (else native callers go to `vyn_rt_call`)
         self.compilations.append(Compilation(sorted(plans), opt, seconds, total, source))
         if self.perf_map is not None or self.jitdump is not None:
             from runtime.perfmap import named_code
@@ -654,6 +662,10 @@ class Jit:
                 return NOT_RUN
             if k is None or k == -1:
                 self.buf[i] = 0
+            elif k == K_UNIT and regs[i] is not None:
+                # (A builtin the interpreter ran at a side exit gave a register a value
+                # its type did not say: native code would read it as unit.)
+                return NOT_RUN
         ctx = self.ctx
         ctx[0] = budget
         ctx[1] = 0
@@ -695,6 +707,8 @@ class Jit:
             records[0][5][reg] = value
         self.override = None
         self.blocked = status == 4
+        if status == 2 and records and records[0][0] == "native":
+            self._count_side_exit(records[0][1], records[0][3])
         vm = self.vm
         outer = parent
         child = dst
@@ -730,6 +744,13 @@ class Jit:
         self.exit_step = vm.sched.step
         if status == 3 and self.error is None:
             self.error = RuntimeError("native code left with an error but none was recorded")
+
+    def _count_side_exit(self, fi: int, pc: int) -> None:
+        """Native code left so that the interpreter runs instruction `pc` of `fi`: if
+        that is a side exit (a builtin that may wait or call back), count it."""
+        nat = self.natives[fi]
+        if nat is not None and nat.plan is not None and pc in nat.plan.side_exits:
+            nat.side_exits += 1
 
     def _rebuilt_frame(self, fi: int, values: list, parent, ret, env, depth):
         """The bytecode frame a native frame becomes when native code leaves."""
@@ -1483,11 +1504,11 @@ class Jit:
                              "source": nat.source, "calls": nat.calls, "osr": nat.loops,
                              "compile_ms": nat.compile_seconds * 1000,
                              "code_bytes": nat.code_size, "address": nat.address,
-                             "reason": ""})
+                             "side_exits": nat.side_exits, "reason": ""})
             else:
                 rows.append({"function": fn.name, "index": fi, "tier": 0, "source": "",
                              "calls": 0, "osr": 0, "compile_ms": 0.0, "code_bytes": 0,
-                             "address": 0,
+                             "address": 0, "side_exits": 0,
                              "reason": self.refused.get(fi, "not hot enough")})
         return rows
 
@@ -1497,11 +1518,12 @@ class Jit:
         out.write(f"jit: mode {self.options.mode}, {len(compiled)} of {len(rows)} functions "
                   f"native, {sum(c.seconds for c in self.compilations) * 1000:.1f} ms "
                   f"compiling\n")
-        out.write(f"{'function':<32} {'tier':>4} {'calls':>10} {'osr':>6} {'compile ms':>10} "
-                  f"{'bytes':>7}  from\n")
+        out.write(f"{'function':<32} {'tier':>4} {'calls':>10} {'osr':>6} {'exits':>6} "
+                  f"{'compile ms':>10} {'bytes':>7}  from\n")
         for r in compiled:
             out.write(f"{r['function'][:32]:<32} {r['tier']:>4} {r['calls']:>10} {r['osr']:>6} "
-                      f"{r['compile_ms']:>10.2f} {r['code_bytes']:>7}  {r['source']}\n")
+                      f"{r['side_exits']:>6} {r['compile_ms']:>10.2f} {r['code_bytes']:>7}  "
+                      f"{r['source']}\n")
         for r in rows:
             if not r["tier"] and r["reason"] != "not hot enough":
                 out.write(f"{r['function'][:32]:<32} stays in bytecode: {r['reason']}\n")
@@ -1613,7 +1635,8 @@ def symbol_sizes(obj: bytes) -> dict[str, int]:
 
 def plain_builtins() -> frozenset[str]:
     """Builtins that neither call back into Vyn code nor wait: native code may call them
-    through `vyn_rt_exec` (the backend refuses functions calling the others)."""
+    through `vyn_rt_exec`. A call of any other is a side exit: native code leaves there
+    and the interpreter makes it (docs/native.md, "Side exits")."""
     from runtime import builtins as rb
     from runtime import sched as rs
 
