@@ -33,7 +33,6 @@ import functools
 import struct
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT, Function, Program
@@ -221,27 +220,35 @@ def string_ids(program: Program) -> dict[tuple[int, int], int]:
 # ------------------------------------------------------------------------------ analysis
 
 
-@dataclass
 class Plan:
-    """What the backend knows about one compilable function."""
+    """What the backend knows about one compilable function. (A plain class, as the other
+    records `vyn run` loads at every start: importing dataclasses costs about 8 ms.)"""
 
-    fn: Function
-    states: list[tuple]              # register kinds before each pc
-    entry: tuple                     # register kinds at entry (parameters)
-    ret_kind: int
-    leaders: list[int]
-    backedges: list[int]             # targets of loop back-edges that are OSR entries
-    callees: set[int] = field(default_factory=set)
-    reachable: frozenset[int] = frozenset()
-    # Side exits: CALLBs of builtins that may wait or call back into Vyn code. Native
-    # code leaves there (the interpreter runs the builtin and goes on with the frame).
-    side_exits: frozenset[int] = frozenset()
-    # Loop headers that are no OSR entries: their loop has a side exit, or calls a
-    # function that may leave at one (compiler/native_loops.py `waiting_loops`).
-    no_osr: list[int] = field(default_factory=list)
-    # Calls enter its native code at its start (else it would only leave at a side
-    # exit: the interpreter makes its calls, `entered_by_calls`; OSR still enters it).
-    entered: bool = True
+    def __init__(self, fn: Function, states: list[tuple], entry: tuple, ret_kind: int,
+                 leaders: list[int], backedges: list[int], callees: set[int] | None = None,
+                 reachable: frozenset[int] = frozenset(),
+                 side_exits: frozenset[int] = frozenset(), no_osr: list[int] | None = None,
+                 entered: bool = True) -> None:
+        self.fn = fn
+        self.states = states              # register kinds before each pc
+        self.entry = entry                # register kinds at entry (parameters)
+        self.ret_kind = ret_kind
+        self.leaders = leaders
+        self.backedges = backedges        # targets of loop back-edges that are OSR entries
+        self.callees: set[int] = set() if callees is None else callees
+        self.reachable = reachable
+        # Side exits: CALLBs of builtins that may wait or call back into Vyn code. Native
+        # code leaves there (the interpreter runs the builtin and goes on with the frame).
+        self.side_exits = side_exits
+        # Loop headers that are no OSR entries: their loop has a side exit, or calls a
+        # function that may leave at one (compiler/native_loops.py `waiting_loops`).
+        self.no_osr: list[int] = [] if no_osr is None else no_osr
+        # Calls enter its native code at its start (else it would only leave at a side
+        # exit: the interpreter makes its calls, `entered_by_calls`; OSR still enters it).
+        self.entered = entered
+
+    def __repr__(self) -> str:
+        return f"Plan({self.fn.name!r}, backedges={self.backedges}, entered={self.entered})"
 
     @property
     def index(self) -> int:
@@ -1846,15 +1853,16 @@ def optimize(module, opt: int) -> None:
         pb.close()
 
 
-@dataclass
 class CompiledModule:
     """An object file with native code for `plans`, and what it cost."""
 
-    object: bytes
-    plans: dict[int, Plan]
-    opt: int
-    seconds: float
-    ir_chars: int
+    def __init__(self, object: bytes, plans: dict[int, Plan], opt: int, seconds: float,
+                 ir_chars: int) -> None:
+        self.object = object
+        self.plans = plans
+        self.opt = opt
+        self.seconds = seconds
+        self.ir_chars = ir_chars
 
 
 def compile_plans(program: Program, plans: dict[int, Plan], *, opt: int, debug: bool = True,

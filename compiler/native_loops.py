@@ -31,8 +31,6 @@ This module holds the analysis (which loops, which registers); the IR is in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from compiler import bytecode as bc
 from compiler.bytecode import K_PTR, Program
 
@@ -42,14 +40,14 @@ _NO_WRITE = frozenset((bc.JMP, bc.JT, bc.JF, bc.JLT, bc.JLE, bc.JGT, bc.JGE, bc.
                        bc.PANIC, bc.PANICK, bc.UNSUPPORTED))
 
 
-@dataclass
 class Loop:
     """An innermost loop [head, end] (end: its last back-edge) whose checks are hoisted."""
 
-    head: int
-    end: int
-    objects: dict[int, str] = field(default_factory=dict)   # register -> "vec" / "array"
-    calls: bool = False
+    def __init__(self, head: int, end: int) -> None:
+        self.head = head
+        self.end = end
+        self.objects: dict[int, str] = {}     # register -> "vec" / "array"
+        self.calls = False
 
 
 def writes(ins: tuple) -> list[int]:

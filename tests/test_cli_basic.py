@@ -158,6 +158,27 @@ def test_other_command_lines_go_to_the_parser(argv):
     assert cli._plain_run(argv) is None
 
 
+def test_a_plain_run_imports_no_argparse(tmp_path):
+    """The build cache's fast path: `vyn run FILE` from the cache imports none of argparse,
+    re, enum, typing, dataclasses, hashlib or pathlib (each costs milliseconds at start-up;
+    `python -m vyndbg.cli` pays for none of them, pip's `vyn` script imports re)."""
+    program = tmp_path / "p.vyn"
+    program.write_text('fn main() {\n  println("hi")\n}\n')
+    code = ("import sys\nfrom vyndbg.cli import main\nmain(['run', sys.argv[1]])\n"
+            "heavy = ('argparse', 'typing', 'dataclasses', 'hashlib', 'pathlib', 'inspect', 're', "
+            "'enum')\n"
+            "print(sorted(m for m in heavy if m in sys.modules))\n")
+    env = dict(os.environ, VYN_CACHE=str(tmp_path / "cache"))
+    outputs = []
+    for _ in ("stored", "from the cache"):
+        done = subprocess.run([sys.executable, "-c", code, str(program)], capture_output=True,
+                              text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.splitlines())
+    assert outputs[0][0] == "hi"
+    assert outputs[1] == ["hi", "[]"]
+
+
 # -- unreadable input: one sentence, exit 2 ---------------------------------------------------
 
 def test_missing_file(capsys, driver, tmp_path):
