@@ -21,8 +21,9 @@ In short:
   (`vyn_rt_frame`), which rebuilds bytecode frames and goes on in the interpreter. So
   the scheduler switches fibers at exactly the same reductions, and a panic is raised
   by the interpreter itself, with the same message and backtrace.
-- Tier 2 keeps the budget in a local (a register), stored to the context word only where
-  the runtime or a callee reads it, and checks the Vecs an innermost loop indexes once
+- The budget goes from caller to callee in a register (an argument of the fast entry,
+  returned beside the result); tier 2 keeps it in a local (a register), stored to the
+  context word only where the runtime reads it, and checks the Vecs an innermost loop indexes once
   per entry into the loop when nothing in it can change them (compiler/native_loops.py):
   an element then costs one compare of its index with a limit.
 """
@@ -40,7 +41,7 @@ from compiler.native_debug import DIBuilder, NullDIBuilder
 from compiler.native_loops import Loop, budget_free, find_loops, stable_functions
 
 TARGET_TRIPLE = "x86_64-unknown-linux-gnu"
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 # The context every native function receives (an array of i64 words).
 CTX_BUDGET, CTX_STATUS, CTX_DEPTH_LIMIT, CTX_STRINGS, CTX_FUNCTIONS, CTX_ID, CTX_STACK = range(7)
@@ -576,7 +577,7 @@ class _FnEmitter:
         self.loc = ""
         self.buf_size = max([self.fn.nregs, 1] + [ins[4] for ins in self.fn.code
                                                   if ins[0] == bc.CALL])
-        self.local_budget = module.local_budget and not module.budget_free(plan.fn.index)
+        self.local_budget = module.local_budget
         # Innermost loops whose checks are done once per entry (compiler/native_loops.py),
         # by header pc; while one's body is emitted: the loop, and each object it indexes
         # with its (data pointer, index limit) from the dispatch.
@@ -630,6 +631,22 @@ class _FnEmitter:
         if self.local_budget:
             b = self.value(f"load i64, ptr %ctx{CTX}")
             self.emit(f"store i64 {b}, ptr %bud")
+
+    def budget_now(self) -> str:
+        """The budget's value, for a callee (passed in a register, returned with the
+        result: no store and load through the context per call)."""
+        return self.value(f"load i64, ptr {self.budget_ptr()}{'' if self.local_budget else CTX}")
+
+    def budget_set(self, b: str) -> None:
+        """The budget a callee returned."""
+        self.emit(f"store i64 {b}, ptr {self.budget_ptr()}{'' if self.local_budget else CTX}")
+
+    def ret(self, v: str) -> None:
+        """Return `v` and the budget (`{i64, i64}`: rax, rdx) from the fast entry."""
+        b = self.budget_now()
+        a = self.value(f"insertvalue {{i64, i64}} undef, i64 {v}, 0")
+        r = self.value(f"insertvalue {{i64, i64}} {a}, i64 {b}, 1")
+        self.emit(f"ret {{i64, i64}} {r}")
 
     def load(self, r: int) -> str:
         t = self.value(f"load i64, ptr %r{r}")
@@ -891,8 +908,8 @@ class _FnEmitter:
         else:
             params = "".join(f", i64 %a{i}" for i in range(fn.nparams))
             linkage = "internal " if fi in self.m.private else ""
-            head = (f'define {linkage}i64 @"{symbol(fi)}"(ptr %ctx, i64 %depth, '
-                    f"i64 %env{params})")
+            head = (f'define {linkage}{{i64, i64}} @"{symbol(fi)}"(ptr %ctx, i64 %depth, '
+                    f"i64 %env, i64 %left{params})")
         dbg = f" !dbg {self.sp}" if di.enabled else ""
         self.out.append(f"{head} #0{dbg} {{")
         self.block("entry")
@@ -901,12 +918,19 @@ class _FnEmitter:
         for r in range(fn.nregs):
             self.emit(f"%r{r} = alloca i64, align 8")
         self.emit(f"%xb = alloca [{self.buf_size} x i64], align 8")
+        if not self.local_budget and not self.osr:
+            self.emit(f"store i64 %left, ptr %ctx{CTX}")
         if self.local_budget:
             self.emit("%bud = alloca i64, align 8")
-            self.budget_in()
-            # Native code runs with status 0 (said here, LLVM can drop the status test
-            # after a call it inlined).
-            self.emit(f"store i64 0, ptr {self.ctx_word(CTX_STATUS)}{CTX}")
+            if self.osr:
+                self.budget_in()
+            else:
+                self.emit("store i64 %left, ptr %bud")
+            if self.osr or not self.m.budget_free(fn.index):
+                # Native code runs with status 0 (said here, LLVM can drop the status
+                # test after a call it inlined). (Not in a function that counts nothing:
+                # inlined into a loop, the store would be made at every iteration.)
+                self.emit(f"store i64 0, ptr {self.ctx_word(CTX_STATUS)}{CTX}")
         for r in range(fn.nregs):
             if self.osr:
                 p = self.value(f"getelementptr inbounds i64, ptr %in, i64 {r}")
@@ -1073,7 +1097,10 @@ class _FnEmitter:
             self.emit(f"store i64 {self.load(r)}, ptr {p}")
         self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {fi}, i64 %site, i64 %resume, "
                   "i64 %child, ptr %xb)")
-        self.emit("ret i64 0")
+        if self.osr:
+            self.emit("ret i64 0")
+        else:
+            self.ret("0")
 
     # -- instructions --------------------------------------------------------------------
 
@@ -1194,8 +1221,7 @@ class _FnEmitter:
             else:
                 v = self.load(ins[1])
                 self.trace_record(None)    # the return
-                self.budget_out()
-                self.emit(f"ret i64 {v}")
+                self.ret(v)
             return True
         elif op in _TRAPS:
             self.emit(f"br label %{self.trap(pc)}")
@@ -1354,14 +1380,15 @@ class _FnEmitter:
                       "ptr %xb)")
 
         self.reduction(pc, pc + 1, dst, callee_frame, callee=g)
-        keep = self.m.budget_free(g)         # the callee does not touch the budget
-        if not keep:
-            self.budget_out()                # the callee counts on from here
         d1 = self.value("add i64 %depth, 1")
         argtext = "".join(f", i64 {a}" for a in args)
         v = self.tmp()
         if g in self.m.plans and self.m.plans[g].entered:
-            self.emit(f'{v} = call i64 @"{symbol(g)}"(ptr %ctx, i64 {d1}, i64 0{argtext})')
+            b = self.budget_now()
+            c = self.value(f'call {{i64, i64}} @"{symbol(g)}"(ptr %ctx, i64 {d1}, i64 0, '
+                           f"i64 {b}{argtext})")
+            self.emit(f"{v} = extractvalue {{i64, i64}} {c}, 0")
+            self.budget_set(self.value(f"extractvalue {{i64, i64}} {c}, 1"))
         else:
             # Compiled elsewhere (an earlier JIT module), still in bytecode, or not entered
             # by calls (Plan.entered): through the context's function table, else the
@@ -1374,20 +1401,24 @@ class _FnEmitter:
             fast, slow, join = self.label("fast"), self.label("slow"), self.label("join")
             self.emit(f"br i1 {none}, label %{slow}, label %{fast}")
             self.block(fast)
-            v1 = self.value(f"call i64 {target}(ptr %ctx, i64 {d1}, i64 0{argtext})")
+            b = self.budget_now()
+            c = self.value(f"call {{i64, i64}} {target}(ptr %ctx, i64 {d1}, i64 0, "
+                           f"i64 {b}{argtext})")
+            v1 = self.value(f"extractvalue {{i64, i64}} {c}, 0")
+            self.budget_set(self.value(f"extractvalue {{i64, i64}} {c}, 1"))
             self.emit(f"br label %{join}")
             self.block(slow)
             store_args()
             self.where(pc, None)
             self.cycles_now(CTX_TRACE_NOW)
+            self.budget_out()                # the interpreter counts on from here
             v2 = self.tmp()
             self.emit(f"{v2} = call i64 @vyn_rt_call(ptr %ctx, i64 {g}, i64 {d1}, i64 0, "
                       "ptr %xb)")
+            self.budget_in()
             self.emit(f"br label %{join}")
             self.block(join)
             self.emit(f"{v} = phi i64 [ {v1}, %{fast} ], [ {v2}, %{slow} ]")
-        if not keep:
-            self.budget_in()
         sp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
         s = self.value(f"load i64, ptr {sp}{CTX}")
         bad = self.value(f"icmp ne i64 {s}, 0")
@@ -1662,8 +1693,12 @@ def _entry_function(plan: Plan, trace: bool = False, walk: bool = True) -> list[
     # (Never inlined here nor a tail call: a profile's walk of the frame pointers stops at
     # the wrapper, which has no DWARF; every Vyn frame is in code with DWARF.)
     call = "notail call" if walk else "call"
-    out.append(f'  %v = {call} i64 @"{symbol(fi)}"(ptr %ctx, i64 %depth, '
-               f'i64 %env{"".join(args)}){" #1" if walk else ""}')
+    out.append(f"  %b = load i64, ptr %ctx{CTX}")
+    out.append(f'  %c = {call} {{i64, i64}} @"{symbol(fi)}"(ptr %ctx, i64 %depth, '
+               f'i64 %env, i64 %b{"".join(args)}){" #1" if walk else ""}')
+    out.append("  %v = extractvalue {i64, i64} %c, 0")
+    out.append("  %b1 = extractvalue {i64, i64} %c, 1")
+    out.append(f"  store i64 %b1, ptr %ctx{CTX}")
     if trace:
         out.extend(_cycles(CTX_TRACE_NOW, "now"))
     out.append("  ret i64 %v")
@@ -1709,9 +1744,9 @@ class ModuleBuilder:
         self.subprograms: dict[int, str] = {}
         self.unlikely = 0
         # Tier 2 (not the debugger's code): the reduction budget lives in a local (a
-        # register after mem2reg), stored to the context only where the runtime or a
-        # callee reads it (polls, calls, exits, returns); innermost loops that cannot
-        # change the objects they index check them once per entry
+        # register after mem2reg), stored to the context only where the runtime reads
+        # it (polls, helpers, exits; callees get it as an argument); innermost loops
+        # that cannot change the objects they index check them once per entry
         # (compiler/native_loops.py).
         self.local_budget = optimized and not pc_map
         self.hoist_loops = optimized and not pc_map
@@ -1719,8 +1754,10 @@ class ModuleBuilder:
         self._budget_free: dict[int, bool] = {}
 
     def budget_free(self, fi: int) -> bool:
-        """Tier 2: function `fi` (of this module) keeps no budget of its own, and its
-        callers keep theirs in a register across the call."""
+        """Tier 2: function `fi` (of this module) counts no reductions and hands nothing to
+        the runtime: its budget only passes through (and it does not restate the status
+        word at its entry, which would cost a store per iteration of a loop it is inlined
+        into)."""
         if not self.local_budget or fi not in self.plans:
             return False
         if fi not in self._budget_free:

@@ -175,9 +175,8 @@ def find_loops(program: Program, plan, plans: dict, stable: set[int]) -> dict[in
 
 def budget_free(program: Program, plan) -> bool:
     """Whether a function never changes nor reads the reduction budget itself: no call,
-    no loop, nothing handed to the runtime. Tier 2 code calling it leaves the budget in
-    its register (the callee's exits hand its frame over; the caller's exit then stores
-    the budget before native code returns)."""
+    no loop, nothing handed to the runtime. Its budget argument only passes through, and
+    its entry does not restate the status word (compiler/native.py)."""
     fn = plan.fn
     for pc, ins in enumerate(fn.code):
         if pc not in plan.reachable:
