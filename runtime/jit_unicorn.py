@@ -80,6 +80,10 @@ def _host_mmap(size: int, hint: int = 0) -> tuple[object, int]:
     return mem, mem.address
 
 
+def _no_register(n: int) -> None:
+    return None
+
+
 def _signed(v: int) -> int:
     v &= (1 << 64) - 1
     return v - (1 << 64) if v >> 63 else v
@@ -122,7 +126,14 @@ def _native_frame_class():
         every such hit would cost more than the test."""
 
         __slots__ = ("tier", "cfa", "address", "level", "slots", "snapshot", "resolve",
-                     "count_depth", "serial", "readonly")
+                     "count_depth", "serial", "readonly", "depth_bound")
+
+        def depth_at_most(self) -> int:
+            """An upper bound of its depth, without unwinding when it is not known yet
+            (each native frame below it takes 16 bytes of its stack at least)."""
+            if self.count_depth is not None:
+                return self.depth_bound
+            return depth_slot.__get__(self)
 
         def _resolved(self):
             r = self.resolve
@@ -238,6 +249,13 @@ class UnicornJit(Jit):
         self._rets: set[int] = set()
         self._starts: list[int] = []
         self._regmaps: dict[int, dict] = {}
+        self._read_plans: dict[tuple[int, int], tuple] = {}   # (fi, address) -> places
+        # The debugger's quick test of a site (`site_test`), per address: (reads, test)
+        # or False (none: every hit stops the ordinary way).
+        self.site_test = None
+        self._site_tests: dict[int, object] = {}
+        self._gpr_readers: dict[int, tuple] = {}
+        self._rbp_readers: list = []          # per level: its rbp, read fast
         self.reporting = False
         self._dirty = False
         self._restart = None
@@ -465,6 +483,7 @@ class UnicornJit(Jit):
         uc.hook_add(unicorn.UC_HOOK_CODE, self._guard(self._on_stub), None,
                     self.code_base, self.code_base + PAGE - 1)
         self._handles.append({})
+        self._rbp_readers.append(self._reg_reader(uc, self._x86.UC_X86_REG_RBP))
         self._install(level, uc)
         self._install_watches(level, uc)
         return uc
@@ -487,8 +506,7 @@ class UnicornJit(Jit):
         parent, depth, env = self._pending if self._pending else (None, args[1], args[2])
         self._pending = None
         self._bases.append((parent, depth, env, uc))
-        top = self._stacks[level][1] + STACK_SIZE
-        rsp = ((top - 256) & ~0xF) - 8
+        rsp = self._entry_sp(level)
         _I64.from_address(rsp).value = self.exit_address
         regs = (x86.UC_X86_REG_RDI, x86.UC_X86_REG_RSI, x86.UC_X86_REG_RDX,
                 x86.UC_X86_REG_RCX, x86.UC_X86_REG_R8)
@@ -678,10 +696,11 @@ class UnicornJit(Jit):
         self._regmaps[fi] = out
         return out
 
-    def _locate(self, where, address: int, rbp: int, register) -> tuple:
-        """Where a variable is at `address`: ("memory", addr), ("value", bits) or
-        ("gone",). `register(n)`: the frame's DWARF register n, or None (an outer
-        frame: only memory relative to its frame pointer is known)."""
+    def _var_place(self, where, address: int) -> tuple:
+        """Where a variable is at `address`, independent of the frame: ("fbreg", offset)
+        (memory at the frame base, rbp, + offset), ("breg", n, offset) (memory at DWARF
+        register n + offset), ("reg", n) (the value of register n), ("value", bits) or
+        ("gone",)."""
         if where is None:
             return ("gone",)
         if where[0] == "list":
@@ -692,34 +711,101 @@ class UnicornJit(Jit):
             expr = where[1]
         if not expr:
             return ("gone",)
-        op = expr[0]
-        if op == 0x91:                                   # DW_OP_fbreg (frame base: rbp)
-            return ("memory", rbp + _sleb(expr[1:]))
-        if 0x70 <= op <= 0x7F:                           # DW_OP_bregN offset
-            n, off = op - 0x70, _sleb(expr[1:])
-            base = rbp if n == 6 else register(n)
-            return ("gone",) if base is None else ("memory", base + off)
-        if 0x50 <= op <= 0x6F or op == 0x90:             # DW_OP_regN, DW_OP_regx N
-            n = op - 0x50 if op != 0x90 else _uleb(expr, 1)[0]
-            value = register(n)
-            return ("gone",) if value is None else ("value", value)
-        if op in (0x10, 0x11) and expr[-1] == 0x9F:       # DW_OP_const[us] ... stack_value
-            n, _ = _uleb(expr, 1)
-            if op == 0x11:
-                n = _sleb(expr[1:])
-            return ("value", n & (1 << 64) - 1)
-        if 0x30 <= op <= 0x4F and len(expr) == 2 and expr[1] == 0x9F:   # DW_OP_litN
-            return ("value", op - 0x30)
+        try:
+            op = expr[0]
+            if op == 0x91:                                   # DW_OP_fbreg (frame base: rbp)
+                return ("fbreg", _sleb(expr[1:]))
+            if 0x70 <= op <= 0x7F:                           # DW_OP_bregN offset
+                n, off = op - 0x70, _sleb(expr[1:])
+                return ("fbreg", off) if n == 6 else ("breg", n, off)
+            if 0x50 <= op <= 0x6F or op == 0x90:             # DW_OP_regN, DW_OP_regx N
+                return ("reg", op - 0x50 if op != 0x90 else _uleb(expr, 1)[0])
+            if op in (0x10, 0x11) and expr[-1] == 0x9F:       # DW_OP_const[us] stack_value
+                n, _ = _uleb(expr, 1)
+                if op == 0x11:
+                    n = _sleb(expr[1:])
+                return ("value", n & (1 << 64) - 1)
+            if 0x30 <= op <= 0x4F and len(expr) == 2 and expr[1] == 0x9F:   # DW_OP_litN
+                return ("value", op - 0x30)
+        except IndexError:                                   # a truncated DWARF expression
+            pass
         return ("gone",)
+
+    def _read_plan(self, fi: int, address: int) -> tuple:
+        """(register, kind, place) of each variable DWARF locates in function `fi` at
+        `address` (`_var_place`): worked out once per address, as a breakpoint's hits read
+        the same variables from the same places every time."""
+        key = (fi, address)
+        plan = self._read_plans.get(key)
+        if plan is None:
+            plan = tuple((reg, kind, self._var_place(where, address))
+                         for reg, (where, kind) in self._var_regs(fi).items())
+            self._read_plans[key] = plan
+        return plan
+
+    def _locate(self, place: tuple, rbp: int, register) -> tuple:
+        """A `_var_place` in a frame: ("memory", addr), ("value", bits) or ("gone",).
+        `register(n)`: the frame's DWARF register n, or None (an outer frame: only memory
+        relative to its frame pointer is known)."""
+        how = place[0]
+        if how == "fbreg":
+            return ("memory", rbp + place[1])
+        if how == "breg":
+            base = register(place[1])
+            return ("gone",) if base is None else ("memory", base + place[2])
+        if how == "reg":
+            value = register(place[1])
+            return ("gone",) if value is None else ("value", value)
+        return place
+
+    def _gpr_reader(self, uc):
+        """A fast `uc.reg_read` for 64-bit registers (the binding's own builds a ctypes
+        object and checks the register's class at every call)."""
+        found = self._gpr_readers.get(id(uc))
+        if found is not None and found[0] is uc:
+            return found[1]
+        read = self._reg_reader(uc, None)
+        self._gpr_readers[id(uc)] = (uc, read)
+        return read
+
+    @staticmethod
+    def _reg_reader(uc, register: int | None):
+        """`read(reg)` reading a 64-bit register of `uc` through unicorn's C function
+        (or `read()`, register `register`), the binding's `reg_read` when that is not
+        available or fails."""
+        try:
+            from unicorn.unicorn_py3.unicorn import uclib
+            call = uclib.uc_reg_read
+            handle = uc._uch
+        except (ImportError, AttributeError):       # pragma: no cover - another binding
+            if register is None:
+                return uc.reg_read
+            return lambda: uc.reg_read(register)
+        buf = (ctypes.c_uint64 * 2)()          # room for any register the id may name
+        ref = ctypes.byref(buf)
+        if register is not None:
+            def read_one() -> int:
+                if call(handle, register, ref) != 0:
+                    return uc.reg_read(register)
+                return buf[0]
+            return read_one
+
+        def read(reg: int) -> int:
+            if call(handle, reg, ref) != 0:
+                return uc.reg_read(reg)
+            return buf[0]
+        return read
 
     def _registers_of(self, uc):
         """DWARF register number -> value, read from `uc` (the innermost frame's)."""
         x86 = self._x86
+        read = self._gpr_reader(uc)
 
         def register(n: int):
             if n >= len(_DWARF_REGS):
                 return None
-            v = uc.reg_read(getattr(x86, f"UC_X86_REG_{_DWARF_REGS[n].upper()}"))
+            reg = getattr(x86, f"UC_X86_REG_{_DWARF_REGS[n].upper()}")
+            v = read(reg) if n <= 16 else uc.reg_read(reg)
             return v & (1 << 64) - 1
         return register
 
@@ -753,13 +839,16 @@ class UnicornJit(Jit):
             f.regs[:len(params)] = params
         else:
             rbp = cfa - 16
-            register = registers if registers is not None else (lambda n: None)
+            register = registers if registers is not None else _no_register
             at = address if registers is not None else address - 1   # callers: the call
-            for reg, (where, kind) in self._var_regs(nf.fi).items():
-                try:
-                    place = self._locate(where, at, rbp, register)
-                except IndexError:                 # a truncated DWARF expression
-                    place = ("gone",)
+            from_bits = self._from_bits
+            for reg, kind, where in self._read_plan(nf.fi, at):
+                if where[0] == "fbreg":
+                    addr = rbp + where[1]
+                    f.regs[reg] = from_bits(_I64.from_address(addr).value, kind)
+                    f.slots[reg] = (addr, kind)
+                    continue
+                place = self._locate(where, rbp, register)
                 if place[0] == "memory":
                     f.regs[reg] = self._from_bits(_I64.from_address(place[1]).value, kind)
                     f.slots[reg] = (place[1], kind)
@@ -913,6 +1002,13 @@ class UnicornJit(Jit):
         if level < 0 or self._bases[level][3] is not uc or self.vm.hooks is None:
             return
         self._dirty = False
+        quick = self._site_tests.get(address)
+        if quick and not self.reporting and address not in self._addr_breaks and \
+                address not in self._watch_after:
+            # Only a breakpoint site here, whose conditions are known false: done.
+            if self._quick_test(uc, quick):
+                return
+            quick = False                    # tested: the stop goes the ordinary way
         if self._written and address in self._watch_after:
             self._report_watch(uc, address)
         nf = self.function_at(address)
@@ -938,6 +1034,8 @@ class UnicornJit(Jit):
             if at_entry or self.reporting:
                 frames = self.frames_here(uc, address, site[1], at_entry=at_entry)
                 frame = frames[0] if frames else None
+            elif quick is not False and self._quick_skip(uc, nf, address, site):
+                frame = None                 # a false condition: nothing to report
             else:
                 frame = self._lazy_frame(uc, nf, address, site[1])
             if frame is not None:
@@ -951,8 +1049,8 @@ class UnicornJit(Jit):
 
     def _lazy_frame(self, uc, nf: NativeFunction, address: int, pc: int):
         """The innermost frame alone, its caller and depth found if asked."""
-        rbp = uc.reg_read(self._x86.UC_X86_REG_RBP)
         level = self.level
+        rbp = self._rbp_readers[level]()
         f = self._shadow(level, nf, address, rbp + 16, pc, 0, 0, None,
                          self._registers_of(uc))
 
@@ -969,6 +1067,7 @@ class UnicornJit(Jit):
             return self._bases[level][1] + n - 1
         f.resolve = resolve
         f.count_depth = count
+        f.depth_bound = self._depth_bound(level, rbp)
         return f
 
     def _on_ret(self, uc, nf: NativeFunction, address: int) -> None:
@@ -1041,7 +1140,71 @@ class UnicornJit(Jit):
                 want.setdefault(a, (fi, pc))
         if want != self._sites:
             self._sites = want
+            self._site_tests.clear()
             self._refresh_hooks()
+
+    def forget_site_tests(self) -> None:
+        """What `site_test` says may have changed (breakpoints, their conditions)."""
+        self._site_tests.clear()
+
+    def _quick_skip(self, uc, nf: NativeFunction, address: int, site: tuple) -> bool:
+        """Whether a hit of breakpoint site `site` at `address` is known to change
+        nothing, without a frame: the debugger's `site_test(fi, pc)` gives the variables
+        (registers) its conditions read and `test(values, depth_bound)`, true when none
+        of them holds (vyndbg/engine.py). Only variables in the frame's stack slots are
+        read here (tier 1 keeps every variable in one); others go the ordinary way.
+        Once known, the test is made first thing in `_on_hooked` (`_quick_test`)."""
+        entry = self._site_tests.get(address)
+        if entry is None:
+            entry = False
+            provider = self.site_test
+            found = provider(site[0], site[1]) if provider is not None else None
+            if found is not None:
+                regs, test = found
+                places = {reg: (kind, where) for reg, kind, where in
+                          self._read_plan(nf.fi, address)}
+                reads = []
+                for reg in regs:
+                    p = places.get(reg)
+                    if p is None or p[1][0] != "fbreg":
+                        break
+                    kind = p[0]
+                    if kind == self._bc.K_FLOAT:
+                        reads.append((p[1][1], ctypes.c_double, False))
+                    elif kind == self._bc.K_BOOL:
+                        reads.append((p[1][1], _I64, True))
+                    elif kind in (self._bc.K_INT, self._bc.K_PTR):
+                        reads.append((p[1][1], _I64, False))
+                    else:
+                        break                       # read as None: not a condition's
+                else:
+                    entry = (tuple(reads), test)
+            self._site_tests[address] = entry
+        return entry is not False and self._quick_test(uc, entry)
+
+    def _quick_test(self, uc, entry: tuple) -> bool:
+        """`_quick_skip`'s test, its variables read from their stack slots as `_shadow`
+        reads them (Jit._from_bits of the slot's bits)."""
+        reads, test = entry
+        level = self.level
+        rbp = self._rbp_readers[level]()
+        values = []
+        for off, ctype, is_bool in reads:
+            v = ctype.from_address(rbp + off).value
+            values.append(v != 0 if is_bool else v)
+        return test(values, self._depth_bound(level, rbp))
+
+    def _entry_sp(self, level: int) -> int:
+        """The stack pointer of `level`'s emulation at its entry (the exit address is
+        there: the return address of the entry wrapper)."""
+        return ((self._stacks[level][1] + STACK_SIZE - 256) & ~0xF) - 8
+
+    def _depth_bound(self, level: int, rbp: int) -> int:
+        """At least the depth of the innermost native frame of `level` (frame pointer
+        `rbp`), without unwinding: `_lazy_frame`'s count follows the frame pointers up
+        to the entry wrapper's, below the entry's stack pointer, and each link is 16
+        bytes at least (a return address and a saved rbp)."""
+        return self._bases[level][1] + max(0, self._entry_sp(level) - rbp) // 16
 
     def set_address_breaks(self, breaks: dict[int, int]) -> None:
         """`break *ADDRESS`: stop at these machine addresses (breakpoint number ->
@@ -1081,11 +1244,30 @@ class UnicornJit(Jit):
                 changed = True
         for a in want:
             if a not in have:
-                have[a] = uc.hook_add(self._unicorn.UC_HOOK_CODE,
-                                      self._guard(self._on_hooked), None, a, a)
+                have[a] = self._code_hook(uc, self._on_hooked, a, a)
                 changed = True
         if changed:
             uc.ctl_remove_cache(self.code_base, self.code_base + max(self._code_top, PAGE))
+
+    def _code_hook(self, uc, fn, begin: int, end: int) -> int:
+        """uc.hook_add(UC_HOOK_CODE, self._guard(fn), None, begin, end), its callback
+        called by unicorn without the binding's two Python wrappers (its guard is not
+        needed: this one catches everything, as `_guard` does). A hit of a breakpoint
+        whose condition is false costs little else. `uc.hook_del` removes it as usual."""
+        try:
+            from unicorn.unicorn_py3.unicorn import HOOK_CODE_CFUNC
+            add = uc._Uc__do_hook_add
+        except (ImportError, AttributeError):       # pragma: no cover - another binding
+            return uc.hook_add(self._unicorn.UC_HOOK_CODE, self._guard(fn), None, begin, end)
+
+        def raw(handle, address, size, key):
+            try:
+                fn(uc, address)
+            except BaseException as e:
+                if self._hook_error is None:
+                    self._hook_error = e
+                uc.emu_stop()
+        return add(self._unicorn.UC_HOOK_CODE, HOOK_CODE_CFUNC(raw), begin, end)
 
     # -- watchpoints: memory-write hooks ------------------------------------------------------
 
@@ -1243,6 +1425,9 @@ class UnicornJit(Jit):
     def close(self) -> None:
         super().close()
         self._ucs.clear()
+        self._gpr_readers.clear()
+        self._rbp_readers.clear()
+        self._site_tests.clear()
         for mem, _addr in self._stacks:
             mem.close()
         self._stacks.clear()

@@ -26,6 +26,7 @@ from runtime.heap_errors import HeapError
 from runtime.run import panic_text
 from runtime.vm import VM, Frame, VMHooks, WouldBlock
 from vyndbg import locations
+from vyndbg.conditions import FALLBACK, pure_evaluator
 from vyndbg.control import WATCH_KINDS, FlowControl, at_closing_line, closing_start
 from vyndbg.evaluate import Scope, TypedValue
 from vyndbg.exprs import ExprCompiler
@@ -64,6 +65,7 @@ from vyndbg.model import (
 )
 from vyndbg.native_views import NativeViews
 
+_NUMBERS = (int, float, bool)
 EXPANDABLE = ("struct", "tuple", "vec", "array", "enum")
 PRINT_ELEMENTS = 200     # elements of a collection shown in a value's text (gdb's default)
 # `set scheduler-locking`: gdb's modes (replay means off: there is no recording to replay).
@@ -198,6 +200,8 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
         self._step = StepCondition()
         self._patched: set[tuple[int, int]] = set()
         self._evaluating = False
+        # Breakpoint conditions: (id(condition), fn, pc, innermost) -> _fast_condition's
+        self._fast_conditions: dict[tuple, tuple] = {}
         self._last_fn = -1
         self.pid = os.getpid()
         self.runs = 0
@@ -323,6 +327,7 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
         bp = self._get(number)
         bp.compiled = compile_expression(expr) if expr else None
         bp.condition = expr or None
+        self._forget_site_tests()
         return bp.public()
 
     def ignore(self, number: int, count: int) -> Breakpoint:
@@ -748,7 +753,7 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
         use up its ignore count, print a dprintf. Whether it stops the program."""
         if bp.compiled is not None and bp.kind == "breakpoint":
             try:
-                ok = bool(self._eval_in(bp.compiled, frame).value)
+                ok = self._condition_holds(bp.compiled, frame)
             except DebugError as e:
                 self._output(Output("dprintf", f"Error in testing condition for "
                                                f"breakpoint {bp.number}:\n{e}\n"))
@@ -763,6 +768,140 @@ class Session(FiberViews, HeapViews, FlowControl, NativeViews):
             self._output(Output("dprintf", self._dprintf_text(bp, frame)))
             return False
         return True
+
+    def _condition_holds(self, compiled, frame: Frame) -> bool:
+        """A breakpoint's condition in `frame`, true or false; raises DebugError as
+        evaluating it does. A pure condition (vyndbg/conditions.py) seen at this place
+        before runs on the frame's values directly, without a call into the VM; anything
+        it cannot do, and the first test at each place, is evaluated the ordinary way."""
+        vm = self.vm
+        key = (id(compiled), frame.fn.index, frame.pc, frame is vm.frame)
+        fast = self._fast_conditions.get(key)
+        if fast is not None and fast[0] is compiled and fast[1] is vm:
+            run = fast[3]
+            if run is not None and not (self.state.state == "stopped" and self._fiber_sel):
+                args = self._condition_args(frame, fast[2])
+                if args is not None and self._may_call(vm):
+                    value = run(args)
+                    if value is not FALLBACK:
+                        return bool(value)
+            return bool(self._eval_in(compiled, frame).value)
+        ok = bool(self._eval_in(compiled, frame).value)
+        self._fast_conditions[key] = self._fast_condition(compiled, vm, frame)
+        self._forget_site_tests()
+        return ok
+
+    def _forget_site_tests(self) -> None:
+        jit = self._native_jit()
+        if jit is not None:
+            jit.forget_site_tests()
+
+    def _native_site_test(self, fi: int, pc: int):
+        """For native code (runtime/jit_unicorn.py): how to know, before a frame is built,
+        that a hit of site (fi, pc) in an innermost native frame would change nothing.
+        None, unless every breakpoint there is an ordinary one whose condition is pure
+        and was tested there once (`_condition_holds`); else (registers, test):
+        `test(values of those registers, an upper bound of the frame's depth)` is true
+        when the program is running on (`continue`), nothing but breakpoints is at the
+        site, and every condition is false, exactly as `_on_trap` would find."""
+        vm = self.vm
+        site = (fi, pc)
+        conds = []
+        for bp in self._bps.values():
+            if not bp.enabled or site not in bp.sites:
+                continue
+            if bp.kind != "breakpoint" or bp.thread is not None or bp.compiled is None:
+                return None
+            fast = self._fast_conditions.get((id(bp.compiled), fi, pc, True))
+            if fast is None or fast[0] is not bp.compiled or fast[1] is not vm or \
+                    fast[3] is None or any(reg is None for reg, _ in fast[2]):
+                return None
+            conds.append((tuple(reg for reg, _ in fast[2]), fast[3]))
+        if not conds:
+            return None
+        regs = sorted({r for rs, _ in conds for r in rs})
+        where = {r: i for i, r in enumerate(regs)}
+        plan = tuple((tuple(where[r] for r in rs), run) for rs, run in conds)
+        max_depth = vm.max_depth
+        numbers = _NUMBERS
+
+        def quiet(depth_bound: int) -> bool:
+            """Nothing but the breakpoints wants this trap, and a call could be made."""
+            return self._step.mode == "continue" and not self._evaluating and \
+                self._forced is None and self._jumping is None and \
+                depth_bound < max_depth and \
+                not (self.state.state == "stopped" and self._fiber_sel)
+
+        if len(plan) == 1 and plan[0][0] == tuple(range(len(regs))):
+            run = plan[0][1]             # one condition (the usual case): its own values
+
+            def test(values: list, depth_bound: int) -> bool:
+                for a in values:
+                    if type(a) not in numbers:
+                        return False
+                if self._step.mode != "continue" or self._evaluating or \
+                        self._forced is not None or self._jumping is not None or \
+                        depth_bound >= max_depth or \
+                        (self.state.state == "stopped" and self._fiber_sel):
+                    return False                # as quiet(depth_bound)
+                value = run(values)
+                return value is not FALLBACK and not value
+            return tuple(regs), test
+
+        def test_all(values: list, depth_bound: int) -> bool:
+            for a in values:
+                if type(a) not in numbers:
+                    return False
+            if not quiet(depth_bound):
+                return False
+            for index, run in plan:
+                value = run([values[i] for i in index])
+                if value is FALLBACK or value:
+                    return False
+            return True
+        return tuple(regs), test_all
+
+    def _fast_condition(self, compiled, vm, frame: Frame) -> tuple:
+        """(condition, vm, variables, evaluator or None) for `compiled` at `frame`'s
+        place, from the plan its first evaluation there made (vyndbg/exprs.py)."""
+        plans = getattr(compiled, "_plans", None)
+        plan = plans.get((id(vm), frame.fn.index, frame.pc, frame is vm.frame)) \
+            if plans is not None and "$" not in compiled.text else None
+        if plan is None or plan[0] is not vm:
+            return (compiled, vm, (), None)
+        _, variables, loaded = plan
+        fi = loaded.function
+        fn = vm.functions[fi]
+        run = pure_evaluator(vm.codes[fi], fn.nparams, fn.nregs, vm.heap)
+        simple = tuple(None if v.kind == "capture" or v.cell else v.reg for v in variables)
+        return (compiled, vm, tuple(zip(simple, variables, strict=True)), run)
+
+    def _condition_args(self, frame: Frame, variables: tuple) -> list | None:
+        """The values of a condition's variables in `frame` (None: one is not a plain
+        number, Bool or reference, or cannot be read: the ordinary path says why)."""
+        regs = frame.regs
+        out = []
+        try:
+            for reg, v in variables:
+                raw = regs[reg] if reg is not None and reg < len(regs) else \
+                    self._read_var(frame, v).value
+                if type(raw) not in _NUMBERS:
+                    return None
+                out.append(raw)
+        except Exception:                 # noqa: BLE001 - read again on the ordinary path
+            return None
+        return out
+
+    @staticmethod
+    def _may_call(vm) -> bool:
+        """Whether a call from the debugger could start here without overflowing the
+        stack (call_function's test); a native frame bounds its depth without unwinding."""
+        top = vm.frame
+        if top is None:
+            return True
+        at_most = getattr(top, "depth_at_most", None)
+        depth = at_most() if at_most is not None else top.depth
+        return depth + 1 <= vm.max_depth
 
     def _stop_at_breakpoint(self, bp: _Bp, frame: Frame) -> None:
         public = bp.public()

@@ -151,16 +151,16 @@ class NativeCommands:
         except DebugError as e:
             raise CommandError(str(e)) from None
         self.write(f"{'Function':<28} {'Tier':<9} {'Calls':>8} {'Compile ms':>10} "
-                   f"{'Bytes':>6}  Address range")
+                   f"{'Bytes':>6} {'Exits':>6}  Address range")
         for r in rows:
             if r.tier:
                 tier = f"native {r.tier}" + (" (image)" if r.source == "image" else "")
                 self.write(f"{r.function[:28]:<28} {tier:<9} {r.calls:>8} "
-                           f"{r.compile_ms:>10.2f} {r.code_bytes:>6}  "
+                           f"{r.compile_ms:>10.2f} {r.code_bytes:>6} {r.side_exits:>6}  "
                            f"0x{r.start:x}-0x{r.end:x}")
             else:
                 self.write(f"{r.function[:28]:<28} {'bytecode':<9} {'':>8} {'':>10} "
-                           f"{'':>6}  {r.reason}")
+                           f"{'':>6} {'':>6}  {r.reason}")
 
 
 _FLAGS = ((0, "CF"), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"), (8, "TF"), (9, "IF"),

@@ -362,6 +362,7 @@ class JitFunction:
     start: int
     end: int
     reason: str                  # why it stays in bytecode
+    side_exits: int = 0          # times its native code left at a side exit (--jit-stats)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class NativeViews:
             out.append(JitFunction(r["function"], r["index"], r["tier"], r["source"],
                                    r["calls"], r["compile_ms"], r["code_bytes"],
                                    r["address"], r.get("end", r["address"] + r["code_bytes"]),
-                                   r["reason"]))
+                                   r["reason"], r.get("side_exits", 0)))
         return out
 
     # ------------------------------------------------------------ machine code
@@ -296,6 +296,8 @@ class NativeViews:
         for bp in self._bps.values():
             if bp.enabled and bp.number not in watches:
                 sites.update(bp.sites)
+        jit.site_test = self._native_site_test
+        jit.forget_site_tests()
         jit.set_sites(sites)
         jit.set_address_breaks({bp.number: bp.address for bp in self._bps.values()
                                 if bp.enabled and bp.address is not None})
