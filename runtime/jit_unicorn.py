@@ -1260,13 +1260,10 @@ class UnicornJit(Jit):
         except (ImportError, AttributeError):       # pragma: no cover - another binding
             return uc.hook_add(self._unicorn.UC_HOOK_CODE, self._guard(fn), None, begin, end)
 
+        hook = self._guard(fn)
+
         def raw(handle, address, size, key):
-            try:
-                fn(uc, address)
-            except BaseException as e:
-                if self._hook_error is None:
-                    self._hook_error = e
-                uc.emu_stop()
+            hook(uc, address, size, key)
         return add(self._unicorn.UC_HOOK_CODE, HOOK_CODE_CFUNC(raw), begin, end)
 
     # -- watchpoints: memory-write hooks ------------------------------------------------------
