@@ -633,12 +633,12 @@ class _FnEmitter:
             self.emit(f"store i64 {b}, ptr %bud")
 
     def budget_now(self) -> str:
-        """The budget's value, for a callee (passed in a register, returned with the
-        result: no store and load through the context per call)."""
+        """The budget's value: tier 2's local, else the context word. (A callee gets it as
+        an argument and returns it with its result: no store and load per call.)"""
         return self.value(f"load i64, ptr {self.budget_ptr()}{'' if self.local_budget else CTX}")
 
     def budget_set(self, b: str) -> None:
-        """The budget a callee returned."""
+        """Set the budget (after a reduction, or to what a callee returned)."""
         self.emit(f"store i64 {b}, ptr {self.budget_ptr()}{'' if self.local_budget else CTX}")
 
     def ret(self, v: str) -> None:
@@ -754,10 +754,8 @@ class _FnEmitter:
         """One reduction (a call of `callee`, or a loop back-edge): the budget word goes
         down by one; at zero the runtime decides whether the slice ends (then: leave
         native code with this frame at `resume`)."""
-        bp = self.budget_ptr()
-        b = self.value(f"load i64, ptr {bp}{CTX if bp == '%ctx' else ''}")
-        b1 = self.value(f"sub i64 {b}, 1")
-        self.emit(f"store i64 {b1}, ptr {bp}{CTX if bp == '%ctx' else ''}")
+        b1 = self.value(f"sub i64 {self.budget_now()}, 1")
+        self.budget_set(b1)
         z = self.value(f"icmp sle i64 {b1}, 0")
         poll = self.label("poll")
         cont = self.label("go")
@@ -785,7 +783,7 @@ class _FnEmitter:
             wp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_SOLO_SLICE}")
             w = self.value(f"load i64, ptr {wp}{CTX}")
             nb = self.value(f"add i64 {b1}, {w}")
-            self.emit(f"store i64 {nb}, ptr {bp}{CTX if bp == '%ctx' else ''}")
+            self.budget_set(nb)
             self.emit(f"br label %{cont}")
             self.block(slow)
         self.budget_out()
