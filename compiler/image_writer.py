@@ -10,7 +10,6 @@ llvmlite is imported on first use, so importing this module is cheap.
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
 import struct
@@ -213,9 +212,10 @@ def _checked_payloads(sections: Mapping[str, bytes]) -> dict[str, bytes]:
     return payloads
 
 
-@functools.cache
 def _target_machine(opt: int = 0) -> TargetMachine:
-    """The x86-64 target machine, created once per process.
+    """A new x86-64 target machine, for one image: never shared, as LLVM's ELF object
+    lowering keeps every emitted module's `@llvm.used` globals by address (see
+    compiler/native.py `target_machine`).
 
     llvmlite >= 0.45 initializes LLVM itself (`llvm.initialize()` now raises);
     only the target and its asm printer (the object emitter) need registering.

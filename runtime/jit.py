@@ -440,11 +440,25 @@ class Jit:
                                             private=inline or {}, trace=self.trace_code,
                                             pc_map=self.pc_map, osr_debug=not self.pc_map)
         except native.NativeError as e:
-            for fi in plans:
-                self.refused[fi] = f"the backend failed: {e}"
-                self.natives[fi] = None
+            self._refuse(plans, f"the backend failed: {e}")
             return
-        self._load(compiled.object, plans, compiled.opt, compiled.seconds, "jit")
+        self._load_or_refuse(compiled.object, plans, compiled.opt, compiled.seconds, "jit")
+
+    def _refuse(self, plans: dict, why: str) -> None:
+        for fi in plans:
+            self.refused[fi] = why
+            self.natives[fi] = None
+
+    def _load_or_refuse(self, obj: bytes, plans: dict, opt: int, seconds: float,
+                        source: str) -> bool:
+        """`_load`; code that cannot be placed (the debugger's arena is full, say) leaves
+        its functions in bytecode, saying why."""
+        try:
+            self._load(obj, plans, opt, seconds, source)
+        except self.native.NativeError as e:
+            self._refuse(plans, f"its code could not be loaded: {e}")
+            return False
+        return True
 
     def _place(self, obj: bytes):
         """Load an object's code where it can run; returns symbol name -> address (0:
@@ -570,8 +584,8 @@ class Jit:
         with open(path, "rb") as f:
             data = f.read()
         start = time.perf_counter()
-        self._load(data, plans, opt, 0.0, "image")
-        self.compilations[-1].seconds = time.perf_counter() - start
+        if self._load_or_refuse(data, plans, opt, 0.0, "image"):
+            self.compilations[-1].seconds = time.perf_counter() - start
 
     # -- entering native code --------------------------------------------------------------
 
