@@ -311,6 +311,10 @@ class UnicornJit(Jit):
             linked = link(obj, alloc, write, lambda name: stub_of.get(name, 0))
         except LinkError as e:
             raise self.native.NativeError(f"{e} (under the debugger)") from None
+        if len(linked.texts) != 1:
+            raise self.native.NativeError(
+                f"its code is in {len(linked.texts)} sections, and the debugger reads the "
+                f"DWARF of one (under the debugger)")
         elf = ELFFile(io.BytesIO(obj))
         self._index_functions(elf, linked.symbols, linked.values, linked.texts,
                               linked.bases, len(self._objects))
@@ -339,7 +343,7 @@ class UnicornJit(Jit):
             nf = NativeFunction(fi, kind, v, v + sym.size, tier, obj_index)
             new.append(nf)
             by_offset[(sym.shndx, sym.value)] = nf
-        if len(texts) == 1 and elf.has_dwarf_info():
+        if elf.has_dwarf_info():
             self._read_dwarf(elf, bases[texts[0]], texts[0], by_offset)
         self._scan_rets(new)
         for nf in new:
@@ -936,11 +940,13 @@ class UnicornJit(Jit):
     def _params_at_entry(self, uc, nf: NativeFunction) -> list:
         x86 = self._x86
         fn = self.functions[nf.fi]
-        regs = (x86.UC_X86_REG_RCX, x86.UC_X86_REG_R8, x86.UC_X86_REG_R9)
+        # fast entry (ABI 2): ctx, depth, env, budget, then the arguments: two in
+        # registers, the rest on the stack above the return address.
+        regs = (x86.UC_X86_REG_R8, x86.UC_X86_REG_R9)
         rsp = uc.reg_read(x86.UC_X86_REG_RSP)
         out = []
         for i in range(fn.nparams):
-            raw = uc.reg_read(regs[i]) if i < 3 else _I64.from_address(rsp + 8 * (i - 2)).value
+            raw = uc.reg_read(regs[i]) if i < 2 else _I64.from_address(rsp + 8 * (i - 1)).value
             out.append(self._from_bits(_signed(raw), self._param_kind(fn, i)))
         return out
 

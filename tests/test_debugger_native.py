@@ -296,6 +296,33 @@ def test_break_at_a_machine_address(tmp_path):
     assert s.cont().reason is StopReason.EXITED
 
 
+def test_arguments_at_a_functions_first_instruction(tmp_path):
+    """At a native function's very first instruction (`break *ADDRESS` at its start)
+    the arguments are still where its caller put them: the first two in registers
+    after the context, depth, closure and budget (native calling convention 2), the
+    rest on the stack. Each is shown with its own value."""
+    text = ("fn mix(a: Int, b: Int, c: Float, d: Bool, e: Int) -> Int {\n"
+            "  if d { return a * 10000 + b * 100 + e }\n"
+            "  if c > 2.0 { return 1 }\n"
+            "  0\n"
+            "}\n"
+            "fn main() {\n"
+            "  println(mix(7, -3, 1.5, true, 42))\n"
+            "}\n")
+    s = _session(_program(tmp_path, "mix.vyn", text))
+    s.start()
+    (mix,) = [f for f in s.jit_functions() if f.function == "mix"]
+    assert mix.tier == 1
+    s.break_at(f"*{mix.start}")
+    ev = s.cont()
+    assert ev.reason is StopReason.BREAKPOINT
+    frame = s.frames()[0]
+    assert (frame.function, frame.address, frame.tier) == ("mix", mix.start, Tier.NATIVE)
+    assert [(a.name, a.value.text) for a in frame.args] == \
+        [("a", "7"), ("b", "-3"), ("c", "1.5"), ("d", "true"), ("e", "42")]
+    assert s.cont().reason is StopReason.EXITED
+
+
 def test_break_at_an_address_before_the_code_is_loaded(tmp_path):
     """Native code sits at the same addresses from run to run (as gdb runs programs
     with randomization off): an address from an earlier run can be given before `run`;
