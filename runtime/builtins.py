@@ -6,7 +6,7 @@ the TypeDesc the instruction names (the receiver's type; for `map`, the result's
 
 from __future__ import annotations
 
-from compiler.bytecode import TypeDesc
+from compiler.bytecode import K_PTR, TypeDesc
 from runtime.errors import VynPanic
 
 VEC_LEN, VEC_DATA = 0, 1
@@ -52,8 +52,7 @@ def vec_push(vm, addr: int, value, d: TypeDesc) -> None:
     k = _kind(vm, d.elem)
     if n >= cap:
         new = h.alloc_beside(addr, vm.heap_tid[d.size], max(4, cap * 2))
-        for i in range(n):
-            _store(vm, new, i, k, vm.reader.read_slot(data, i, k))
+        h.copy_slots(data, new, n, k == K_PTR)
         h.set_ptr(addr, VEC_DATA, new)
         data = new
     _store(vm, data, n, k, value)

@@ -427,6 +427,23 @@ class Heap:
         self.check_live(addr)
         return self._u32[((addr - self.base) >> 2) + 2]
 
+    def copy_slots(self, src: int, dst: int, n: int, pointers: bool) -> None:
+        """Copy the first `n` slots of the live object `src` into the live object `dst`
+        (a Vec's data into its grown array) as one memory move. `pointers`: the slots
+        hold addresses; an old `dst` is then remembered (the write barrier's job for
+        whatever young objects they point at)."""
+        if n <= 0:
+            return
+        for addr in (src, dst):
+            if not n <= self.slots(addr):
+                raise self._access_error(addr, n - 1)
+        a = ((src - self.base) >> 3) + 2
+        b = ((dst - self.base) >> 3) + 2
+        self._i64[b:b + n] = self._i64[a:a + n]
+        off = dst - self.base
+        if pointers and not self._u32[(off >> 2) + 1] & FLAG_YOUNG:
+            self._remembered.add(off)
+
     def slots(self, addr: int) -> int:
         """Number of 8-byte slots of the live object at `addr`."""
         self.check_live(addr)
