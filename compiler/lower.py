@@ -1147,6 +1147,9 @@ class FnLowerer:
             self.for_body(e, item, value_reg, d, collect)
             self.loops.pop()
             self.place(cont)
+            if e.iter.inclusive:
+                # a..b with b the largest Int: the counter must not wrap past it.
+                self.op(bc.JEQ, counter, limit, end)
             self.op(bc.ADDK, counter, counter, 1)
             self.op(bc.JMP, head)
         else:
