@@ -77,6 +77,11 @@ EXEC_OK, EXEC_RAISED, EXEC_EXIT_AFTER = 0, 1, 2
 # different kinds on different paths.
 UNSET = None
 CONFLICT = -1
+# An iterator (ITER's destination) over a value of program type T has kind K_ITER + T:
+# its register holds the iterated object, and two hidden words of the frame (after the
+# registers, `iter_registers`) its position: a range's next value and how many are left,
+# a Vec's next index. The runtime turns it into the interpreter's iterator and back.
+K_ITER = 1 << 20
 
 FLAGS_OFFSET, SIZE_OFFSET, SLOT0_OFFSET = 4, 8, 16
 FLAGS_DEAD = 0x2 | 0x4 | 0x40     # FREED | RELEASED | FREE_BLOCK (runtime/heap_layout.py)
@@ -205,6 +210,26 @@ def register_ranges(ins: tuple) -> tuple[list[int], list[int]]:
             first = False
         i += 1
     return reads, writes
+
+
+def iter_registers(fn: Function) -> list[int]:
+    """The registers that hold an iterator somewhere in `fn`, in the order of their
+    hidden words: register `iter_registers(fn)[j]`'s are words `nregs + 2j` and
+    `nregs + 2j + 1` of the frame buffer."""
+    return sorted({ins[1] for ins in fn.code if ins[0] == bc.ITER})
+
+
+def frame_words(fn: Function) -> int:
+    """Words of `fn`'s frame in a buffer (exits, OSR entry): its registers, then two per
+    iterator register."""
+    return max(1, fn.nregs + 2 * len(iter_registers(fn)))
+
+
+def iter_type(kind) -> int | None:
+    """The program type an iterator kind iterates over (None: not an iterator)."""
+    if isinstance(kind, int) and kind >= K_ITER:
+        return kind - K_ITER
+    return None
 
 
 def string_ids(program: Program) -> dict[tuple[int, int], int]:
@@ -346,6 +371,14 @@ def _dest_kind(program: Program, fn: Function, ins: tuple, state: list) -> int |
         return (K_INT, K_FLOAT, K_BOOL, K_INT)[ins[4]] if 0 <= ins[4] <= 3 else K_INT
     if op == bc.GGET:
         return desc_kind(program, program.globals[ins[2]][1])
+    if op == bc.ITER:
+        return K_ITER + ins[3]
+    if op == bc.NEXT:
+        tid = iter_type(state[ins[2]])
+        if tid is None:
+            return None
+        d = program.types[tid]
+        return desc_kind(program, d.elem) if d.kind == "vec" else K_INT
     if op == bc.LOADCAP:
         return _capture_kinds(program, fn)[ins[2]]
     return None
@@ -395,9 +428,20 @@ def _check(program: Program, fn: Function, ins: tuple, state: list,
            plain: frozenset[str] | None) -> None:
     op = ins[0]
     name = bc.OPNAMES[op]
-    if op in (bc.ITER, bc.NEXT):
-        raise _Refuse("iterates over a collection with `for ... in` (ITER/NEXT keep a "
-                      "Python iterator in a register)")
+    if op == bc.ITER:
+        d = program.types[ins[3]] if 0 <= ins[3] < len(program.types) else None
+        if d is None or d.kind not in ("range", "vec"):
+            what = {"array": "an array", "string": "a String", "bytes": "Bytes"}.get(
+                d.kind if d is not None else "", "a value of another type")
+            raise _Refuse(f"iterates over {what} with `for ... in` (native code iterates "
+                          "over ranges and Vecs)")
+    elif op == bc.NEXT:
+        if iter_type(state[ins[2]]) is None:
+            raise _Refuse("iterates with `for ... in` over values of different types "
+                          "in one register")
+    elif any(iter_type(state[r]) is not None for r in register_ranges(ins)[0]
+             if 0 <= r < len(state)):
+        raise _Refuse(f"uses an iterator other than to iterate ({name})")
     if op in (bc.CALLV, bc.CALLM):
         raise _Refuse(f"calls a {'closure' if op == bc.CALLV else 'method'} ({name})")
     if op == bc.BREAKPOINT:
@@ -508,8 +552,8 @@ def _analyze(program: Program, fn: Function, plain: frozenset[str] | None) -> Pl
             # Native code leaves here; what follows is reached by the interpreter (and
             # by OSR), so it starts a block of its own.
             side.add(pc)
-        if op in (bc.JMP, bc.JT, bc.JF, bc.JLTK, bc.JGEK) or op in _BRANCH2 or not succ \
-                or exits:
+        if op in (bc.JMP, bc.JT, bc.JF, bc.JLTK, bc.JGEK, bc.NEXT) or op in _BRANCH2 \
+                or not succ or exits:
             for s in succ:
                 leaders.add(s)
             if pc + 1 < n:
@@ -575,8 +619,10 @@ class _FnEmitter:
         self.exits: list[tuple[str, int, int, int]] = []   # (block, site, resume, child)
         self.sp = ""
         self.loc = ""
-        self.buf_size = max([self.fn.nregs, 1] + [ins[4] for ins in self.fn.code
-                                                  if ins[0] == bc.CALL])
+        # Iterator registers: their hidden words' place in the frame buffer.
+        self.iters = {r: j for j, r in enumerate(iter_registers(self.fn))}
+        self.buf_size = max([frame_words(self.fn)] + [ins[4] for ins in self.fn.code
+                                                      if ins[0] == bc.CALL])
         self.local_budget = module.local_budget
         # Innermost loops whose checks are done once per entry (compiler/native_loops.py),
         # by header pc; while one's body is emitted: the loop, and each object it indexes
@@ -915,6 +961,9 @@ class _FnEmitter:
             self.loc = f", !dbg {di.location(fn.line, fn.col, self.sp)}"
         for r in range(fn.nregs):
             self.emit(f"%r{r} = alloca i64, align 8")
+        for r in self.iters:
+            self.emit(f"%ic{r} = alloca i64, align 8")
+            self.emit(f"%il{r} = alloca i64, align 8")
         self.emit(f"%xb = alloca [{self.buf_size} x i64], align 8")
         if not self.local_budget and not self.osr:
             self.emit(f"store i64 %left, ptr %ctx{CTX}")
@@ -936,6 +985,14 @@ class _FnEmitter:
                 self.store(r, v)
             else:
                 self.store(r, f"%a{r}" if r < fn.nparams else "0")
+        for r, j in self.iters.items():
+            for word, name in ((0, "ic"), (1, "il")):
+                v = "0"
+                if self.osr:
+                    p = self.value(f"getelementptr inbounds i64, ptr %in, "
+                                   f"i64 {fn.nregs + 2 * j + word}")
+                    v = self.value(f"load i64, ptr {p}")
+                self.emit(f"store i64 {v}, ptr %{name}{r}")
         if di.enabled and not self.osr:
             self._declare_variables()
         if self.osr:
@@ -1093,6 +1150,12 @@ class _FnEmitter:
         for r in range(self.fn.nregs):
             p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {r}")
             self.emit(f"store i64 {self.load(r)}, ptr {p}")
+        for r, j in self.iters.items():
+            for word, name in ((0, "ic"), (1, "il")):
+                p = self.value(f"getelementptr inbounds i64, ptr %xb, "
+                               f"i64 {self.fn.nregs + 2 * j + word}")
+                w = self.value(f"load i64, ptr %{name}{r}")
+                self.emit(f"store i64 {w}, ptr {p}")
         self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {fi}, i64 %site, i64 %resume, "
                   "i64 %child, ptr %xb)")
         if self.osr:
@@ -1249,11 +1312,76 @@ class _FnEmitter:
             pass
         elif op == bc.NEW:
             self._new(pc, ins)
+        elif op == bc.ITER:
+            self._iter(pc, ins)
+        elif op == bc.NEXT:
+            self._next(pc, ins, st)
+            return True
         elif op in GENERIC:
             self._generic(pc, ins)
         else:
             raise NativeError(f"no native code for {bc.OPNAMES[op]}")
         return False
+
+    def _iter(self, pc: int, ins: tuple) -> None:
+        """ITER over a range or a Vec (the analysis refuses the others). A range's bounds
+        are read now, as `runtime/builtins.iterate` does: the next value and how many are
+        left (unsigned: a..=MAX has 2^63 - a + 1). A Vec is read at each NEXT (its length
+        may change); its position starts at 0. A dead range traps: the interpreter
+        panics as it would."""
+        d = self.m.program.types[ins[3]]
+        obj_i64 = self.load(ins[2])
+        self.store(ins[1], obj_i64)
+        r = ins[1]
+        if d.kind == "vec":
+            self.emit(f"store i64 0, ptr %ic{r}")
+            self.emit(f"store i64 0, ptr %il{r}")
+            return
+        obj = self.object_checks(obj_i64, 2, pc)
+        a = self.read_slot(obj, 0, K_INT)
+        b = self.read_slot(obj, 1, K_INT)
+        inc = self.read_slot(obj, 2, K_INT)
+        a128 = self.value(f"sext i64 {a} to i128")
+        b128 = self.value(f"sext i64 {b} to i128")
+        inc1 = self.value(f"icmp ne i64 {inc}, 0")
+        inc128 = self.value(f"zext i1 {inc1} to i128")
+        span = self.value(f"sub i128 {b128}, {a128}")
+        count = self.value(f"add i128 {span}, {inc128}")
+        empty = self.value(f"icmp sle i128 {count}, 0")
+        left = self.value(f"trunc i128 {count} to i64")
+        left0 = self.value(f"select i1 {empty}, i64 0, i64 {left}")
+        self.emit(f"store i64 {a}, ptr %ic{r}")
+        self.emit(f"store i64 {left0}, ptr %il{r}")
+
+    def _next(self, pc: int, ins: tuple, st: tuple) -> None:
+        """NEXT: the next item into r[a] and on, or to the target when there is none. A
+        Vec is read as `_vec_iter` reads it: its length, then its data; a dead Vec or data
+        traps at this NEXT (the interpreter's iterator, rebuilt at the same position,
+        raises the same panic)."""
+        dst, it, done = ins[1], ins[2], ins[3]
+        d = self.m.program.types[iter_type(st[it])]
+        more = self.label("more")
+        if d.kind == "vec":
+            i = self.value(f"load i64, ptr %ic{it}")
+            obj = self.object_checks(self.load(it), 1, pc)
+            n = self.read_slot(obj, 0, K_INT)
+            go = self.value(f"icmp slt i64 {i}, {n}")
+            self.emit(f"br i1 {go}, label %{more}, label %{self.lbl(done)}")
+            self.block(more)
+            data_i64 = self.read_slot(obj, 1, K_PTR)
+            data = self.object_checks(data_i64, i, pc)
+            self.store(dst, self.read_slot(data, i, desc_kind(self.m.program, d.elem)))
+            self.emit(f"store i64 {self.value(f'add i64 {i}, 1')}, ptr %ic{it}")
+        else:
+            left = self.value(f"load i64, ptr %il{it}")
+            none = self.value(f"icmp eq i64 {left}, 0")
+            self.emit(f"br i1 {none}, label %{self.lbl(done)}, label %{more}")
+            self.block(more)
+            cur = self.value(f"load i64, ptr %ic{it}")
+            self.store(dst, cur)
+            self.emit(f"store i64 {self.value(f'add i64 {cur}, 1')}, ptr %ic{it}")
+            self.emit(f"store i64 {self.value(f'sub i64 {left}, 1')}, ptr %il{it}")
+        self.emit(f"br label %{self.lbl(pc + 1)}")
 
     def _divmod(self, pc: int, ins: tuple) -> None:
         a = self.load(ins[2])

@@ -126,13 +126,47 @@ def _held(items: list):
     yield from items
 
 
-def _vec_iter(vm, addr: int, k: int):
+def _vec_iter(vm, addr: int, k: int, i: int = 0):
+    """The Vec at `addr` from index `i`, its length read at every step. While it waits
+    at a yield, its local `i` is the next index (`iter_position` reads it)."""
     h = vm.heap
     read = vm.reader.read_slot
-    i = 0
     while i < h.get_i64(addr, VEC_LEN):
-        yield read(h.get_ptr(addr, VEC_DATA), i, k)
         i += 1
+        yield read(h.get_ptr(addr, VEC_DATA), i - 1, k)
+
+
+_U64 = (1 << 64) - 1
+
+
+def resume_iter(vm, d: TypeDesc, obj: int, w0: int, w1: int):
+    """The interpreter's iterator for native code's (compiler/native.py K_ITER): over a
+    range, `w0` is the next value and `w1` how many are left (unsigned); over a Vec at
+    `obj`, `w0` is the next index."""
+    if d.kind == "vec":
+        return _vec_iter(vm, obj, _kind(vm, d.elem), w0)
+    return iter(range(w0, w0 + (w1 & _U64)))
+
+
+def iter_position(it, d: TypeDesc) -> tuple[int, int, int] | None:
+    """`resume_iter`'s (obj, w0, w1) for an iterator `iterate` made over a value of type
+    `d` (a range or a Vec), or None if it is not one."""
+    if d.kind == "vec":
+        frame = getattr(it, "gi_frame", None)
+        if getattr(it, "gi_code", None) is not _vec_iter.__code__ or frame is None:
+            return None
+        f_locals = frame.f_locals
+        return f_locals["addr"], f_locals["i"], 0
+    try:
+        _, (r,), index = it.__reduce__()
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if type(r) is not range or r.step != 1:
+        return None
+    left = r.stop - r.start - index
+    if left <= 0:
+        return 0, 0, 0
+    return 0, r.start + index, min(left, _U64)
 
 
 # ---------------------------------------------------------------- Option / Result

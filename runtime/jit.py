@@ -121,7 +121,7 @@ class NativeFn:
 
     __slots__ = ("jit", "fi", "entry", "osr", "count", "plan", "tier", "calls", "loops",
                  "compile_seconds", "code_size", "source", "param_kinds", "ret_kind",
-                 "address", "side_exits", "enters")
+                 "address", "side_exits", "enters", "iters")
 
     def __init__(self, jit: Jit, fi: int):
         self.jit = jit
@@ -141,6 +141,7 @@ class NativeFn:
         self.address = 0
         self.side_exits = 0        # times its native code left at a side exit
         self.enters = True         # calls enter its native code (Plan.entered)
+        self.iters = False         # it iterates (`for ... in`): OSR converts iterators
 
     def fn_code(self) -> list:
         return self.jit.functions[self.fi].code
@@ -291,10 +292,11 @@ class Jit:
         self.ctx[native.CTX_DEPTH_LIMIT] = vm.max_depth
         self.ctx[native.CTX_ID] = id(self)
         _JITS[id(self)] = self
-        maxregs = max([f.nregs for f in self.functions] + [1])
+        maxregs = max([native.frame_words(f) for f in self.functions] + [1])
         self.buf = (_I64 * maxregs)()
         self.fbuf = (ctypes.c_double * maxregs).from_buffer(self.buf)
         self.buf_addr = ctypes.addressof(self.buf)
+        self._iters: dict[int, dict[int, int]] = {}
         self._cvt = (_I64 * 1)()
         self._cvtf = (ctypes.c_double * 1).from_buffer(self._cvt)
         self.records: list = []
@@ -527,6 +529,7 @@ class Jit:
             nat.param_kinds = plan.entry[:fn.nparams]
             nat.ret_kind = plan.ret_kind
             nat.enters = plan.entered
+            nat.iters = bool(native.iter_registers(fn))
             if plan.entered:
                 self.fntab[fi] = addr      # (else native callers go to `vyn_rt_call`)
         self.compilations.append(Compilation(sorted(plans), opt, seconds, total, source))
@@ -671,8 +674,9 @@ class Jit:
             return NOT_RUN
         kinds = nat.plan.states[target]
         regs = frame.regs
+        k_iter = self.native.K_ITER           # iterators: `_iterators_in`
         for i, k in enumerate(kinds):
-            if k is not None and k != -1 and not self._to_bits(i, k, regs[i]):
+            if k is not None and k != -1 and k < k_iter and not self._to_bits(i, k, regs[i]):
                 return NOT_RUN
             if k is None or k == -1:
                 self.buf[i] = 0
@@ -680,6 +684,8 @@ class Jit:
                 # (A builtin the interpreter ran at a side exit gave a register a value
                 # its type did not say: native code would read it as unit.)
                 return NOT_RUN
+        if nat.iters and not self._iterators_in(nat.plan.fn, kinds, regs):
+            return NOT_RUN
         ctx = self.ctx
         ctx[0] = budget
         ctx[1] = 0
@@ -1310,7 +1316,47 @@ class Jit:
                 out.append(raw[i] != 0)
             else:
                 out.append(None)
+        iters = self._iter_regs(fn)
+        if iters:
+            self._iterators_out(fn, kinds, iters, addr, out)
         return out
+
+    def _iter_regs(self, fn) -> dict[int, int]:
+        """Iterator register -> its hidden words' index (compiler/native.py K_ITER)."""
+        found = self._iters.get(fn.index)
+        if found is None:
+            found = self._iters[fn.index] = {
+                r: j for j, r in enumerate(self.native.iter_registers(fn))}
+        return found
+
+    def _iterators_out(self, fn, kinds, iters: dict, addr: int, out: list) -> None:
+        """The interpreter's iterators for a native frame's (`_values`)."""
+        words = (_I64 * self.native.frame_words(fn)).from_address(addr)
+        for r, j in iters.items():
+            tid = self.native.iter_type(kinds[r])
+            if tid is not None:
+                base = fn.nregs + 2 * j
+                out[r] = self.rb.resume_iter(self.vm, self.vm.types[tid], words[r],
+                                             words[base], words[base + 1])
+
+    def _iterators_in(self, fn, kinds, regs: list) -> bool:
+        """An interpreter frame's iterators into the buffer for OSR (False: one is not
+        an iterator native code can go on with)."""
+        iters = self._iter_regs(fn)
+        buf = self.buf
+        for r, j in iters.items():
+            tid = self.native.iter_type(kinds[r])
+            if tid is None:
+                continue
+            pos = self.rb.iter_position(regs[r], self.vm.types[tid])
+            if pos is None:
+                return False
+            obj, w0, w1 = pos
+            base = fn.nregs + 2 * j
+            buf[r] = obj
+            buf[base] = w0
+            buf[base + 1] = w1 - (1 << 64) if w1 >= 1 << 63 else w1
+        return True
 
     def _param_kind(self, fn, i: int):
         return self.native.param_kind(self.program, fn, i)

@@ -184,7 +184,7 @@ class UnicornJit(Jit):
         self.NativeFrame = _native_frame_class()
         # Context, tables and the argument buffer: host memory unicorn maps too.
         n = len(self.functions)
-        maxregs = max([f.nregs for f in self.functions] + [1])
+        maxregs = max([self.native.frame_words(f) for f in self.functions] + [1])
         nstr = len(self.strtab)
         ntid = len(self.tidtab)
         words = self.native.CTX_WORDS + max(1, n) + max(1, nstr) + ntid + maxregs + 8
