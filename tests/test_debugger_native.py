@@ -274,6 +274,10 @@ def test_break_at_a_machine_address(tmp_path):
     # An instruction in the middle of line 5, past the stop: not a statement start.
     mid = next(i for i in listing.instructions if i.address > here and not i.is_stmt and
                i.location is not None and i.location.line == 5)
+    inside = next(i for i in listing.instructions if i.address > here and len(i.raw) > 1)
+    with pytest.raises(LocationError, match=f"inside the instruction at 0x{inside.address:x} "
+                                            "in fib"):
+        s.break_at(f"*0x{inside.address + 1:x}")
     bp = s.break_at(f"*0x{mid.address:x}", condition="n == 3")
     assert bp.address == mid.address and bp.function == "fib"
     assert bp.location.line == 5 and bp.pcs == ()

@@ -250,7 +250,28 @@ class NativeViews:
         if address <= 0:
             raise LocationError(f"{text} is not an address of native code.",
                                 location="*" + text)
+        self._check_instruction_start(address, text)
         return address
+
+    def _check_instruction_start(self, address: int, text: str) -> None:
+        """Refuse an address inside a loaded function that no instruction starts at: its
+        code hook would never run (gdb would write its int3 into the middle of an
+        instruction)."""
+        jit = self._native_jit()
+        nf = jit.function_at(address) if jit is not None else None
+        if nf is None:
+            return
+        start = nf.lo
+        for at, size, _m, _o in self._disassembler().disasm_lite(
+                jit.code_at(nf.lo, nf.hi - nf.lo), nf.lo):
+            if at + size > address:
+                start = at
+                break
+        if start != address:
+            name = self.program.functions[nf.fi].name
+            raise LocationError(f"{address:#x} is inside the instruction at {start:#x} in "
+                                f"{name}; a breakpoint goes at an instruction's first byte "
+                                f"(see \"disassemble {name}\").", location="*" + text)
 
     def native_location(self, address: int) -> tuple[Location | None, str]:
         """The source line and function of a native code address, once its code is
