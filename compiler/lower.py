@@ -844,7 +844,7 @@ class FnLowerer:
                 return d
         fn = self.ex(callee)
         base = self.args_into(args)
-        self.op(bc.CALLV, d, fn, base, len(args))
+        self.op(bc.CALLV, d, fn, base, len(args), self.tid(e.ty))
         return d
 
     def construct(self, sym: Construct, dst: int | None, t) -> int:
@@ -900,7 +900,7 @@ class FnLowerer:
             fn = self.reg()
             self.op(bc.GETF, fn, obj, sym.field.index, K_PTR)
             base = self.args_into(args)
-            self.op(bc.CALLV, d, fn, base, len(args))
+            self.op(bc.CALLV, d, fn, base, len(args), self.tid(e.ty))
             return d
         if isinstance(sym, BuiltinMethod):
             base = self.regs(1 + len(args))

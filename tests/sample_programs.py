@@ -72,7 +72,7 @@ def sample_program() -> Program:
             (op("PRINT"), 1, 1, 1, 2, 1),        # 2  println("{}", ...)
             (op("CLOSURE"), 2, 2, 0, 0, T_CLOSURE),  # 3  let scale = fn ...
             (op("LOADK"), 3, 3),                 # 4  1.0
-            (op("CALLV"), 4, 2, 3, 1),           # 5  scale(1.0)
+            (op("CALLV"), 4, 2, 3, 1, T_FLOAT),  # 5  scale(1.0)
             (op("PRINT"), 1, 4, 1, 4, 1),        # 6  println("{}", ...)
             (op("LOADK"), 5, 5),                 # 7  ()
             (op("RET"), 5),                      # 8

@@ -51,7 +51,7 @@ def test_constants_calls_and_types_are_shown_by_value_and_name():
     assert '*    0  LOADK       r0, 27\n' in listing
     assert '     2  PRINT       "{}\\n", (r1), (1,), 1\n' in listing
     assert "*    3  CLOSURE     r2, fn <lambda>, (), type 'fn(Float) -> Float'\n" in listing
-    assert "     5  CALLV       r4, r2(scale), (r3)\n" in listing
+    assert "     5  CALLV       r4, r2(scale), (r3), type Float\n" in listing
     assert "*    7  LOADK       r5, none\n" in listing
 
 
