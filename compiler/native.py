@@ -358,7 +358,9 @@ def _dest_kind(program: Program, fn: Function, ins: tuple, state: list) -> int |
         known = builtin_kind(fn.consts[ins[2]])
         if known is not None:
             return known
-    if op in (bc.CALLB, bc.CELLGET, bc.CALLV, bc.CALLM):
+    if op == bc.CALLV:
+        return desc_kind(program, ins[5])
+    if op in (bc.CALLB, bc.CELLGET, bc.CALLM):
         return desc_kind(program, fn.reg_types[ins[1]]) if ins[1] < len(fn.reg_types) else K_PTR
     if op == bc.GETF:
         return ins[4] if ins[4] in (K_INT, K_FLOAT, K_PTR, K_BOOL) else K_UNIT
@@ -442,8 +444,8 @@ def _check(program: Program, fn: Function, ins: tuple, state: list,
     elif any(iter_type(state[r]) is not None for r in register_ranges(ins)[0]
              if 0 <= r < len(state)):
         raise _Refuse(f"uses an iterator other than to iterate ({name})")
-    if op in (bc.CALLV, bc.CALLM):
-        raise _Refuse(f"calls a {'closure' if op == bc.CALLV else 'method'} ({name})")
+    if op == bc.CALLM:
+        raise _Refuse(f"calls a method ({name})")
     if op == bc.BREAKPOINT:
         raise _Refuse("holds a debugger breakpoint")
     if op == bc.CALLB and plain is None:
@@ -621,8 +623,10 @@ class _FnEmitter:
         self.loc = ""
         # Iterator registers: their hidden words' place in the frame buffer.
         self.iters = {r: j for j, r in enumerate(iter_registers(self.fn))}
-        self.buf_size = max([frame_words(self.fn)] + [ins[4] for ins in self.fn.code
-                                                      if ins[0] == bc.CALL])
+        # The exit buffer: the frame's words and its closure (`_exit_code`), or a callee's
+        # arguments and closure (a slice ending at a call).
+        self.buf_size = max([frame_words(self.fn) + 1] + [
+            ins[4] + 1 for ins in self.fn.code if ins[0] in (bc.CALL, bc.CALLV)])
         self.local_budget = module.local_budget
         # Innermost loops whose checks are done once per entry (compiler/native_loops.py),
         # by header pc; while one's body is emitted: the loop, and each object it indexes
@@ -796,10 +800,11 @@ class _FnEmitter:
         self.block(done)
 
     def reduction(self, site: int, resume: int, child: int, before_yield=None,
-                  callee: int | None = None) -> None:
-        """One reduction (a call of `callee`, or a loop back-edge): the budget word goes
-        down by one; at zero the runtime decides whether the slice ends (then: leave
-        native code with this frame at `resume`)."""
+                  callee: int | str | None = None) -> None:
+        """One reduction (a call of `callee`: a function index, or a value for a closure
+        call; or a loop back-edge): the budget word goes down by one; at zero the
+        runtime decides whether the slice ends (then: leave native code with this frame
+        at `resume`)."""
         b1 = self.value(f"sub i64 {self.budget_now()}, 1")
         self.budget_set(b1)
         z = self.value(f"icmp sle i64 {b1}, 0")
@@ -876,7 +881,16 @@ class _FnEmitter:
         # One outlined cold call with constants only (its return address is in this
         # code, its caller's frame address is this frame's): computing them here cost
         # 15% in hot loops (spectral-norm), values live across the loop's cold path.
-        self.emit(f"call void @vyn.where(ptr %ctx, i64 {poll_site(self.fn.index, pc, callee)})")
+        if isinstance(callee, str):
+            # A closure call's callee, known at run time: its field of the site word.
+            word = poll_site(self.fn.index, pc, None)
+            if word and len(self.m.program.functions) < 1 << 20:
+                g1 = self.value(f"add i64 {callee}, 1")
+                field = self.value(f"shl i64 {g1}, 42")
+                word = self.value(f"or i64 {word}, {field}")
+        else:
+            word = poll_site(self.fn.index, pc, callee)
+        self.emit(f"call void @vyn.where(ptr %ctx, i64 {word})")
 
     # -- call tracing (trace=True) ---------------------------------------------------------
 
@@ -930,7 +944,8 @@ class _FnEmitter:
         rp = self.value(f"inttoptr i64 {at} to ptr")
         n = 1
         if call is not None:
-            self.emit(f"store i64 {~call}, ptr {rp}{TRACE}")
+            word = ~call if isinstance(call, int) else self.value(f"xor i64 {call}, -1")
+            self.emit(f"store i64 {word}, ptr {rp}{TRACE}")
             rp = self.value(f"getelementptr inbounds i64, ptr {rp}, i64 1")
             n = 2
         c = self.value("call i64 @llvm.readcyclecounter()")
@@ -995,6 +1010,14 @@ class _FnEmitter:
                 self.emit(f"store i64 {v}, ptr %{name}{r}")
         if di.enabled and not self.osr:
             self._declare_variables()
+            if self.m.pc_map:
+                # The debugger's code: the closure in a slot DWARF names, so that a frame
+                # a native closure call made shows its captures.
+                self.emit("%envs = alloca i64, align 8")
+                self.emit("store i64 %env, ptr %envs")
+                dv = di.closure_variable(fn, self.sp)
+                self.emit(f"call void @llvm.dbg.declare(metadata ptr %envs, metadata {dv}, "
+                          "metadata !DIExpression())")
         if self.osr:
             cases = " ".join(f"i64 {t}, label %pc{t}" for t in plan.backedges)
             self.emit(f"switch i64 %at, label %badosr [ {cases} ]")
@@ -1156,6 +1179,8 @@ class _FnEmitter:
                                f"i64 {self.fn.nregs + 2 * j + word}")
                 w = self.value(f"load i64, ptr %{name}{r}")
                 self.emit(f"store i64 {w}, ptr {p}")
+        p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {frame_words(self.fn)}")
+        self.emit(f"store i64 %env, ptr {p}")           # the frame's closure
         self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {fi}, i64 %site, i64 %resume, "
                   "i64 %child, ptr %xb)")
         if self.osr:
@@ -1270,6 +1295,8 @@ class _FnEmitter:
             return True
         elif op == bc.CALL:
             self._call(pc, ins)
+        elif op == bc.CALLV:
+            self._callv(pc, ins)
         elif op == bc.CALLB and pc in self.plan.side_exits:
             # A builtin that may wait or call Vyn code: the interpreter runs it, and
             # goes on with this frame (its reductions are the interpreter's to count).
@@ -1475,6 +1502,102 @@ class _FnEmitter:
 
     def _call(self, pc: int, ins: tuple) -> None:
         dst, g, base, n = ins[1], ins[2], ins[3], ins[4]
+        self._call_checks(pc)
+        args = [self.load(r) for r in range(base, base + n)]
+
+        def callee_frame():
+            # The slice ends at this call, before the callee's body runs: its frame, at
+            # pc 0 with its arguments (then its closure: none), is the innermost one.
+            self._store_args(args + ["0"])
+            # (Traced code: the callee's call is traced already, before the poll; its
+            # frame goes on in bytecode from pc 0, and its return will be traced there.)
+            self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {g}, i64 -1, i64 0, i64 -1, "
+                      "ptr %xb)")
+
+        self.reduction(pc, pc + 1, dst, callee_frame, callee=g)
+        d1 = self.value("add i64 %depth, 1")
+        argtext = "".join(f", i64 {a}" for a in args)
+        if g in self.m.plans and self.m.plans[g].entered:
+            b = self.budget_now()
+            c = self.value(f'call {{i64, i64}} @"{symbol(g)}"(ptr %ctx, i64 {d1}, i64 0, '
+                           f"i64 {b}{argtext})")
+            v = self.value(f"extractvalue {{i64, i64}} {c}, 0")
+            self.budget_set(self.value(f"extractvalue {{i64, i64}} {c}, 1"))
+        else:
+            # Compiled elsewhere (an earlier JIT module), still in bytecode, or not entered
+            # by calls (Plan.entered): through the context's function table, else the
+            # runtime's interpreter (`vyn_rt_call`).
+            v = self._call_by_table(pc, str(g), d1, "0", args)
+        self._after_call(pc, dst, v)
+
+    def _callv(self, pc: int, ins: tuple) -> None:
+        """CALLV: the closure's function (slot 0 of the closure object, which is the
+        callee's environment) through the function table, as a call of a function
+        compiled elsewhere. A dead closure traps (the interpreter panics)."""
+        dst, c, base, n = ins[1], ins[2], ins[3], ins[4]
+        self._call_checks(pc)
+        env = self.load(c)
+        obj = self.object_checks(env, 0, pc)
+        g = self.read_slot(obj, 0, K_INT)
+        args = [self.load(r) for r in range(base, base + n)]
+
+        def callee_frame():
+            self._store_args(args + [env])
+            self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {g}, i64 -1, i64 0, i64 -1, "
+                      "ptr %xb)")
+
+        self.reduction(pc, pc + 1, dst, callee_frame, callee=g)
+        d1 = self.value("add i64 %depth, 1")
+        self._after_call(pc, dst, self._call_by_table(pc, g, d1, env, args))
+
+    def _store_args(self, args: list[str]) -> None:
+        for i, a in enumerate(args):
+            p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {i}")
+            self.emit(f"store i64 {a}, ptr {p}")
+
+    def _call_by_table(self, pc: int, g: str, d1: str, env: str, args: list[str]) -> str:
+        """Call function `g` (a constant or a value) through the context's function
+        table, else (not compiled, or not entered by calls) the interpreter through
+        `vyn_rt_call`; its value."""
+        argtext = "".join(f", i64 {a}" for a in args)
+        tp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_FUNCTIONS}")
+        tab = self.value(f"load ptr, ptr {tp}{INVARIANT}")
+        ep = self.value(f"getelementptr inbounds ptr, ptr {tab}, i64 {g}")
+        target = self.value(f"load ptr, ptr {ep}")
+        none = self.value(f"icmp eq ptr {target}, null")
+        fast, slow, join = self.label("fast"), self.label("slow"), self.label("join")
+        self.emit(f"br i1 {none}, label %{slow}, label %{fast}")
+        self.block(fast)
+        b = self.budget_now()
+        c = self.value(f"call {{i64, i64}} {target}(ptr %ctx, i64 {d1}, i64 {env}, "
+                       f"i64 {b}{argtext})")
+        v1 = self.value(f"extractvalue {{i64, i64}} {c}, 0")
+        self.budget_set(self.value(f"extractvalue {{i64, i64}} {c}, 1"))
+        self.emit(f"br label %{join}")
+        self.block(slow)
+        self._store_args(args)
+        self.where(pc, None)
+        self.cycles_now(CTX_TRACE_NOW)
+        self.budget_out()                # the interpreter counts on from here
+        v2 = self.value(f"call i64 @vyn_rt_call(ptr %ctx, i64 {g}, i64 {d1}, i64 {env}, "
+                        "ptr %xb)")
+        self.budget_in()
+        self.emit(f"br label %{join}")
+        self.block(join)
+        return self.value(f"phi i64 [ {v1}, %{fast} ], [ {v2}, %{slow} ]")
+
+    def _after_call(self, pc: int, dst: int, v: str) -> None:
+        sp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
+        s = self.value(f"load i64, ptr {sp}{CTX}")
+        bad = self.value(f"icmp ne i64 {s}, 0")
+        ok = self.label("ret")
+        # The callee left native code: so does this frame, after the call.
+        self.emit(f"br i1 {bad}, label %{self.exit_block(pc, pc + 1, dst, None)}, "
+                  f"label %{ok}, !prof !{self.m.unlikely}")
+        self.block(ok)
+        self.store(dst, v)
+
+    def _call_checks(self, pc: int) -> None:
         if self.loop is None:
             # (In a loop with hoisted checks: tested once, at its dispatch.)
             limit_p = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_DEPTH_LIMIT}")
@@ -1489,71 +1612,6 @@ class _FnEmitter:
             sl = self.value(f"load i64, ptr {slp}{INVARIANT}")
             low = self.value(f"icmp ult i64 {fai}, {sl}")
             self.cond_trap(low, pc)
-        args = [self.load(r) for r in range(base, base + n)]
-
-        def store_args():
-            for i, a in enumerate(args):
-                p = self.value(f"getelementptr inbounds i64, ptr %xb, i64 {i}")
-                self.emit(f"store i64 {a}, ptr {p}")
-
-        def callee_frame():
-            # The slice ends at this call, before the callee's body runs: its frame, at
-            # pc 0 with its arguments, is the innermost one.
-            store_args()
-            # (Traced code: the callee's call is traced already, before the poll; its
-            # frame goes on in bytecode from pc 0, and its return will be traced there.)
-            self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {g}, i64 -1, i64 0, i64 -1, "
-                      "ptr %xb)")
-
-        self.reduction(pc, pc + 1, dst, callee_frame, callee=g)
-        d1 = self.value("add i64 %depth, 1")
-        argtext = "".join(f", i64 {a}" for a in args)
-        v = self.tmp()
-        if g in self.m.plans and self.m.plans[g].entered:
-            b = self.budget_now()
-            c = self.value(f'call {{i64, i64}} @"{symbol(g)}"(ptr %ctx, i64 {d1}, i64 0, '
-                           f"i64 {b}{argtext})")
-            self.emit(f"{v} = extractvalue {{i64, i64}} {c}, 0")
-            self.budget_set(self.value(f"extractvalue {{i64, i64}} {c}, 1"))
-        else:
-            # Compiled elsewhere (an earlier JIT module), still in bytecode, or not entered
-            # by calls (Plan.entered): through the context's function table, else the
-            # runtime's interpreter (`vyn_rt_call`).
-            tp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_FUNCTIONS}")
-            tab = self.value(f"load ptr, ptr {tp}{INVARIANT}")
-            ep = self.value(f"getelementptr inbounds ptr, ptr {tab}, i64 {g}")
-            target = self.value(f"load ptr, ptr {ep}")
-            none = self.value(f"icmp eq ptr {target}, null")
-            fast, slow, join = self.label("fast"), self.label("slow"), self.label("join")
-            self.emit(f"br i1 {none}, label %{slow}, label %{fast}")
-            self.block(fast)
-            b = self.budget_now()
-            c = self.value(f"call {{i64, i64}} {target}(ptr %ctx, i64 {d1}, i64 0, "
-                           f"i64 {b}{argtext})")
-            v1 = self.value(f"extractvalue {{i64, i64}} {c}, 0")
-            self.budget_set(self.value(f"extractvalue {{i64, i64}} {c}, 1"))
-            self.emit(f"br label %{join}")
-            self.block(slow)
-            store_args()
-            self.where(pc, None)
-            self.cycles_now(CTX_TRACE_NOW)
-            self.budget_out()                # the interpreter counts on from here
-            v2 = self.tmp()
-            self.emit(f"{v2} = call i64 @vyn_rt_call(ptr %ctx, i64 {g}, i64 {d1}, i64 0, "
-                      "ptr %xb)")
-            self.budget_in()
-            self.emit(f"br label %{join}")
-            self.block(join)
-            self.emit(f"{v} = phi i64 [ {v1}, %{fast} ], [ {v2}, %{slow} ]")
-        sp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_STATUS}")
-        s = self.value(f"load i64, ptr {sp}{CTX}")
-        bad = self.value(f"icmp ne i64 {s}, 0")
-        ok = self.label("ret")
-        # The callee left native code: so does this frame, after the call.
-        self.emit(f"br i1 {bad}, label %{self.exit_block(pc, pc + 1, dst, None)}, "
-                  f"label %{ok}, !prof !{self.m.unlikely}")
-        self.block(ok)
-        self.store(dst, v)
 
     def _setf(self, pc: int, ins: tuple) -> None:
         obj_i64 = self.load(ins[1])

@@ -56,6 +56,9 @@ class NullDIBuilder:
     def variable(self, fn, scope: str, var, arg: int) -> str:
         return ""
 
+    def closure_variable(self, fn, scope: str) -> str:
+        return ""
+
     def finish(self) -> str:
         return ""
 
@@ -244,6 +247,15 @@ class DIBuilder:
             f"!DILocalVariable(name: {_md_string(var.name)}, {arg_text}scope: {scope}, "
             f"file: {file}, line: {max(line, 1)}, type: {vtype})")
 
+    def closure_variable(self, fn, scope: str) -> str:
+        """An artificial variable CLOSURE_VARIABLE: where the debugger's code keeps the
+        frame's closure (its environment), for frames a native closure call made."""
+        file = self.file(fn.file or "<vyn>")
+        ptr = self._basic("closure", 64, "DW_ATE_address")
+        return self._node(
+            f"!DILocalVariable(name: {_md_string(CLOSURE_VARIABLE)}, scope: {scope}, "
+            f"file: {file}, line: {max(fn.line, 1)}, type: {ptr}, flags: DIFlagArtificial)")
+
     def module_flags(self) -> list[str]:
         return [self._node('!{i32 7, !"Dwarf Version", i32 4}'),
                 self._node('!{i32 2, !"Debug Info Version", i32 3}'),
@@ -257,4 +269,7 @@ class DIBuilder:
         return "\n".join(lines) + "\n"
 
 
-__all__ = ["DIBuilder", "NullDIBuilder"]
+# The artificial DWARF variable of the debugger's code that holds the frame's closure.
+CLOSURE_VARIABLE = ".closure"
+
+__all__ = ["CLOSURE_VARIABLE", "DIBuilder", "NullDIBuilder"]

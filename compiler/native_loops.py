@@ -86,7 +86,7 @@ def _plain(program: Program, fn, ins: tuple, plans: dict, stable: set[int]) -> b
                 and d.kind in ("vec", "array"))
     if op == bc.CALL:
         return ins[2] in plans and ins[2] in stable
-    if op == bc.NEW or op in GENERIC:
+    if op in (bc.NEW, bc.CALLV, bc.CALLM) or op in GENERIC:
         return False
     return True
 
@@ -202,13 +202,35 @@ def side_exit(fn, ins: tuple, plain: frozenset[str]) -> bool:
     return ins[0] == bc.CALLB and fn.consts[ins[2]] not in plain
 
 
+# The last program `closure_functions` looked at, and its answer.
+_closures: list = [None, frozenset()]
+
+
+def closure_functions(program: Program) -> frozenset[int]:
+    """The functions a closure call (CALLV) may call: those closures are made of."""
+    if _closures[0] is not program:
+        _closures[:] = [program, frozenset(ins[2] for fn in program.functions
+                                           for ins in fn.code if ins[0] == bc.CLOSURE)]
+    return _closures[1]
+
+
+def callees(program: Program, ins: tuple) -> frozenset[int] | tuple[int]:
+    """The functions call instruction `ins` may call (CALL: its own; CALLV: any closure's
+    function), else none."""
+    if ins[0] == bc.CALL:
+        return (ins[2],)
+    if ins[0] == bc.CALLV:
+        return closure_functions(program)
+    return ()
+
+
 def waiting_functions(program: Program, plain: frozenset[str]
                       ) -> tuple[frozenset[int], frozenset[int]]:
     """(leaving, waiting): the functions a native call of which may leave native code at
     a side exit (calls enter their native code and it has one, `_leaves_when_called`),
     and those a call of which may wait or call back at all (they have a side exit: the
     interpreter makes their calls, native code through `vyn_rt_call`, and its callers
-    leave if it blocks); each with the functions calling (CALL) one of them."""
+    leave if it blocks); each with the functions calling (CALL, CALLV) one of them."""
     if _waiting[0] is program and _waiting[1] == plain:
         return _waiting[2]
     leaving: set[int] = set()
@@ -220,8 +242,8 @@ def waiting_functions(program: Program, plain: frozenset[str]
             if _leaves_when_called(fn, plain):
                 leaving.add(fn.index)
         for ins in fn.code:
-            if ins[0] == bc.CALL:
-                callers.setdefault(ins[2], set()).add(fn.index)
+            for g in callees(program, ins):
+                callers.setdefault(g, set()).add(fn.index)
     for found in (leaving, waiting):
         work = list(found)
         while work:
@@ -267,14 +289,15 @@ def waiting_loops(program: Program, fn, reach, backs: dict[int, list[int]],
         if any(pc in side_exits for pc in body):
             out.add(head)
             continue
-        calls = [pc for pc in body if code[pc][0] == bc.CALL]
+        calls = {pc: callees(program, code[pc]) for pc in body
+                 if code[pc][0] in (bc.CALL, bc.CALLV)}
         if not calls:
             continue
         leaving, waiting = waiting_functions(program, plain)
-        if any(code[pc][2] in leaving for pc in calls):
+        if any(not leaving.isdisjoint(gs) for gs in calls.values()):
             out.add(head)
             continue
-        every = {pc for pc in calls if code[pc][2] in waiting}
+        every = {pc for pc, gs in calls.items() if not waiting.isdisjoint(gs)}
         if every and not _avoidable(code, head, end, set(ends), every):
             out.add(head)
     return out

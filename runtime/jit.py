@@ -292,7 +292,7 @@ class Jit:
         self.ctx[native.CTX_DEPTH_LIMIT] = vm.max_depth
         self.ctx[native.CTX_ID] = id(self)
         _JITS[id(self)] = self
-        maxregs = max([native.frame_words(f) for f in self.functions] + [1])
+        maxregs = max([native.frame_words(f) + 1 for f in self.functions] + [1])
         self.buf = (_I64 * maxregs)()
         self.fbuf = (ctypes.c_double * maxregs).from_buffer(self.buf)
         self.buf_addr = ctypes.addressof(self.buf)
@@ -742,12 +742,12 @@ class Jit:
                 outer = innermost
                 child = None
                 continue
-            _, fi, site, resume, rchild, values = rec
+            _, fi, site, resume, rchild, values, fenv = rec
             if osr_frame is not None and i == n - 1:
                 f = osr_frame
                 f.regs[:len(values)] = values
             else:
-                f = self._rebuilt_frame(fi, values, outer, child, env if i == n - 1 else 0,
+                f = self._rebuilt_frame(fi, values, outer, child, fenv,
                                         (outer.depth + 1) if outer is not None else 1)
             f.pc = resume
             outer = f
@@ -1366,8 +1366,13 @@ class Jit:
         plan = nat.plan if nat is not None else None
         if plan is None and site >= 0:
             raise RuntimeError(f"no plan for native function {fi}")
+        # The frame's closure follows its words (compiler/native.py `_exit_code`), a
+        # callee's follows its arguments.
+        fn = self.functions[fi]
+        env = _I64.from_address(regs + 8 * (self.native.frame_words(fn) if site >= 0
+                                            else fn.nparams)).value
         self.records.append(("native", fi, site, resume, child,
-                             self._values(plan, fi, site, regs)))
+                             self._values(plan, fi, site, regs), env))
 
     def _fake_frame(self, fi: int, pc: int, regs: list):
         from runtime.vm import Frame

@@ -41,6 +41,7 @@ from __future__ import annotations
 import ctypes
 import io
 
+from compiler.native_debug import CLOSURE_VARIABLE
 from runtime import elf64
 from runtime.jit import _I64, HELPERS, NOT_RUN, Jit
 from runtime.native_loader import PAGE, HostMemory
@@ -93,7 +94,7 @@ class NativeFunction:
     """One native function as loaded: its symbol's range, lines and variables."""
 
     __slots__ = ("fi", "kind", "lo", "hi", "rows", "stmts", "vars", "rets", "tier", "obj",
-                 "starts", "row_addrs")
+                 "starts", "row_addrs", "env_where")
 
     def __init__(self, fi: int, kind: str, lo: int, hi: int, tier: int, obj: int):
         self.fi = fi
@@ -110,6 +111,7 @@ class NativeFunction:
         self.rets: list[int] = []                      # addresses of `ret` instructions
         self.tier = tier
         self.obj = obj
+        self.env_where = None     # where its closure is kept (DWARF CLOSURE_VARIABLE)
 
 
 def _native_frame_class():
@@ -184,7 +186,7 @@ class UnicornJit(Jit):
         self.NativeFrame = _native_frame_class()
         # Context, tables and the argument buffer: host memory unicorn maps too.
         n = len(self.functions)
-        maxregs = max([self.native.frame_words(f) for f in self.functions] + [1])
+        maxregs = max([self.native.frame_words(f) + 1 for f in self.functions] + [1])
         nstr = len(self.strtab)
         ntid = len(self.tidtab)
         words = self.native.CTX_WORDS + max(1, n) + max(1, nstr) + ntid + maxregs + 8
@@ -429,6 +431,9 @@ class UnicornJit(Jit):
                 ranges = [(self._text_base + e.begin_offset, self._text_base + e.end_offset,
                            bytes(e.loc_expr)) for e in entries if hasattr(e, "loc_expr")]
                 where = ("list", ranges)
+            if name == CLOSURE_VARIABLE:
+                nf.env_where = where          # the frame's closure (the debugger's code)
+                continue
             nf.vars.append((name, line, where))
 
     def _scan_rets(self, fns: list[NativeFunction]) -> None:
@@ -839,6 +844,17 @@ class UnicornJit(Jit):
         f.depth = depth
         f.slots = {}
         f.readonly = set()
+        if nf.env_where is not None:
+            # Its closure (a frame a native closure call made has no other record of it):
+            # at its first instruction in rdx (the third argument), then in its slot.
+            if params is not None:
+                if registers is not None:
+                    f.env = registers(1) or 0              # DWARF register 1: rdx
+            else:
+                place = self._locate(self._var_place(nf.env_where, address), cfa - 16,
+                                     registers if registers is not None else _no_register)
+                if place[0] == "memory":
+                    f.env = _I64.from_address(place[1]).value
         if params is not None:
             f.regs[:len(params)] = params
         else:

@@ -36,12 +36,12 @@ fn main() {
 }
 """
 
-# total (native) calls sum_list, which stays in bytecode (it calls a closure).
+# total (native) calls sum_list, which stays in bytecode (it iterates over an array).
 MIXED = """fn sum_list(v: Vec<Int>) -> Int {
-  let add = fn(a: Int, b: Int) -> Int { a + b }
+  let a: [Int; 3] = [v[0], v[1], v[2]]
   var t = 0
-  for x in v {
-    t = add(t, x)
+  for x in a {
+    t += x
   }
   t
 }
@@ -115,6 +115,15 @@ def step_trace(program, mode: str, limit: int = 400) -> list[tuple]:
     finally:
         s.kill()
     return out
+
+
+def steps_in_both(tmp_path, name: str, text: str) -> list[tuple]:
+    """`step_trace` of a program in bytecode and in tier-1 native code, which must agree
+    (but for the tiers): the native one."""
+    program = _program(tmp_path, name, text)
+    base, native = step_trace(program, "off"), step_trace(program, "eager")
+    assert [x[:4] for x in native] == [x[:4] for x in base]
+    return native
 
 
 def _same_steps(program) -> int:

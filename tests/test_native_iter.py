@@ -197,8 +197,7 @@ def test_for_loops_are_native_and_entered_by_osr(tmp_path):
 
 
 def test_stepping_through_a_native_for_loop_is_the_bytecode_debuggers(tmp_path):
-    from compiler.lower import compile_file
-    from tests.test_debugger_native import step_trace
+    from tests.test_debugger_native import steps_in_both
 
     src = ("fn total(v: Vec<Int>) -> Int {\n"
            "  var t = 0\n"
@@ -213,9 +212,5 @@ def test_stepping_through_a_native_for_loop_is_the_bytecode_debuggers(tmp_path):
            "fn main() {\n"
            "  println(total(vec![4, 5, 6]))\n"
            "}\n")
-    path = tmp_path / "loop.vyn"
-    path.write_text(src, encoding="utf-8")
-    program = compile_file(str(path), src).program
-    base, native = step_trace(program, "off"), step_trace(program, "eager")
-    assert [x[:4] for x in native] == [x[:4] for x in base]
+    native = steps_in_both(tmp_path, "loop.vyn", src)
     assert {x[1] for x in native if x[0] == "total" and x[4] == "native"} >= {3, 4, 6, 7}
