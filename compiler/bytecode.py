@@ -69,7 +69,8 @@ OPCODES: list[tuple[str, str, str]] = [
     ("JGEK", "rit", "if r[a] >= imm: pc = t"),
     ("CALL", "rfrn", "r[a] = functions[f](r[b], ..., r[b+n-1])"),
     ("CALLV", "rrrny", "r[a] = closure r[b] called with r[c .. c+n-1] (its result: type y)"),
-    ("CALLM", "rkrn", "r[a] = method const[k] of the class of r[c], called with r[c .. c+n-1]"),
+    ("CALLM", "rkrny", "r[a] = method const[k] of the class of r[c], called with r[c .. c+n-1] "
+                       "(its result: type y)"),
     ("CALLB", "rkrny", "r[a] = builtin const[k] (r[c .. c+n-1]); y: the receiver's type"),
     ("RET", "r", "return r[a]"),
     ("CLOSURE", "rfrny", "r[a] = new closure (type y) of function f capturing r[b .. b+n-1]"),

@@ -27,7 +27,7 @@ META_SECTION = ".vyn.meta"
 #: Section name -> the format version this toolchain writes and reads. Bump a section's
 #: version whenever an old reader would misread the new bytes.
 SECTION_VERSIONS: dict[str, int] = {
-    BYTECODE_SECTION: 2,        # 2: CALLV names its result's type
+    BYTECODE_SECTION: 2,        # 2: CALLV and CALLM name their result's type
     LINES_SECTION: 1,
     VARS_SECTION: 1,
     TYPES_SECTION: 1,

@@ -893,7 +893,7 @@ class FnLowerer:
             self.ex(e.receiver, base)
             for i, a in enumerate(args):
                 self.ex(a, base + 1 + i)
-            self.op(bc.CALLM, d, Const(sym.name), base, 1 + len(args))
+            self.op(bc.CALLM, d, Const(sym.name), base, 1 + len(args), self.tid(e.ty))
             return d
         if isinstance(sym, FieldCall):
             obj = self.ex(e.receiver)

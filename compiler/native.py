@@ -38,7 +38,13 @@ from collections.abc import Iterable
 from compiler import bytecode as bc
 from compiler.bytecode import K_BOOL, K_FLOAT, K_INT, K_PTR, K_UNIT, Function, Program
 from compiler.native_debug import DIBuilder, NullDIBuilder
-from compiler.native_loops import Loop, budget_free, find_loops, stable_functions
+from compiler.native_loops import (
+    Loop,
+    budget_free,
+    closure_functions,
+    find_loops,
+    stable_functions,
+)
 
 TARGET_TRIPLE = "x86_64-unknown-linux-gnu"
 ABI_VERSION = 2
@@ -219,6 +225,13 @@ def iter_registers(fn: Function) -> list[int]:
     return sorted({ins[1] for ins in fn.code if ins[0] == bc.ITER})
 
 
+def method_classes(program: Program, name: str) -> list[tuple[int, int]]:
+    """(program type, function) of each class with a method `name`: where CALLM of
+    `name` may go."""
+    return [(d.id, d.methods[name]) for d in program.types
+            if d.heap is not None and name in d.methods]
+
+
 def frame_words(fn: Function) -> int:
     """Words of `fn`'s frame in a buffer (exits, OSR entry): its registers, then two per
     iterator register."""
@@ -358,9 +371,9 @@ def _dest_kind(program: Program, fn: Function, ins: tuple, state: list) -> int |
         known = builtin_kind(fn.consts[ins[2]])
         if known is not None:
             return known
-    if op == bc.CALLV:
+    if op in (bc.CALLV, bc.CALLM):
         return desc_kind(program, ins[5])
-    if op in (bc.CALLB, bc.CELLGET, bc.CALLM):
+    if op in (bc.CALLB, bc.CELLGET):
         return desc_kind(program, fn.reg_types[ins[1]]) if ins[1] < len(fn.reg_types) else K_PTR
     if op == bc.GETF:
         return ins[4] if ins[4] in (K_INT, K_FLOAT, K_PTR, K_BOOL) else K_UNIT
@@ -444,8 +457,6 @@ def _check(program: Program, fn: Function, ins: tuple, state: list,
     elif any(iter_type(state[r]) is not None for r in register_ranges(ins)[0]
              if 0 <= r < len(state)):
         raise _Refuse(f"uses an iterator other than to iterate ({name})")
-    if op == bc.CALLM:
-        raise _Refuse(f"calls a method ({name})")
     if op == bc.BREAKPOINT:
         raise _Refuse("holds a debugger breakpoint")
     if op == bc.CALLB and plain is None:
@@ -1010,9 +1021,9 @@ class _FnEmitter:
                 self.emit(f"store i64 {v}, ptr %{name}{r}")
         if di.enabled and not self.osr:
             self._declare_variables()
-            if self.m.pc_map:
-                # The debugger's code: the closure in a slot DWARF names, so that a frame
-                # a native closure call made shows its captures.
+            if self.m.pc_map and fn.index in closure_functions(self.m.program):
+                # The debugger's code of a closure's function: the closure in a slot DWARF
+                # names, so that a frame a native closure call made shows its captures.
                 self.emit("%envs = alloca i64, align 8")
                 self.emit("store i64 %env, ptr %envs")
                 dv = di.closure_variable(fn, self.sp)
@@ -1297,6 +1308,8 @@ class _FnEmitter:
             self._call(pc, ins)
         elif op == bc.CALLV:
             self._callv(pc, ins)
+        elif op == bc.CALLM:
+            self._callm(pc, ins)
         elif op == bc.CALLB and pc in self.plan.side_exits:
             # A builtin that may wait or call Vyn code: the interpreter runs it, and
             # goes on with this frame (its reductions are the interpreter's to count).
@@ -1504,18 +1517,7 @@ class _FnEmitter:
         dst, g, base, n = ins[1], ins[2], ins[3], ins[4]
         self._call_checks(pc)
         args = [self.load(r) for r in range(base, base + n)]
-
-        def callee_frame():
-            # The slice ends at this call, before the callee's body runs: its frame, at
-            # pc 0 with its arguments (then its closure: none), is the innermost one.
-            self._store_args(args + ["0"])
-            # (Traced code: the callee's call is traced already, before the poll; its
-            # frame goes on in bytecode from pc 0, and its return will be traced there.)
-            self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {g}, i64 -1, i64 0, i64 -1, "
-                      "ptr %xb)")
-
-        self.reduction(pc, pc + 1, dst, callee_frame, callee=g)
-        d1 = self.value("add i64 %depth, 1")
+        d1 = self._call_reduction(pc, dst, g, args, "0")
         argtext = "".join(f", i64 {a}" for a in args)
         if g in self.m.plans and self.m.plans[g].entered:
             b = self.budget_now()
@@ -1540,15 +1542,53 @@ class _FnEmitter:
         obj = self.object_checks(env, 0, pc)
         g = self.read_slot(obj, 0, K_INT)
         args = [self.load(r) for r in range(base, base + n)]
+        d1 = self._call_reduction(pc, dst, g, args, env)
+        self._after_call(pc, dst, self._call_by_table(pc, g, d1, env, args))
 
+    def _callm(self, pc: int, ins: tuple) -> None:
+        """CALLM: the method named const[k] of the receiver's class, r[c] (`self`): the
+        receiver's heap type is compared with that of each class having such a method
+        (`method_classes`, through the context's table of heap type ids); the match's
+        function is called as a closure's is. A dead receiver, or a class without the
+        method, traps: the interpreter panics as it would."""
+        dst, name, base, n = ins[1], self.fn.consts[ins[2]], ins[3], ins[4]
+        self._call_checks(pc)
+        recv = self.load(base)
+        self.cond_trap(self.value(f"icmp eq i64 {recv}, 0"), pc)
+        obj = self.value(f"inttoptr i64 {recv} to ptr")
+        fp = self.value(f"getelementptr inbounds i8, ptr {obj}, i64 {FLAGS_OFFSET}")
+        flags = self.value(f"load i32, ptr {fp}{HEAP}")
+        dead = self.value(f"and i32 {flags}, {FLAGS_DEAD}")
+        self.cond_trap(self.value(f"icmp ne i32 {dead}, 0"), pc)
+        htid = self.value(f"load i32, ptr {obj}{HEAP}")
+        tp = self.value(f"getelementptr inbounds i64, ptr %ctx, i64 {CTX_HEAP_TIDS}")
+        tab = self.value(f"load ptr, ptr {tp}{INVARIANT}")
+        g = "-1"
+        for tid, fi in method_classes(self.m.program, name):
+            ep = self.value(f"getelementptr inbounds i64, ptr {tab}, i64 {tid}")
+            want = self.value(f"load i64, ptr {ep}{INVARIANT}")
+            got = self.value(f"zext i32 {htid} to i64")
+            hit = self.value(f"icmp eq i64 {got}, {want}")
+            g = self.value(f"select i1 {hit}, i64 {fi}, i64 {g}")
+        self.cond_trap(self.value(f"icmp slt i64 {g}, 0"), pc)
+        args = [self.load(r) for r in range(base, base + n)]
+        d1 = self._call_reduction(pc, dst, g, args, "0")
+        self._after_call(pc, dst, self._call_by_table(pc, g, d1, "0", args))
+
+    def _call_reduction(self, pc: int, dst: int, g, args: list[str], env: str) -> str:
+        """A call's reduction (`reduction`) of function `g` (a constant or a value) with
+        these arguments and closure; the callee's depth."""
         def callee_frame():
+            # The slice ends at this call, before the callee's body runs: its frame, at
+            # pc 0 with its arguments, then its closure, is the innermost one.
             self._store_args(args + [env])
+            # (Traced code: the callee's call is traced already, before the poll; its
+            # frame goes on in bytecode from pc 0, and its return will be traced there.)
             self.emit(f"call void @vyn_rt_frame(ptr %ctx, i64 {g}, i64 -1, i64 0, i64 -1, "
                       "ptr %xb)")
 
         self.reduction(pc, pc + 1, dst, callee_frame, callee=g)
-        d1 = self.value("add i64 %depth, 1")
-        self._after_call(pc, dst, self._call_by_table(pc, g, d1, env, args))
+        return self.value("add i64 %depth, 1")
 
     def _store_args(self, args: list[str]) -> None:
         for i, a in enumerate(args):

@@ -214,13 +214,17 @@ def closure_functions(program: Program) -> frozenset[int]:
     return _closures[1]
 
 
-def callees(program: Program, ins: tuple) -> frozenset[int] | tuple[int]:
-    """The functions call instruction `ins` may call (CALL: its own; CALLV: any closure's
-    function), else none."""
+def callees(program: Program, fn, ins: tuple) -> frozenset[int] | tuple[int, ...]:
+    """The functions call instruction `ins` of `fn` may call (CALL: its own; CALLV: any
+    closure's function; CALLM: the method of that name of any class), else none."""
     if ins[0] == bc.CALL:
         return (ins[2],)
     if ins[0] == bc.CALLV:
         return closure_functions(program)
+    if ins[0] == bc.CALLM:
+        from compiler.native import method_classes
+
+        return tuple(fi for _, fi in method_classes(program, fn.consts[ins[2]]))
     return ()
 
 
@@ -242,7 +246,7 @@ def waiting_functions(program: Program, plain: frozenset[str]
             if _leaves_when_called(fn, plain):
                 leaving.add(fn.index)
         for ins in fn.code:
-            for g in callees(program, ins):
+            for g in callees(program, fn, ins):
                 callers.setdefault(g, set()).add(fn.index)
     for found in (leaving, waiting):
         work = list(found)
@@ -289,8 +293,8 @@ def waiting_loops(program: Program, fn, reach, backs: dict[int, list[int]],
         if any(pc in side_exits for pc in body):
             out.add(head)
             continue
-        calls = {pc: callees(program, code[pc]) for pc in body
-                 if code[pc][0] in (bc.CALL, bc.CALLV)}
+        calls = {pc: callees(program, fn, code[pc]) for pc in body
+                 if code[pc][0] in (bc.CALL, bc.CALLV, bc.CALLM)}
         if not calls:
             continue
         leaving, waiting = waiting_functions(program, plain)

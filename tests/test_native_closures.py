@@ -1,4 +1,5 @@
-"""Closure calls (CALLV) in native code (docs/native.md, "Closure calls").
+"""Closure calls (CALLV) and trait method calls (CALLM) in native code (docs/native.md,
+"Closure and method calls").
 
 Native code calls a closure through the context's function table, with the closure as
 the callee's environment; a callee still in bytecode runs in the interpreter
@@ -95,6 +96,53 @@ fn main() {
 """
 
 
+# Trait methods called through `&Trait` (CALLM): native code finds the receiver's class
+# among those with the method; a freed receiver panics as in the interpreter.
+METHODS = """
+template Shape {
+  fn area(&self) -> Float
+  fn sides(&self) -> Int
+}
+class Square: Shape {
+  var side: Float
+  fn area(&self) -> Float { self.side * self.side }
+  fn sides(&self) -> Int { 4 }
+}
+class Tri: Shape {
+  var b: Float
+  var h: Float
+  fn area(&self) -> Float { self.b * self.h * 0.5 }
+  fn sides(&self) -> Int { 3 }
+}
+fn total(v: Vec<&Shape>) -> Float {
+  var t = 0.0
+  var i = 0
+  while i < 200 {
+    for s in v { t += s.area() * (s.sides() as Float) }
+    i += 1
+  }
+  t
+}
+fn first_sides(v: Vec<Square>) -> Int {
+  var n = 0
+  for s in v { n += s.sides() }
+  n
+}
+fn main() {
+  let a = Square(1.5)
+  let b = Tri(b=2.0, h=3.0)
+  let shapes: Vec<&Shape> = vec![&a, &b, &a]
+  println("{}", total(shapes))
+  let sq = vec![Square(1.0), Square(2.0)]
+  println("{}", first_sides(sq))
+  let c = Tri(b=1.0, h=1.0)
+  let more: Vec<&Shape> = vec![&a, &c]
+  free(c)
+  println("{}", total(more))
+}
+"""
+
+
 def test_closures_are_called_natively_as_the_interpreter_calls_them(tmp_path):
     code, out, _ = same_everywhere(tmp_path, CLOSURES)
     assert code == 0
@@ -141,3 +189,13 @@ def test_stepping_into_a_closure_native_code_calls(tmp_path):
     inside = [x for x in native if x[0].startswith("main::{lambda") and len(x) == 5]
     assert inside and all(x[4] == "native" for x in inside)
     assert ("k", "5") in inside[0][3]
+
+
+def test_trait_methods_are_dispatched_natively_as_the_interpreter_does(tmp_path):
+    code, out, err = same_everywhere(tmp_path, METHODS)
+    assert code == 101 and "use after free" in err
+    assert out.splitlines() == ["5400.0", "8"]
+    (tmp_path / "p.vyn").write_text(METHODS, encoding="utf-8")
+    _, _, stats = run(["run", "--jit=eager", "--jit-stats", "p.vyn"], tmp_path)
+    assert re.search(r"^total\s+2\s+", stats, re.MULTILINE), stats
+    assert "calls a method" not in stats

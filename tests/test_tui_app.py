@@ -1283,14 +1283,14 @@ def test_f2_shows_the_disassembly_and_it_follows_the_current_instruction():
             await key(pilot, "f2", lambda: disasm_shown(app) and isinstance(
                 app.focused, AsmListing))
             await pilot.pause()
-            assert current_row(app).startswith("●▶   <+91>  cmpq")
+            assert current_row(app).startswith("●▶   <+84>  cmpq")
             assert rows_of(app, app.query_one("#asm-title"))[0].startswith(
                 "fib · native tier 1")
             # `s` steps one instruction: the arrow moves, the status bar says stepi, and
             # the registers that changed are marked (rip among them, in view).
             await key(pilot, "s", lambda: "stepi" in status(app) and disasm_shown(app))
             await pilot.pause()
-            assert current_row(app).startswith(" ▶   <+96>  jge    <+121>")
+            assert current_row(app).startswith(" ▶   <+89>  jge    <+114>")
             regs = app.query_one(RegisterList)
             assert "rip" in {r.name for r in regs.rows if r.changed}
             assert any("rip" in row for row in rows_of(app, regs))
@@ -1341,14 +1341,14 @@ def test_the_registers_stand_beside_the_listing_when_there_is_room():
             assert regs.region.x > listing.region.x and regs.region.y == listing.region.y
             names = [r.split()[0] for r in rows_of(app, regs) if r.strip()]
             assert names[:3] == ["rax", "rbx", "rcx"]
-            assert current_row(app).startswith(" ▶   <+91>")
+            assert current_row(app).startswith(" ▶   <+84>")
             # The smallest screen: the panes make way; back, the tab still shows.
             await pilot.resize_terminal(50, 12)
             await pilot.pause()
             await pilot.resize_terminal(80, 24)
             await until(pilot, lambda: pane.has_class("-stacked"))
             await pilot.pause()
-            assert current_row(app).startswith(" ▶   <+91>")
+            assert current_row(app).startswith(" ▶   <+84>")
     run(scenario)
 
 
@@ -1376,7 +1376,7 @@ def test_the_tab_is_read_when_shown_and_keeps_the_users_scroll_after_a_toggle():
             await pilot.press("end")
             await until(pilot, lambda: not current_row(app))
             await key(pilot, "n", lambda: "nexti" in status(app) and disasm_shown(app))
-            await until(pilot, lambda: current_row(app)[1:].startswith("▶   <+96>"))
+            await until(pilot, lambda: current_row(app)[1:].startswith("▶   <+89>"))
     run(scenario)
 
 

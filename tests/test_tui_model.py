@@ -459,7 +459,7 @@ def test_collect_disasm_of_a_native_frame():
         current = view.lines[view.current]
         assert current.kind == "code" and current.current and current.line == 4
         assert current.breakpoint and current.stmt
-        assert current.text.split() == ["<+91>", "cmpq", "$2,", "-8(%rbp)"]
+        assert current.text.split() == ["<+84>", "cmpq", "$2,", "-8(%rbp)"]
         # Its source line is marked too; every instruction is named by its offset.
         source = max(i for i in range(view.current) if view.lines[i].kind == "source")
         assert view.lines[source].current and view.lines[source].line == 4
@@ -500,10 +500,10 @@ def test_the_controller_reads_the_tab_only_while_it_is_shown_and_marks_changed_r
         snap = c.execute("step", shown)
         assert [f.tier.value for f in snap.frames] == ["native", "native", "bytecode"]
         first = snap.disasm
-        assert first.lines[first.current].text.split()[0] == "<+91>"
+        assert first.lines[first.current].text.split()[0] == "<+84>"
         snap = c.execute("stepi", shown)
         view = snap.disasm
-        assert view.lines[view.current].text.split()[:2] == ["<+96>", "jge"]
+        assert view.lines[view.current].text.split()[:2] == ["<+89>", "jge"]
         changed = {r.name for r in view.registers if r.changed}
         assert "rip" in changed and "rax" not in changed
         # Selecting another frame in the same stop compares with that frame's registers
