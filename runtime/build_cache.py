@@ -14,6 +14,9 @@ cache off and `VYN_CACHE=DIR` puts it in DIR. Two kinds of files, as in Go's cac
     img/DD/DIGEST     an image, named by the SHA-256 of its bytes
     trimmed           when old entries were last looked for
 
+and, beside them, the collector's native core (`gc/KEY.o`, runtime/heap_native.py) and the
+DWARF indexes profiles of native code read (`dwarf/KEY`, runtime/jit.py).
+
 As in Go's cache, an index entry's modification time is when it was last used (updated at
 most hourly), and a store removes, at most once a day, entries unused for five days.
 
@@ -374,8 +377,8 @@ class BuildCache:
         digest = sha256(data).hexdigest()
         path = self._image_path(digest)
         previous = self._read_index(key)
-        _write_atomically(path, data)
-        _write_atomically(self._index_path(key), f"{INDEX_MAGIC}{digest}\n".encode("ascii"))
+        write_atomically(path, data)
+        write_atomically(self._index_path(key), f"{INDEX_MAGIC}{digest}\n".encode("ascii"))
         if previous is not None and previous != digest:
             # The image it replaces belongs to this key alone (images name their key); a
             # run using it holds it open, so removing it is safe.
@@ -394,7 +397,7 @@ class BuildCache:
                 return
         except OSError:
             pass
-        _write_atomically(stamp, b"")
+        write_atomically(stamp, b"")
         named = set()
         for index in _files(os.path.join(self.root, "run")):
             key = os.path.basename(index)
@@ -417,17 +420,19 @@ class BuildCache:
             if old and os.path.basename(image) not in named:
                 _remove_quietly(image)
         # The collector's native core (runtime/heap_native.py, `gc/KEY.o`), one per
-        # toolchain: an old one is rebuilt at the next collection that wants it.
-        try:
-            cores = list(os.scandir(os.path.join(self.root, "gc")))
-        except OSError:
-            cores = []
-        for core in cores:
+        # toolchain, and native code's DWARF indexes for profiles (runtime/jit.py,
+        # `dwarf/KEY`): an old one is made again when it is next wanted.
+        for sub in ("gc", "dwarf"):
             try:
-                if core.is_file() and now - core.stat().st_mtime > TRIM_AGE:
-                    _remove_quietly(core.path)
+                found = list(os.scandir(os.path.join(self.root, sub)))
             except OSError:
-                continue
+                found = []
+            for entry in found:
+                try:
+                    if entry.is_file() and now - entry.stat().st_mtime > TRIM_AGE:
+                        _remove_quietly(entry.path)
+                except OSError:
+                    continue
 
 
 def _files(directory: str) -> list[str]:
@@ -453,7 +458,7 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
-def _write_atomically(path: str, data: bytes) -> None:
+def write_atomically(path: str, data: bytes) -> None:
     """Write `data` to a temporary file beside `path`, then rename it over `path`. No
     fsync: a file cut short by a crash fails its checksum and is rebuilt."""
     directory = os.path.dirname(path)

@@ -25,6 +25,9 @@ from collections.abc import Callable
 _SYMBOL = re.compile(r"vyn\.(fn|entry|osr)\.(\d+)(\.entry)?$")
 
 
+_STB_GLOBAL = 1
+
+
 def map_path(pid: int | None = None) -> str:
     return f"/tmp/perf-{os.getpid() if pid is None else pid}.map"
 
@@ -34,28 +37,23 @@ def code_symbols(obj: bytes, address_of: Callable[[str], int]
     """(address, size, ELF symbol name, global, offset in its section) of every sized
     function in `obj` as loaded, from the addresses `address_of` gives for its global
     symbols (0: unknown)."""
-    from elftools.elf.elffile import ELFFile
+    from runtime import elf64
 
-    elf = ELFFile(io.BytesIO(obj))
-    symtab = elf.get_section_by_name(".symtab")
-    if symtab is None:
-        return []
-    funcs = [s for s in symtab.iter_symbols()
-             if s["st_info"]["type"] == "STT_FUNC" and s["st_size"] > 0
-             and isinstance(s["st_shndx"], int)]
+    # (runtime/elf64.py, not pyelftools: a profile of a cached run imports neither.)
+    funcs = [s for s in elf64.symbols(obj)
+             if s.info & 0xF == elf64.STT_FUNC and s.size > 0 and 0 < s.shndx < 0xFF00]
     bases: dict[int, int] = {}
     for s in funcs:
-        if s["st_shndx"] in bases or s["st_info"]["bind"] != "STB_GLOBAL":
+        if s.shndx in bases or s.info >> 4 != _STB_GLOBAL:
             continue
         addr = address_of(s.name)
         if addr:
-            bases[s["st_shndx"]] = addr - s["st_value"]
+            bases[s.shndx] = addr - s.value
     out = []
     for s in funcs:
-        base = bases.get(s["st_shndx"])
+        base = bases.get(s.shndx)
         if base is not None:
-            out.append((base + s["st_value"], s["st_size"], s.name,
-                        s["st_info"]["bind"] == "STB_GLOBAL", s["st_value"]))
+            out.append((base + s.value, s.size, s.name, s.info >> 4 == _STB_GLOBAL, s.value))
     out.sort()
     return out
 

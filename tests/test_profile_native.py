@@ -229,3 +229,34 @@ def test_an_images_native_code_samples_too(tmp_path):
     (want_out, want, _), (got_out, got, jit) = results
     assert got_out == want_out and got == want and want
     assert jit.compilations[0].source == "image" and jit.native_samples > len(got) // 4
+
+
+def test_a_profile_of_a_cached_run_reads_native_code_without_pyelftools(tmp_path):
+    """The DWARF index a profile's native samples use (inlined frames and lines) is kept
+    in the build cache beside the code: a profile of a run the cache serves imports no
+    pyelftools (about 30 ms), and its samples are the same as when it was computed."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "p.vyn").write_text(INLINED, encoding="utf-8")
+    code = ("import sys\nfrom vyndbg.cli import main\n"
+            "main(['run', '--profile', sys.argv[2], sys.argv[1]])\n"
+            "print('elftools' in sys.modules)\n")
+    env = dict(os.environ, VYN_CACHE=str(tmp_path / "cache"))
+    runs = []
+    for i in range(3):
+        out = tmp_path / f"p{i}.vprof"
+        done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "p.vyn"), str(out)],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        with TraceReader(str(out)) as reader:
+            stacks = sorted(tuple((reader.function(f.function).name, f.line)
+                                  for f in reader.frames(e.stack))
+                            for e in reader.events() if type(e) is m.Sample and e.cpu)
+        runs.append((done.stdout.splitlines()[-1], stacks))
+    assert runs[0][1] and runs[2][1]
+    assert os.listdir(tmp_path / "cache" / "dwarf")
+    # The third run: code and DWARF index both from the cache.
+    assert runs[2][0] == "False"
+    assert {f for s in runs[2][1] for f in s} == {f for s in runs[0][1] for f in s}
