@@ -4,8 +4,10 @@ A seeded generator writes small programs out of what native code does itself (wr
 Int arithmetic, division with its panics, Floats, comparisons, loops, `for ... in` over
 ranges and Vecs, closures and their captures, Vec push and index, calls, recursion);
 each must print the same and exit the same under `--jit=off`, `--jit=eager` (both tiers)
-and a JIT promoting at once (OSR into running loops). The seeds are fixed: a failure
-names its seed, and the program is in the assertion message.
+and a JIT promoting at once (OSR into running loops). Concurrent ones run the same
+functions in fibers exchanging values over a channel: slices end and fibers block inside
+native code, which must still leave the interpreter's output, in its order. The seeds are
+fixed: a failure names its seed, and the program is in the assertion message.
 """
 
 from __future__ import annotations
@@ -95,6 +97,31 @@ class Gen:
         return "".join(fns) + "fn main() {\n  var s = 1\n" + "".join(calls) + "}\n"
 
 
+    def concurrent(self) -> str:
+        """The same functions, called from fibers that hand their results over a bounded
+        channel (side exits, blocking, slices ending inside native loops)."""
+        r = self.r
+        n = r.randint(2, 4)
+        fns = [self.function(i) for i in range(n)]
+        workers = []
+        for w in range(r.randint(2, 3)):
+            calls = "".join(f"      acc = acc ^ f{r.randrange(n)}(k % 13, acc + {w})\n"
+                            for _ in range(r.randint(1, 3)))
+            workers.append(
+                f"  spawn fn w{w}() {{\n    var k = 0\n    while k < {r.randint(3, 30)} {{\n"
+                f"      var acc = k * {r.randint(1, 9)}\n{calls}"
+                f"      var z = 0\n"
+                f"      while z < {r.randint(0, 1500)} {{ z += 1; acc += z & 3 }}\n"
+                f"      ch.send(acc)\n      k += 1\n    }}\n    ch.send(-1)\n  }}\n")
+        return ("".join(fns) + "fn main() {\n"
+                f"  let ch: Channel<Int> = Channel::bounded({r.randint(1, 3)})\n"
+                + "".join(workers)
+                + f"  var done = 0\n  var sum = 0\n  var seen = 0\n"
+                f"  while done < {len(workers)} {{\n    let v = ch.recv().unwrap()\n"
+                f"    if v == -1 {{ done += 1 }} else {{ sum = sum ^ v; seen += 1 }}\n  }}\n"
+                f"  println(\"{{}} {{}}\", seen, sum)\n}}\n")
+
+
 SEEDS = range(40)
 
 
@@ -107,5 +134,18 @@ def test_generated_programs_run_the_same_natively(tmp_path, seed):
     assert base[0] in (0, 101), (source, base)        # it compiles and runs
     for args in (["--jit=eager"], ["--jit=eager", "--jit-tier=1"],
                  ["--jit=auto", "--jit-threshold=1"]):
+        got = run(["run", *args, "p.vyn"], tmp_path)
+        assert got == base, (args, source)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(20))
+def test_generated_concurrent_programs_run_the_same_natively(tmp_path, seed):
+    source = Gen(1000 + seed).concurrent()
+    (tmp_path / "p.vyn").write_text(source, encoding="utf-8")
+    base = run(["run", "--jit=off", "p.vyn"], tmp_path)
+    assert base[0] in (0, 101), (source, base)
+    for args in (["--jit=eager"], ["--jit=auto", "--jit-threshold=1"],
+                 ["--jit=auto", "--jit-threshold=40", "--jit-tier=1"]):
         got = run(["run", *args, "p.vyn"], tmp_path)
         assert got == base, (args, source)
