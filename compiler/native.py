@@ -637,7 +637,7 @@ class _FnEmitter:
         # The exit buffer: the frame's words and its closure (`_exit_code`), or a callee's
         # arguments and closure (a slice ending at a call).
         self.buf_size = max([frame_words(self.fn) + 1] + [
-            ins[4] + 1 for ins in self.fn.code if ins[0] in (bc.CALL, bc.CALLV)])
+            ins[4] + 1 for ins in self.fn.code if ins[0] in (bc.CALL, bc.CALLV, bc.CALLM)])
         self.local_budget = module.local_budget
         # Innermost loops whose checks are done once per entry (compiler/native_loops.py),
         # by header pc; while one's body is emitted: the loop, and each object it indexes
