@@ -6,8 +6,10 @@ ranges and Vecs, closures and their captures, Vec push and index, calls, recursi
 each must print the same and exit the same under `--jit=off`, `--jit=eager` (both tiers)
 and a JIT promoting at once (OSR into running loops). Concurrent ones run the same
 functions in fibers exchanging values over a channel: slices end and fibers block inside
-native code, which must still leave the interpreter's output, in its order. The seeds are
-fixed: a failure names its seed, and the program is in the assertion message.
+native code, which must still leave the interpreter's output, in its order. The debugger
+steps through both kinds the same in bytecode and in tier-1 native code under unicorn.
+The seeds are fixed: a failure names its seed, and the program is in the assertion
+message.
 """
 
 from __future__ import annotations
@@ -149,3 +151,22 @@ def test_generated_concurrent_programs_run_the_same_natively(tmp_path, seed):
                  ["--jit=auto", "--jit-threshold=40", "--jit-tier=1"]):
         got = run(["run", *args, "p.vyn"], tmp_path)
         assert got == base, (args, source)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(40))
+def test_stepping_generated_programs_is_the_same_in_native_code(tmp_path, seed):
+    """The debugger on generated programs: `start`, then `step` (up to 400 stops) gives
+    the same functions, lines, depths and values in bytecode and in tier-1 native code
+    under unicorn."""
+    from tests.test_debugger_native import steps_in_both
+
+    steps_in_both(tmp_path, "g.vyn", Gen(seed).program())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(10))
+def test_stepping_generated_concurrent_programs_is_the_same_in_native_code(tmp_path, seed):
+    from tests.test_debugger_native import steps_in_both
+
+    steps_in_both(tmp_path, "g.vyn", Gen(1000 + seed).concurrent())
