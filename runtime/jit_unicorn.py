@@ -261,6 +261,7 @@ class UnicornJit(Jit):
         self.reporting = False
         self._dirty = False
         self._restart = None
+        self._resume_at = None    # where a stop made the program go on (`force_return`)
         self._skip = None
         self._stopped = False
         self._reported = False
@@ -498,10 +499,14 @@ class UnicornJit(Jit):
         return uc
 
     def _guard(self, fn):
-        """A hook callback: an exception stops the emulation and is raised after it."""
+        """A hook callback: an exception stops the emulation and is raised after it. A
+        stop that moved the program counter (`force_return`) goes on from there."""
         def hook(uc, address, size, data):
             try:
                 fn(uc, address)
+                if self._resume_at is not None:
+                    self._restart, self._resume_at = self._resume_at, None
+                    uc.emu_stop()
             except BaseException as e:
                 if self._hook_error is None:
                     self._hook_error = e
@@ -1421,6 +1426,59 @@ class UnicornJit(Jit):
         self._restart = address
         self._skip = address
         uc.emu_stop()
+
+    # -- `return` from a native frame --------------------------------------------------------
+
+    def force_return(self, frame, value, kind: int) -> str | None:
+        """gdb's `return` from the innermost native `frame`, stopped now: the caller goes
+        on from its call's return address with `value` (of `kind`) returned, as if the
+        function had returned it (the budget beside it, the status 0). None when done,
+        else why it cannot be."""
+        x86 = self._x86
+        uc = self._stop_uc
+        if not self._stopped or uc is None or getattr(frame, "level", -1) != self.level:
+            return "it is not the frame native code stopped in"
+        nf = self.function_at(self.stop_address)
+        if nf is None or nf.kind != "fn" or nf.fi != frame.fn.index:
+            return "it is not the frame native code stopped in"
+        rsp = uc.reg_read(x86.UC_X86_REG_RSP)
+        if self.stop_address == nf.lo:
+            # Its first instruction: nothing pushed yet.
+            ret_addr = _I64.from_address(rsp).value
+            caller_rbp = uc.reg_read(x86.UC_X86_REG_RBP)
+            new_rsp = rsp + 8
+        else:
+            rbp = uc.reg_read(x86.UC_X86_REG_RBP)
+            if frame.cfa != rbp + 16 or not self._plain_prologue(nf, self.stop_address):
+                return "its machine state cannot be unwound here"
+            ret_addr = _I64.from_address(rbp + 8).value
+            caller_rbp = _I64.from_address(rbp).value
+            new_rsp = rbp + 16
+        if not self._to_bits(0, kind, value):
+            return "the value does not fit its return type"
+        uc.reg_write(x86.UC_X86_REG_RAX, self.buf[0] & (1 << 64) - 1)
+        uc.reg_write(x86.UC_X86_REG_RDX, self.ctx[0] & (1 << 64) - 1)   # the budget
+        uc.reg_write(x86.UC_X86_REG_RSP, new_rsp)
+        uc.reg_write(x86.UC_X86_REG_RBP, caller_rbp)
+        self.ctx[1] = 0
+        self.shadows.pop((frame.level, frame.cfa), None)
+        self._resume_at = ret_addr
+        return None
+
+    def _plain_prologue(self, nf: NativeFunction, address: int) -> bool:
+        """Whether `nf`'s code saves no register but rbp: its one push is `push rbp` at
+        its start, its pops are of rbp (the debugger's tier-1 code is like that). Popping
+        its frame is then `rsp = rbp + 16; rbp = [rbp]`."""
+        import capstone
+
+        md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        for at, _size, mnemonic, operands in md.disasm_lite(
+                self.code_at(nf.lo, nf.hi - nf.lo), nf.lo):
+            if mnemonic == "push" and (at != nf.lo or operands != "rbp"):
+                return False
+            if mnemonic == "pop" and operands != "rbp":
+                return False
+        return True
 
     # -- views -----------------------------------------------------------------------------
 

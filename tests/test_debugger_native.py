@@ -361,12 +361,94 @@ def test_break_at_an_address_before_the_code_is_loaded(tmp_path):
         again.break_at("*fib")
 
 
+RETURNS = """fn square(x: Int) -> Int {
+  let y = x * x
+  y
+}
+fn half(x: Float) -> Float {
+  x / 2.0
+}
+fn total(n: Int) -> Int {
+  let a = square(n)
+  let b = square(n + 1)
+  a + b
+}
+fn main() {
+  println(total(3))
+  println(half(5.0))
+}
+"""
+
+
+def test_return_from_a_native_frame_is_the_bytecode_debuggers(tmp_path):
+    """gdb's `return` from the innermost native frame: its native caller goes on with the
+    value (square, called by total), and so does the interpreter when native code was
+    entered there (half, called by main); a Float comes back as a Float. Also at a
+    function's very first instruction, before its frame is set up."""
+    program = _program(tmp_path, "ret.vyn", RETURNS)
+
+    def session(mode, first_instruction=False):
+        s = _session(program, mode)
+        if first_instruction:
+            s.start()
+            (sq,) = [f for f in s.jit_functions() if f.function == "square"]
+            s.break_at(f"*{sq.start}", condition="x == 4")
+        else:
+            s.break_at("ret.vyn:2", condition="x == 4")
+        s.break_at("half")
+        ev = s.cont() if first_instruction else s.run()
+        out = [_tiers(s)]
+        s.return_from("100")
+        out.append([(f.function, f.location.line) for f in s.frames()])
+        out.append([(v.name, v.value.text) for v in s.locals()])
+        ev = s.cont()
+        assert ev.reason is StopReason.BREAKPOINT
+        s.return_from("0.25")
+        ev = s.cont()
+        assert ev.reason is StopReason.EXITED
+        out.append("".join(o.text for o in s.take_output() if o.stream == "stdout"))
+        return out
+
+    base, native = session("off"), session("eager")
+    assert native[0] == [("square", "native"), ("total", "native"), ("main", "bytecode")]
+    assert native[1:] == base[1:]
+    assert native[1] == [("total", 11), ("main", 14)]
+    assert native[2] == [("a", "9"), ("b", "100")]
+    assert native[3] == "109\n0.25\n"
+    assert session("eager", first_instruction=True)[1:] == base[1:]
+
+
+def test_return_from_a_native_frames_caller_is_refused(tmp_path):
+    s = _session(_program(tmp_path, "ret.vyn", RETURNS))
+    s.break_at("ret.vyn:2")
+    s.run()
+    s.select_frame(1)                    # total: native too
+    with pytest.raises(DebugError, match="native code"):
+        s.return_from("1")
+    scoped = _session(_program(tmp_path, "scoped.vyn", (
+        "fn work(n: Int) -> Int {\n"
+        "  scoped {\n"
+        "    let s = \"x\" + n.to_string()\n"
+        "    s.len() + n\n"
+        "  }\n"
+        "}\n"
+        "fn main() {\n"
+        "  println(work(3))\n"
+        "}\n")))
+    scoped.break_at("scoped.vyn:4")
+    scoped.run()
+    assert _tiers(scoped)[0] == ("work", "native")
+    with pytest.raises(DebugError, match="inside a `scoped` block"):
+        scoped.return_from("1")
+    assert scoped.cont().reason is StopReason.EXITED
+
+
 def test_refusals_are_one_sentence(tmp_path):
     s = _session(_program(tmp_path, "fib.vyn", FIB))
     s.break_at("fib.vyn:3")
     s.run()
-    with pytest.raises(DebugError, match="native code"):
-        s.return_from()
+    with pytest.raises(DebugError, match="Can not jump in native code"):
+        s.jump("fib.vyn:5")
     s.select_frame(1)                    # main: bytecode
     with pytest.raises(DebugError, match="bytecode; it has no machine registers"):
         s.registers()

@@ -247,8 +247,9 @@ class FlowControl:
         from vyndbg.model import Output
         self._output(Output("dprintf", text))
 
-    def _flow_checks(self, what: str):
-        """The innermost frame of the selected fiber, if it can be changed."""
+    def _flow_checks(self, what: str, native_top: bool = False):
+        """The innermost frame of the selected fiber, if it can be changed. `native_top`:
+        the innermost frame may be native (`return` from it; not from native callers)."""
         self._need_process()
         command = "return" if what == "force a return" else what
         ev = self.state.last_stop
@@ -264,10 +265,10 @@ class FlowControl:
         frame = self._here()
         level = getattr(self, "selected", 0)
         f = frame
-        for _ in range(level + 1):
+        for i in range(level + 1):
             if f is None:
                 break
-            if getattr(f, "tier", None) == "native":
+            if getattr(f, "tier", None) == "native" and not (native_top and i == 0 == level):
                 raise NotSupportedError(f"Can not {what} in native code: a native frame's "
                                         "machine state cannot be rewritten (debug with "
                                         "--jit=off).", command=command)
@@ -280,7 +281,7 @@ class FlowControl:
         """gdb's `return [EXPR]`: pop the selected frame (and those it called), making it
         return EXPR's value (or nothing) to its caller, which is then frame #0 and stays
         stopped after the call."""
-        top = self._flow_checks("force a return")
+        top = self._flow_checks("force a return", native_top=True)
         level = self.selected
         frames = []
         f = top
@@ -296,7 +297,9 @@ class FlowControl:
             raise NotAllowedError(f"Can not force return from {target.fn.name}: a builtin "
                                   "called it and waits for its value.", command="return",
                                   reason="builtin-caller")
-        if self._regions_in(frames):
+        native = getattr(top, "tier", None) == "native"
+        if self._regions_in(frames) or (native and any(
+                ins[0] == bc.REGION for ins in top.fn.code)):
             raise NotAllowedError(f"Can not force return from {target.fn.name}: it is inside "
                                   "a `scoped` block, whose region would never be released.",
                                   command="return", reason="scoped-region")
@@ -323,7 +326,20 @@ class FlowControl:
         self._step = cond
         self._sync()
         self._forced = _Forced(frames, value)
-        self._replace_next(top, (bc.RET, self._scratch(top, value)))
+        if native:
+            # Native code: its caller goes on from the return address with the value
+            # (runtime/jit_unicorn.py `force_return`); the caller's trap ends the return.
+            why = self._native_jit().force_return(top, value, kind)
+            if why is not None:
+                self._forced = None
+                self._step = type(self._step)()
+                self._sync()
+                raise NotSupportedError(f"Can not force return from {top.fn.name} in native "
+                                        f"code: {why} (debug with --jit=off).",
+                                        command="return")
+            self._forced.popped = 1
+        else:
+            self._replace_next(top, (bc.RET, self._scratch(top, value)))
         try:
             return self._resume(cond)
         finally:
