@@ -1038,6 +1038,13 @@ class _FnEmitter:
             self.trace_entry(fi)           # the call (an OSR copy's frame began in bytecode)
             self.emit("br label %pc0")
         leaders = set(plan.leaders)
+        if self.m.pc_map:
+            # The debugger's code: a block at every statement start, so that no value is
+            # held in a register across one (LLVM's -O0 register allocator keeps values
+            # in registers only within a block): `jump` may go on at any of them
+            # (runtime/jit_unicorn.py `force_jump`).
+            leaders.update(row.pc for row in fn.lines
+                           if row.is_stmt and row.pc in plan.reachable)
         code = fn.code
         terminated = True
         pc = 0

@@ -262,6 +262,8 @@ class UnicornJit(Jit):
         self._dirty = False
         self._restart = None
         self._resume_at = None    # where a stop made the program go on (`force_return`)
+        self._jumped = False      # ... a `jump` (`force_jump`): the hooks there run
+        self._restart_hooked = False
         self._skip = None
         self._stopped = False
         self._reported = False
@@ -506,6 +508,8 @@ class UnicornJit(Jit):
                 fn(uc, address)
                 if self._resume_at is not None:
                     self._restart, self._resume_at = self._resume_at, None
+                    self._restart_hooked = self._jumped
+                    self._jumped = False
                     uc.emu_stop()
             except BaseException as e:
                 if self._hook_error is None:
@@ -545,7 +549,9 @@ class UnicornJit(Jit):
                 # Hooks changed during a stop: the block being run was translated
                 # without them; run on from the same instruction, retranslated.
                 start = self._restart
-                self._skip = start
+                # (A `jump` target's own hooks run: a breakpoint there stops at once.)
+                self._skip = None if self._restart_hooked else start
+                self._restart_hooked = False
         finally:
             self.level = level - 1
             self._bases.pop()
@@ -1365,7 +1371,12 @@ class UnicornJit(Jit):
         nf = self.function_at(address)
         if nf is None or nf.kind != "fn":
             return
-        frames = self.frames_here(uc, address, self.pc_of_address(address))
+        pc = self.pc_of_address(address)
+        if nf.starts and pc == self.pc_of_address(address - 1):
+            # Still code of the storing instruction (a reload before the next one's):
+            # the frame is past it, at the next instruction, as the interpreter's is.
+            pc += 1
+        frames = self.frames_here(uc, address, pc)
         if frames:
             vm = self.vm
             self._stop(uc, frames[0],
@@ -1429,6 +1440,17 @@ class UnicornJit(Jit):
 
     # -- `return` from a native frame --------------------------------------------------------
 
+    def _stopped_function(self, frame) -> NativeFunction | None:
+        """The function of native `frame` if native code is stopped in it now, at the
+        running level (the innermost native frame), else None."""
+        if not self._stopped or self._stop_uc is None or \
+                getattr(frame, "level", -1) != self.level:
+            return None
+        nf = self.function_at(self.stop_address)
+        if nf is None or nf.kind != "fn" or nf.fi != frame.fn.index:
+            return None
+        return nf
+
     def force_return(self, frame, value, kind: int) -> str | None:
         """gdb's `return` from the innermost native `frame`, stopped now: the caller goes
         on from its call's return address with `value` (of `kind`) returned, as if the
@@ -1436,10 +1458,8 @@ class UnicornJit(Jit):
         else why it cannot be."""
         x86 = self._x86
         uc = self._stop_uc
-        if not self._stopped or uc is None or getattr(frame, "level", -1) != self.level:
-            return "it is not the frame native code stopped in"
-        nf = self.function_at(self.stop_address)
-        if nf is None or nf.kind != "fn" or nf.fi != frame.fn.index:
+        nf = self._stopped_function(frame)
+        if nf is None:
             return "it is not the frame native code stopped in"
         rsp = uc.reg_read(x86.UC_X86_REG_RSP)
         if self.stop_address == nf.lo:
@@ -1463,6 +1483,28 @@ class UnicornJit(Jit):
         self.ctx[1] = 0
         self.shadows.pop((frame.level, frame.cfa), None)
         self._resume_at = ret_addr
+        return None
+
+    def force_jump(self, frame, pc: int) -> str | None:
+        """gdb's `jump`: the innermost native `frame`, stopped now, goes on at bytecode
+        `pc` of its function, a statement start. The debugger's code starts a basic block
+        at each one (compiler/native.py, `pc_map`), so no value is in a register there:
+        every register lives in its stack slot, the frame stays as it is. None when done,
+        else why it cannot be."""
+        x86 = self._x86
+        uc = self._stop_uc
+        nf = self._stopped_function(frame)
+        if nf is None:
+            return "it is not the frame native code stopped in"
+        if frame.cfa != uc.reg_read(x86.UC_X86_REG_RBP) + 16:
+            return "its frame is not set up yet"
+        fn = self.functions[nf.fi]
+        target = nf.starts.get(pc)
+        if target is None or not any(r.pc == pc and r.is_stmt for r in fn.lines):
+            return "that line has no statement start in its code"
+        self.shadows.pop((frame.level, frame.cfa), None)
+        self._resume_at = target
+        self._jumped = True
         return None
 
     def _plain_prologue(self, nf: NativeFunction, address: int) -> bool:

@@ -418,6 +418,56 @@ def test_return_from_a_native_frame_is_the_bytecode_debuggers(tmp_path):
     assert session("eager", first_instruction=True)[1:] == base[1:]
 
 
+JUMPS = """fn count(n: Int) -> Int {
+  var t = 0
+  var i = 0
+  while i < n {
+    t += i
+    i += 1
+  }
+  t = t * 2
+  t
+}
+fn main() {
+  println(count(5))
+  println(count(3))
+}
+"""
+
+
+def test_jump_in_a_native_frame_is_the_bytecode_debuggers(tmp_path):
+    """gdb's `jump` in the innermost native frame: back to run a loop again, forward to
+    skip a line; a breakpoint at the target stops there at once, as in bytecode."""
+    program = _program(tmp_path, "jmp.vyn", JUMPS)
+
+    def session(mode):
+        s = _session(program, mode)
+        s.break_at("jmp.vyn:8")
+        s.run()
+        out = [_tiers(s)[0]]
+        s.break_at("jmp.vyn:5", condition="i == 3")
+        ev = s.jump("jmp.vyn:3")                 # the loop again, from i = 0
+        out.append((ev.reason, [(f.function, f.location.line) for f in s.frames()],
+                    [(v.name, v.value.text) for v in s.locals()]))
+        s.delete()
+        s.break_at("jmp.vyn:8")
+        ev = s.cont()
+        out.append([(v.name, v.value.text) for v in s.locals()])
+        ev = s.jump("jmp.vyn:9")                 # past `t = t * 2`, to count(3)'s stop
+        out.append((ev.reason, [(v.name, v.value.text) for v in s.args()]))
+        out.append("".join(o.text for o in s.take_output() if o.stream == "stdout"))
+        return out
+
+    base, native = session("off"), session("eager")
+    assert native[0] == ("count", "native")
+    assert native[1:] == base[1:]
+    assert native[1][0] is StopReason.BREAKPOINT
+    assert native[1][2] == [("t", "13"), ("i", "3")]       # 10 + 0 + 1 + 2
+    assert native[2] == [("t", "20"), ("i", "5")]
+    assert native[3] == (StopReason.BREAKPOINT, [("n", "3")])
+    assert native[4] == "20\n"
+
+
 def test_return_from_a_native_frames_caller_is_refused(tmp_path):
     s = _session(_program(tmp_path, "ret.vyn", RETURNS))
     s.break_at("ret.vyn:2")
@@ -425,6 +475,8 @@ def test_return_from_a_native_frames_caller_is_refused(tmp_path):
     s.select_frame(1)                    # total: native too
     with pytest.raises(DebugError, match="native code"):
         s.return_from("1")
+    with pytest.raises(DebugError, match="Can not jump in native code"):
+        s.jump("ret.vyn:11")
     scoped = _session(_program(tmp_path, "scoped.vyn", (
         "fn work(n: Int) -> Int {\n"
         "  scoped {\n"
@@ -447,8 +499,6 @@ def test_refusals_are_one_sentence(tmp_path):
     s = _session(_program(tmp_path, "fib.vyn", FIB))
     s.break_at("fib.vyn:3")
     s.run()
-    with pytest.raises(DebugError, match="Can not jump in native code"):
-        s.jump("fib.vyn:5")
     s.select_frame(1)                    # main: bytecode
     with pytest.raises(DebugError, match="bytecode; it has no machine registers"):
         s.registers()

@@ -1290,7 +1290,7 @@ def test_f2_shows_the_disassembly_and_it_follows_the_current_instruction():
             # the registers that changed are marked (rip among them, in view).
             await key(pilot, "s", lambda: "stepi" in status(app) and disasm_shown(app))
             await pilot.pause()
-            assert current_row(app).startswith(" ▶   <+89>  jge    <+114>")
+            assert current_row(app).startswith(" ▶   <+89>  jge    <+122>")
             regs = app.query_one(RegisterList)
             assert "rip" in {r.name for r in regs.rows if r.changed}
             assert any("rip" in row for row in rows_of(app, regs))

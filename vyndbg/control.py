@@ -381,8 +381,9 @@ class FlowControl:
     def jump(self, spec: str) -> StopEvent:
         """gdb's `jump LOC`: resume the selected thread at LOC, a line of the function its
         innermost frame runs. Registers not set yet where LOC is read as zero."""
-        top = self._flow_checks("jump")
+        top = self._flow_checks("jump", native_top=True)
         _line, pc, _fn = self.jump_target(spec)
+        native = getattr(top, "tier", None) == "native"
         vm = self.vm
         for reg, tid in enumerate(top.fn.reg_types[:top.fn.nregs]):
             if reg < len(top.regs) and top.regs[reg] is None and 0 < tid < len(vm.kinds):
@@ -396,7 +397,17 @@ class FlowControl:
         self._step = cond
         self._sync()
         self._jumping = (top, target)
-        self._replace_next(top, (bc.JT, self._scratch(top, True), pc))
+        if native:
+            # Native code goes on at the line's code (runtime/jit_unicorn.py `force_jump`).
+            why = self._native_jit().force_jump(top, pc)
+            if why is not None:
+                self._jumping = None
+                self._step = type(self._step)()
+                self._sync()
+                raise NotSupportedError(f"Can not jump in native code: {why} (debug with "
+                                        "--jit=off).", command="jump")
+        else:
+            self._replace_next(top, (bc.JT, self._scratch(top, True), pc))
         try:
             return self._resume(cond)
         finally:
