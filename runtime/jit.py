@@ -1330,9 +1330,13 @@ class Jit:
                 r: j for j, r in enumerate(self.native.iter_registers(fn))}
         return found
 
+    def _frame_words(self, fn) -> int:
+        """compiler/native.py `frame_words`, from the cached iterator registers."""
+        return max(1, fn.nregs + 2 * len(self._iter_regs(fn)))
+
     def _iterators_out(self, fn, kinds, iters: dict, addr: int, out: list) -> None:
         """The interpreter's iterators for a native frame's (`_values`)."""
-        words = (_I64 * self.native.frame_words(fn)).from_address(addr)
+        words = (_I64 * self._frame_words(fn)).from_address(addr)
         for r, j in iters.items():
             tid = self.native.iter_type(kinds[r])
             if tid is not None:
@@ -1370,7 +1374,7 @@ class Jit:
         # The frame's closure follows its words (compiler/native.py `_exit_code`), a
         # callee's follows its arguments.
         fn = self.functions[fi]
-        env = _I64.from_address(regs + 8 * (self.native.frame_words(fn) if site >= 0
+        env = _I64.from_address(regs + 8 * (self._frame_words(fn) if site >= 0
                                             else fn.nparams)).value
         self.records.append(("native", fi, site, resume, child,
                              self._values(plan, fi, site, regs), env))
