@@ -261,8 +261,8 @@ class UnicornJit(Jit):
         self.reporting = False
         self._dirty = False
         self._restart = None
-        self._resume_at = None    # where a stop made the program go on (`force_return`)
-        self._jumped = False      # ... a `jump` (`force_jump`): the hooks there run
+        self._resume_at = None    # where a stop made the program go on (`force_return`,
+        self._jumped = False      # `force_jump`; after a jump the target's hooks run)
         self._restart_hooked = False
         self._skip = None
         self._stopped = False
@@ -502,7 +502,8 @@ class UnicornJit(Jit):
 
     def _guard(self, fn):
         """A hook callback: an exception stops the emulation and is raised after it. A
-        stop that moved the program counter (`force_return`) goes on from there."""
+        stop that moved the program counter (`force_return`, `force_jump`) goes on from
+        there."""
         def hook(uc, address, size, data):
             try:
                 fn(uc, address)
@@ -1438,7 +1439,7 @@ class UnicornJit(Jit):
         self._skip = address
         uc.emu_stop()
 
-    # -- `return` from a native frame --------------------------------------------------------
+    # -- `return` and `jump` in a native frame ----------------------------------------------
 
     def _stopped_function(self, frame) -> NativeFunction | None:
         """The function of native `frame` if native code is stopped in it now, at the
