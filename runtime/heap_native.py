@@ -616,17 +616,12 @@ def _read_cached(path: str) -> bytes | None:
 
 
 def _store(path: str, obj: bytes) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
+    from runtime.build_cache import write_atomically
+
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(_MAGIC + sha256(obj).digest() + obj)
-        os.replace(tmp, path)
+        write_atomically(path, _MAGIC + sha256(obj).digest() + obj)
     except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass                 # an unwritable cache: compiled again at the next start
 
 
 class Core:

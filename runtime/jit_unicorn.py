@@ -1441,15 +1441,16 @@ class UnicornJit(Jit):
 
     # -- `return` and `jump` in a native frame ----------------------------------------------
 
-    def _stopped_function(self, frame) -> NativeFunction | None:
+    def _stopped_function(self, frame) -> NativeFunction | str:
         """The function of native `frame` if native code is stopped in it now, at the
-        running level (the innermost native frame), else None."""
-        if not self._stopped or self._stop_uc is None or \
-                getattr(frame, "level", -1) != self.level:
-            return None
-        nf = self.function_at(self.stop_address)
+        running level (the innermost native frame), else why `return` or `jump` cannot
+        change it."""
+        nf = None
+        if self._stopped and self._stop_uc is not None and \
+                getattr(frame, "level", -1) == self.level:
+            nf = self.function_at(self.stop_address)
         if nf is None or nf.kind != "fn" or nf.fi != frame.fn.index:
-            return None
+            return "it is not the frame native code stopped in"
         return nf
 
     def force_return(self, frame, value, kind: int) -> str | None:
@@ -1457,11 +1458,10 @@ class UnicornJit(Jit):
         on from its call's return address with `value` (of `kind`) returned, as if the
         function had returned it (the budget beside it, the status 0). None when done,
         else why it cannot be."""
-        x86 = self._x86
-        uc = self._stop_uc
+        x86, uc = self._x86, self._stop_uc
         nf = self._stopped_function(frame)
-        if nf is None:
-            return "it is not the frame native code stopped in"
+        if isinstance(nf, str):
+            return nf
         rsp = uc.reg_read(x86.UC_X86_REG_RSP)
         if self.stop_address == nf.lo:
             # Its first instruction: nothing pushed yet.
@@ -1492,11 +1492,10 @@ class UnicornJit(Jit):
         at each one (compiler/native.py, `pc_map`), so no value is in a register there:
         every register lives in its stack slot, the frame stays as it is. None when done,
         else why it cannot be."""
-        x86 = self._x86
-        uc = self._stop_uc
+        x86, uc = self._x86, self._stop_uc
         nf = self._stopped_function(frame)
-        if nf is None:
-            return "it is not the frame native code stopped in"
+        if isinstance(nf, str):
+            return nf
         if frame.cfa != uc.reg_read(x86.UC_X86_REG_RBP) + 16:
             return "its frame is not set up yet"
         fn = self.functions[nf.fi]
